@@ -1,0 +1,79 @@
+"""The installer behind `pgswarm migrate`.
+
+One transaction under an advisory lock: pending migrations in order, then every `sql/*.sql`
+(CREATE OR REPLACE, re-applied each time), then the ledger rows. All or nothing, so eight
+processes migrating at once serialise and the later ones find nothing pending.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from pgswarm.worker.schema_files import SqlFile, migrations, sql_files
+
+# Any constant works as long as every installer uses the same one.
+MIGRATE_LOCK_KEY = "swarm.migrate"
+
+
+class MigrationChecksumMismatch(RuntimeError):
+    """An applied migration's file was edited afterwards."""
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    applied: list[str]
+    schema_version: int
+
+
+def _ledger_exists(conn: psycopg.Connection) -> bool:
+    return conn.execute("select to_regclass('swarm.schema_migrations') is not null").fetchone()[0]
+
+
+def _check_applied(applied: dict[int, tuple[str, str]], files: list[SqlFile]) -> None:
+    by_version = {f.version: f for f in files}
+    for version, (name, checksum) in sorted(applied.items()):
+        file = by_version.get(version)
+        if file is None:
+            raise MigrationChecksumMismatch(
+                f"migration {version:04d} ({name}) is recorded in swarm.schema_migrations but its file is missing; "
+                "this pgswarm is older than the database")
+        if file.checksum != checksum:
+            raise MigrationChecksumMismatch(
+                f"migration {file.name} was changed after it was applied (recorded sha256 {checksum[:12]}…, "
+                f"file {file.checksum[:12]}…). Restore the file, or add a new migration for the change.")
+
+
+def plan(conn: psycopg.Connection) -> list[SqlFile]:
+    """The migrations not yet applied (checks the applied ones' checksums)."""
+    files = migrations()
+    applied: dict[int, tuple[str, str]] = {}
+    if _ledger_exists(conn):
+        applied = {v: (n, c) for v, n, c in conn.execute("select version, name, checksum from swarm.schema_migrations")}
+    _check_applied(applied, files)
+    return [f for f in files if f.version not in applied]
+
+
+def migrate(dsn: str, connect_timeout: int = 10) -> MigrateResult:
+    with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (MIGRATE_LOCK_KEY,))
+            pending = plan(conn)
+            for file in pending:
+                conn.execute(file.text)
+                conn.execute(
+                    "insert into swarm.schema_migrations (version, name, checksum) values (%s, %s, %s)",
+                    (file.version, file.name, file.checksum))
+            for file in sql_files():
+                conn.execute(file.text)
+            version = conn.execute("select max(version) from swarm.schema_migrations").fetchone()[0]
+    return MigrateResult([f.name for f in pending], version)
+
+
+def print_all() -> str:
+    """Every migration and sql/ file concatenated, with a banner per file (`pgswarm migrate --print`)."""
+    parts = []
+    for file in [*migrations(), *sql_files()]:
+        folder = "migrations" if file.version else "sql"
+        parts.append(f"-- ===== {folder}/{file.name} =====\n{file.text.rstrip()}\n")
+    return "\n".join(parts)

@@ -1,0 +1,108 @@
+-- pgswarm engine map
+--
+-- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
+-- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
+-- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations.
+--
+-- Functions by file:
+--   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
+--   10_tasks         insert validation, status guard, 'created' events, swarm.enqueue()
+--   20_claim         swarm.claim_task()
+--   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
+--   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
+--   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
+--   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
+--   65_workers       swarm.register_worker(), swarm.stop_worker()
+--   70_cancel        swarm.cancel_task(), swarm.retry_task()
+--   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
+--   85_archive       swarm.archive()
+--   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
+--   95_grants        swarm_enqueue, swarm_worker, swarm_monitor
+--
+-- The path of a task:
+--   INSERT -> waiting (unmet dependencies) | pending -> claim_task -> running
+--   running -> complete_task -> completed (dependents released in the same transaction)
+--   running -> fail_task -> pending (backoff) | failed (final; dependents cancelled or run)
+--   running -> release_task / reap_expired -> pending (or failed when out of attempts)
+--   waiting | pending -> cancel_task -> cancelled;  running -> cancel requested -> cancelled
+--   failed | cancelled -> retry_task -> pending | waiting
+--
+-- Error codes (SQLSTATE class SW, mirrored in pgswarm/worker/errors.py):
+--   SW001 unknown agent          SW002 unknown task          SW003 illegal status change
+--   SW004 invalid dependency     SW005 invalid argument      SW006 schema older than required
+--
+-- Fake time for tests: `set swarm.now = '2030-01-01 00:00+00'`; every function reads
+-- swarm.now() once into v_now.
+
+-- swarm.now: the current time, or the test clock when swarm.now is set.
+create or replace function swarm.now() returns timestamptz
+language sql stable parallel safe
+as $$
+  select coalesce(nullif(current_setting('swarm.now', true), '')::timestamptz, now())
+$$;
+comment on function swarm.now() is 'now(), or the value of the swarm.now setting (test clock)';
+
+-- swarm.schema_version: the highest applied migration (workers refuse to run below theirs).
+create or replace function swarm.schema_version() returns integer
+language sql stable security definer set search_path = pg_catalog, swarm
+as $$
+  select coalesce(max(version), 0) from swarm.schema_migrations
+$$;
+comment on function swarm.schema_version() is 'highest applied migration number';
+
+-- swarm._api_enter / swarm._api_exit: mark the transaction as inside the SQL API, so the
+-- status guard lets the change through. Hand-written UPDATEs of status are refused.
+create or replace function swarm._api_enter() returns void
+language sql volatile
+as $$ select set_config('swarm.api', 'on', true) $$;
+
+create or replace function swarm._api_exit() returns void
+language sql volatile
+as $$ select set_config('swarm.api', '', true) $$;
+
+create or replace function swarm._in_api() returns boolean
+language sql stable
+as $$ select coalesce(current_setting('swarm.api', true), '') = 'on' $$;
+
+-- swarm._invalid: raise SW005 with a message naming the argument and the rule.
+create or replace function swarm._invalid(message text, hint text default null) returns void
+language plpgsql
+as $$
+begin
+  raise exception using errcode = 'SW005', message = message, hint = coalesce(hint, '');
+end
+$$;
+
+-- swarm._unknown_task: raise SW002 for a task id that does not exist.
+create or replace function swarm._unknown_task(task_id bigint) returns void
+language plpgsql
+as $$
+begin
+  raise exception using errcode = 'SW002', message = format('unknown task %s', task_id),
+    hint = 'list tasks with: select id, status from swarm.agent_tasks order by id desc limit 20';
+end
+$$;
+
+-- swarm._unknown_agent: raise SW001, with the way to register the agent in the hint.
+create or replace function swarm._unknown_agent(agent text) returns void
+language plpgsql
+as $$
+declare
+  v_known text;
+begin
+  select string_agg(a.name, ', ' order by a.name) into v_known from swarm.agents as a;
+  raise exception using errcode = 'SW001', message = format('unknown agent %L', agent),
+    detail = format('known agents: %s', v_known),
+    hint = format('register it: insert into swarm.agents (name) values (%L)', agent);
+end
+$$;
+
+-- swarm._log: append one event to the history.
+create or replace function swarm._log(task_id bigint, event text, worker text, attempt int, detail jsonb,
+                                      at timestamptz)
+returns void
+language sql volatile
+as $$
+  insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+  values ($1, $6, $2, $3, $4, coalesce($5, '{}'))
+$$;

@@ -1,0 +1,279 @@
+-- Tasks: what an INSERT into swarm.agent_tasks does, and which status changes are legal.
+--
+-- The state machine (every legal edge; the guard below refuses the rest):
+--   waiting   -> pending     last dependency resolved (_release_dependents)
+--   waiting   -> cancelled   cancel_task, or a dependency failed with on_dependency_failure = cancel
+--   pending   -> running     claim_task
+--   pending   -> cancelled   cancel_task
+--   running   -> completed   complete_task
+--   running   -> failed      fail_task / release_task / reap_expired, out of attempts or not retryable
+--   running   -> cancelled   fail_task / release_task / reap_expired after cancel_task requested it
+--   running   -> pending     fail_task (retry with backoff), release_task, reap_expired (lease expiry)
+--   failed    -> pending     retry_task
+--   cancelled -> pending     retry_task
+--   cancelled -> waiting     retry_task (of the task, or of the dependency whose failure cancelled it)
+-- Status changes happen only inside the SQL API; an UPDATE of status by hand is refused.
+
+-- swarm._legal_transitions: the edges above, as data (a test compares them with this comment).
+create or replace function swarm._legal_transitions() returns table (from_status text, to_status text)
+language sql immutable
+as $$
+  values ('waiting', 'pending'), ('waiting', 'cancelled'),
+         ('pending', 'running'), ('pending', 'cancelled'),
+         ('running', 'completed'), ('running', 'failed'), ('running', 'cancelled'), ('running', 'pending'),
+         ('failed', 'pending'), ('cancelled', 'pending'), ('cancelled', 'waiting')
+$$;
+
+-- swarm._dependency_state: how the dependencies of a task stand.
+--   unmet:    dependencies not yet resolved (not completed, and not failed/cancelled under policy 'run')
+--   blocking: a failed or cancelled dependency that cancels the task (policy 'cancel'), or null
+--   missing:  ids that exist neither in agent_tasks nor in the archive
+--   locks:    the live dependency rows FOR SHARE, so a dependency cannot finish between this
+--             check and the commit of the dependent (its completion would miss the new row).
+create or replace function swarm._dependency_state(depends_on bigint[], on_dependency_failure text,
+                                                   out unmet int, out blocking bigint, out missing bigint[])
+language plpgsql volatile
+as $$
+declare
+  v_dep record;
+  v_found bigint[] := '{}';
+begin
+  unmet := 0;
+  for v_dep in
+    select task.id, task.status from swarm.agent_tasks as task
+     where task.id = any(_dependency_state.depends_on)
+     order by task.id
+       for share
+  loop
+    v_found := v_found || v_dep.id;
+    if v_dep.status in ('failed', 'cancelled') then
+      if _dependency_state.on_dependency_failure = 'cancel' and blocking is null then
+        blocking := v_dep.id;
+      end if;
+    elsif v_dep.status <> 'completed' then
+      unmet := unmet + 1;
+    end if;
+  end loop;
+  if cardinality(v_found) < cardinality(_dependency_state.depends_on) then
+    -- Archived tasks are terminal: completed ones are met, failed/cancelled ones block.
+    for v_dep in
+      select archived.id, archived.status from swarm.agent_tasks_archive as archived
+       where archived.id = any(_dependency_state.depends_on) and archived.id <> all(v_found)
+    loop
+      v_found := v_found || v_dep.id;
+      if v_dep.status <> 'completed' and _dependency_state.on_dependency_failure = 'cancel'
+         and blocking is null then
+        blocking := v_dep.id;
+      end if;
+    end loop;
+  end if;
+  select coalesce(array_agg(dep order by dep), '{}') into missing
+    from unnest(_dependency_state.depends_on) as dep where dep <> all(v_found);
+end
+$$;
+
+-- swarm._agent_tasks_before_insert: validate a new task and decide its first status.
+--   locks:      the dependency rows FOR SHARE (see _dependency_state).
+--   guarantees: a task starts 'waiting' exactly when a dependency is unresolved, 'pending'
+--               otherwise, or 'cancelled' when a dependency already failed under policy cancel.
+--   raises:     SW001 unknown agent, SW002 unknown parent, SW003 status given, SW004 bad
+--               dependency, SW005 bad argument.
+create or replace function swarm._agent_tasks_before_insert() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_state record;
+begin
+  if not exists (select 1 from swarm.agents as a where a.name = new.agent) then
+    perform swarm._unknown_agent(new.agent);
+  end if;
+  if new.prompt is null then
+    perform swarm._invalid(format('prompt is null (agent %L)', new.agent),
+                           'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
+  end if;
+  if new.priority not between -1000 and 1000 then
+    perform swarm._invalid(format('priority %s is out of range -1000..1000', new.priority));
+  end if;
+  if new.max_attempts < 1 then
+    perform swarm._invalid(format('max_attempts %s must be at least 1', new.max_attempts));
+  end if;
+  if new.timeout_seconds <= 0 then
+    perform swarm._invalid(format('timeout_seconds %s must be positive', new.timeout_seconds));
+  end if;
+  if new.status is distinct from 'pending' then
+    raise exception using errcode = 'SW003',
+      message = format('a new task cannot be inserted as %L', new.status),
+      detail = 'the database decides the first status: waiting (unmet dependencies) or pending',
+      hint = 'leave status out of the INSERT';
+  end if;
+  if new.attempts <> 0 or new.worker is not null or new.lease_expires_at is not null then
+    perform swarm._invalid('attempts, worker and lease_expires_at are maintained by the database',
+                           'leave them out of the INSERT');
+  end if;
+  if new.parent_id is not null
+     and not exists (select 1 from swarm.agent_tasks as t where t.id = new.parent_id)
+     and not exists (select 1 from swarm.agent_tasks_archive as t where t.id = new.parent_id) then
+    raise exception using errcode = 'SW002', message = format('unknown parent task %s', new.parent_id);
+  end if;
+
+  new.run_after := coalesce(new.run_after, v_now);
+  new.created_at := v_now;
+  new.updated_at := v_now;
+  new.unmet_dependencies := 0;
+  new.cancel_requested_at := null;
+  new.cancelled_by_dependency := null;
+  new.free_releases := 0;
+
+  if new.depends_on is null then
+    new.depends_on := '{}';
+  elsif cardinality(new.depends_on) > 0 then
+    if array_position(new.depends_on, null) is not null then
+      raise exception using errcode = 'SW004', message = 'depends_on contains null';
+    end if;
+    new.depends_on := array(select distinct dep from unnest(new.depends_on) as dep order by dep);
+    if new.id = any(new.depends_on) then
+      raise exception using errcode = 'SW004', message = format('task %s cannot depend on itself', new.id);
+    end if;
+    v_state := swarm._dependency_state(new.depends_on, new.on_dependency_failure);
+    if cardinality(v_state.missing) > 0 then
+      raise exception using errcode = 'SW004',
+        message = format('unknown dependency: task %s does not exist', array_to_string(v_state.missing, ', ')),
+        detail = 'a task can depend only on tasks that already exist',
+        hint = 'insert the dependencies first (in the same transaction is fine)';
+    end if;
+    if v_state.blocking is not null then
+      new.status := 'cancelled';
+      new.cancelled_by_dependency := v_state.blocking;
+      new.cancel_reason := format('dependency %s failed or was cancelled', v_state.blocking);
+      new.finished_at := v_now;
+    elsif v_state.unmet > 0 then
+      new.status := 'waiting';
+      new.unmet_dependencies := v_state.unmet;
+    end if;
+  end if;
+  return new;
+end
+$$;
+
+create or replace trigger _100_agent_tasks_before_insert
+  before insert on swarm.agent_tasks
+  for each row execute function swarm._agent_tasks_before_insert();
+
+-- swarm._agent_tasks_log_created: one 'created' event per inserted row, in one statement.
+create or replace function swarm._agent_tasks_log_created() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+begin
+  insert into swarm.task_events (task_id, at, event, detail)
+  select inserted.id, inserted.created_at, 'created',
+         jsonb_build_object('to', inserted.status, 'agent', inserted.agent, 'queue', inserted.queue)
+    from inserted;
+  return null;
+end
+$$;
+
+create or replace trigger _200_agent_tasks_log_created
+  after insert on swarm.agent_tasks
+  referencing new table as inserted
+  for each statement execute function swarm._agent_tasks_log_created();
+
+-- swarm._agent_tasks_guard: refuse illegal status changes and any change of depends_on.
+--   raises: SW003 illegal status change, SW004 depends_on changed.
+create or replace function swarm._agent_tasks_guard() returns trigger
+language plpgsql
+as $$
+begin
+  if new.depends_on is distinct from old.depends_on then
+    raise exception using errcode = 'SW004',
+      message = format('depends_on of task %s cannot be changed', old.id),
+      detail = 'dependencies are fixed at insert, which keeps the graph acyclic',
+      hint = 'cancel the task and insert a new one with the dependencies you want';
+  end if;
+  if new.status is distinct from old.status then
+    if not exists (select 1 from swarm._legal_transitions() as edge
+                    where edge.from_status = old.status and edge.to_status = new.status) then
+      raise exception using errcode = 'SW003',
+        message = format('illegal status change of task %s: %s -> %s', old.id, old.status, new.status),
+        detail = format('status of task %s is %L; %s -> %s is not allowed', old.id, old.status, old.status, new.status),
+        hint = case when old.status in ('failed', 'cancelled') then format('use select swarm.retry_task(%s)', old.id)
+                    else format('use select swarm.cancel_task(%s) to stop it', old.id) end;
+    end if;
+    if not swarm._in_api() then
+      raise exception using errcode = 'SW003',
+        message = format('status of task %s cannot be changed by UPDATE (%s -> %s)', old.id, old.status, new.status),
+        detail = 'status changes go through the swarm.* functions, which keep events, leases and dependents right',
+        hint = case when new.status = 'cancelled' then format('use select swarm.cancel_task(%s)', old.id)
+                    when new.status = 'pending' then format('use select swarm.retry_task(%s)', old.id)
+                    else 'use the swarm.* functions' end;
+    end if;
+  end if;
+  return new;
+end
+$$;
+
+create or replace trigger _500_agent_tasks_guard
+  before update of status, depends_on on swarm.agent_tasks
+  for each row
+  when (old.status is distinct from new.status or old.depends_on is distinct from new.depends_on)
+  execute function swarm._agent_tasks_guard();
+
+-- swarm._task_events_append_only: the history is never rewritten (archive moves it inside the API).
+create or replace function swarm._task_events_append_only() returns trigger
+language plpgsql
+as $$
+begin
+  if not swarm._in_api() then
+    raise exception using errcode = 'SW003', message = 'swarm.task_events is append-only',
+      hint = 'use swarm.archive(older_than) to move old history out of the way';
+  end if;
+  return case when tg_op = 'DELETE' then old else new end;
+end
+$$;
+
+create or replace trigger _500_task_events_append_only
+  before update or delete on swarm.task_events
+  for each row execute function swarm._task_events_append_only();
+
+-- swarm.enqueue: insert one task; a convenience for SQL callers (a plain INSERT does the same).
+--   guarantees: with a key already taken, nothing is inserted and the existing id is returned.
+--   raises:     as the INSERT does (SW001, SW004, SW005).   notifies: swarm_ready (via the insert).
+create or replace function swarm.enqueue(
+  prompt text,
+  agent text default 'shell',
+  queue text default 'default',
+  args jsonb default '{}',
+  priority int default 0,
+  depends_on bigint[] default '{}',
+  key text default null,
+  run_after timestamptz default null,
+  max_attempts int default 3,
+  timeout_seconds int default 1800,
+  concurrency_key text default null,
+  parent_id bigint default null,
+  on_dependency_failure text default 'cancel',
+  tags text[] default '{}',
+  metadata jsonb default '{}')
+returns bigint
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_id bigint;
+begin
+  insert into swarm.agent_tasks as task (prompt, agent, queue, args, priority, depends_on, key, run_after,
+                                         max_attempts, timeout_seconds, concurrency_key, parent_id,
+                                         on_dependency_failure, tags, metadata)
+  values (enqueue.prompt, enqueue.agent, enqueue.queue, coalesce(enqueue.args, '{}'), enqueue.priority,
+          coalesce(enqueue.depends_on, '{}'), enqueue.key, coalesce(enqueue.run_after, swarm.now()),
+          enqueue.max_attempts, enqueue.timeout_seconds, enqueue.concurrency_key, enqueue.parent_id,
+          enqueue.on_dependency_failure, coalesce(enqueue.tags, '{}'), coalesce(enqueue.metadata, '{}'))
+  on conflict (key) do nothing
+  returning task.id into v_id;
+  if v_id is null then
+    select task.id into v_id from swarm.agent_tasks as task where task.key = enqueue.key;
+  end if;
+  return v_id;
+end
+$$;
+comment on function swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
+  is 'insert a task and return its id (the existing id when key is taken)';

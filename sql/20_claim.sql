@@ -1,0 +1,230 @@
+-- Claim: hand pending tasks to a worker.
+
+-- swarm.claim_task: claim up to max_tasks claimable tasks for a worker.
+--   order:      priority desc, run_after, id (the order of agent_tasks_claim_idx).
+--   honours:    run_after <= now, paused agents, daily budgets, max_concurrent,
+--               max_starts_per_minute (sliding minute), one running task per concurrency_key.
+--   locks:      candidate task rows FOR UPDATE SKIP LOCKED. Only when an agent in scope has a
+--               cap or a rate, or keyed tasks are pending: the capped agents' rows FOR NO KEY
+--               UPDATE in name order (so concurrent claimers count the same slots, and
+--               inserts, which take FOR KEY SHARE through the foreign key, are not blocked), and
+--               a transaction advisory lock per concurrency key.
+--   guarantees: one attempt is never handed to two workers; attempts is incremented and is the
+--               attempt number the worker reports with; lease_expires_at = now + lease_seconds.
+--   raises:     SW005 bad arguments.   notifies: nothing.
+create or replace function swarm.claim_task(
+  worker text,
+  agents text[] default null,
+  queues text[] default null,
+  max_tasks int default 1,
+  lease_seconds int default 60,
+  hostname text default null,
+  pid int default null)
+returns setof swarm.agent_tasks
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_free text[];      -- open agents without caps: the fast path claims their unkeyed tasks
+  v_capped text[];    -- open agents with max_concurrent or max_starts_per_minute
+begin
+  if claim_task.worker is null or claim_task.worker = '' then
+    perform swarm._invalid('worker must be a non-empty name');
+  end if;
+  if claim_task.max_tasks is null or claim_task.max_tasks not between 1 and 1000 then
+    perform swarm._invalid(format('max_tasks %s is out of range 1..1000', claim_task.max_tasks));
+  end if;
+  if claim_task.lease_seconds is null or claim_task.lease_seconds < 1 then
+    perform swarm._invalid(format('lease_seconds %s must be at least 1', claim_task.lease_seconds));
+  end if;
+
+  select coalesce(array_agg(a.name) filter (where a.max_concurrent is null and a.max_starts_per_minute is null), '{}'),
+         coalesce(array_agg(a.name) filter (where a.max_concurrent is not null or a.max_starts_per_minute is not null), '{}')
+    into v_free, v_capped
+    from swarm.agents as a
+   where (claim_task.agents is null or a.name = any(claim_task.agents))
+     and (a.paused_until is null or a.paused_until <= v_now)
+     and case when a.daily_budget_usd is null then true
+              else swarm._spent_today(a.name, v_now) < a.daily_budget_usd end;
+
+  perform swarm._api_enter();
+  if cardinality(v_capped) = 0
+     and not exists (select 1 from swarm.agent_tasks as task
+                      where task.status = 'pending' and task.concurrency_key is not null) then
+    -- Fast path: one statement. Keyed tasks inserted meanwhile are skipped here, never mis-claimed.
+    return query
+    with candidates as (
+      select task.id
+        from swarm.agent_tasks as task
+       where task.status = 'pending'
+         and task.run_after <= v_now
+         and task.agent = any(v_free)
+         and task.concurrency_key is null
+         and (claim_task.queues is null or task.queue = any(claim_task.queues))
+       order by task.priority desc, task.run_after, task.id
+       limit claim_task.max_tasks
+         for update skip locked
+    ), claimed as (
+      update swarm.agent_tasks as task
+         set status = 'running',
+             attempts = task.attempts + 1,
+             worker = claim_task.worker,
+             lease_expires_at = v_now + make_interval(secs => claim_task.lease_seconds),
+             started_at = v_now,
+             updated_at = v_now,
+             pid = claim_task.pid,
+             hostname = claim_task.hostname
+        from candidates
+       where task.id = candidates.id
+      returning task.*
+    ), logged as (
+      insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+      select claimed.id, v_now, 'claimed', claim_task.worker, claimed.attempts,
+             jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+        from claimed
+    )
+    select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
+  else
+    return query select * from swarm._claim_limited(claim_task.worker, v_free, v_capped, claim_task.queues,
+                                                    claim_task.max_tasks, claim_task.lease_seconds, v_now,
+                                                    claim_task.hostname, claim_task.pid);
+  end if;
+  perform swarm._api_exit();
+end
+$$;
+comment on function swarm.claim_task(text, text[], text[], int, int, text, int)
+  is 'claim up to max_tasks tasks for a worker (FOR UPDATE SKIP LOCKED; honours pauses, caps, rates, concurrency keys)';
+
+-- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
+create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
+language sql stable
+as $$
+  select coalesce(sum(task.cost_usd), 0)
+    from swarm.agent_tasks as task
+   where task.status in ('completed', 'failed', 'cancelled')
+     and task.finished_at >= date_trunc('day', $2 at time zone 'UTC') at time zone 'UTC'
+     and task.agent = $1
+$$;
+
+-- swarm._claim_limited: the careful path of claim_task, for capped agents and keyed tasks.
+--   locks: capped agents FOR NO KEY UPDATE in name order, then candidates one by one FOR UPDATE
+--          SKIP LOCKED, then an advisory lock per concurrency key.
+--   why a loop: each candidate must be checked against the slots left for its agent and its key;
+--          when an agent runs out of slots the scan restarts without it, so a full agent's backlog
+--          is not walked through row by row.
+create or replace function swarm._claim_limited(worker text, free_agents text[], capped_agents text[],
+                                                queues text[], max_tasks int, lease_seconds int,
+                                                v_now timestamptz, hostname text, pid int)
+returns setof swarm.agent_tasks
+language plpgsql volatile
+as $$
+declare
+  v_agent record;
+  v_slot_agents text[] := '{}';
+  v_slots int[] := '{}';
+  v_eligible text[] := _claim_limited.free_agents;
+  v_chosen bigint[] := '{}';
+  v_keys text[] := '{}';
+  v_task record;
+  v_pos int;
+  v_rescan boolean;
+  v_left int;
+begin
+  for v_agent in
+    select a.name, a.max_concurrent, a.max_starts_per_minute
+      from swarm.agents as a
+     where a.name = any(_claim_limited.capped_agents)
+     order by a.name
+       for no key update
+  loop
+    v_left := _claim_limited.max_tasks;
+    if v_agent.max_concurrent is not null then
+      v_left := least(v_left, v_agent.max_concurrent - (
+        select count(*) from swarm.agent_tasks as task
+         where task.status = 'running' and task.agent = v_agent.name)::int);
+    end if;
+    if v_agent.max_starts_per_minute is not null then
+      delete from swarm.agent_starts as s
+       where s.agent = v_agent.name and s.started_at <= v_now - interval '1 minute';
+      v_left := least(v_left, v_agent.max_starts_per_minute - (
+        select count(*) from swarm.agent_starts as s
+         where s.agent = v_agent.name and s.started_at > v_now - interval '1 minute')::int);
+    end if;
+    if v_left > 0 then
+      v_slot_agents := v_slot_agents || v_agent.name::text;
+      v_slots := v_slots || v_left;
+      v_eligible := v_eligible || v_agent.name::text;
+    end if;
+  end loop;
+
+  <<scan>>
+  loop
+    v_rescan := false;
+    for v_task in
+      select task.id, task.agent, task.concurrency_key
+        from swarm.agent_tasks as task
+       where task.status = 'pending'
+         and task.run_after <= v_now
+         and task.agent = any(v_eligible)
+         and task.id <> all(v_chosen)
+         and (_claim_limited.queues is null or task.queue = any(_claim_limited.queues))
+       order by task.priority desc, task.run_after, task.id
+         for update skip locked
+    loop
+      exit scan when cardinality(v_chosen) >= _claim_limited.max_tasks;
+      v_pos := array_position(v_slot_agents, v_task.agent);
+      if v_task.concurrency_key is not null then
+        if v_task.concurrency_key = any(v_keys)
+           or not pg_try_advisory_xact_lock(hashtext('swarm.concurrency_key'), hashtext(v_task.concurrency_key))
+           or exists (select 1 from swarm.agent_tasks as running
+                       where running.status = 'running' and running.concurrency_key = v_task.concurrency_key) then
+          continue;
+        end if;
+        v_keys := v_keys || v_task.concurrency_key;
+      end if;
+      v_chosen := v_chosen || v_task.id;
+      if v_pos is not null then
+        v_slots[v_pos] := v_slots[v_pos] - 1;
+        if v_slots[v_pos] = 0 then
+          v_eligible := array_remove(v_eligible, v_task.agent);
+          v_rescan := true;
+          exit;
+        end if;
+      end if;
+    end loop;
+    exit scan when not v_rescan or cardinality(v_chosen) >= _claim_limited.max_tasks
+                   or cardinality(v_eligible) = 0;
+  end loop;
+
+  if cardinality(v_chosen) = 0 then
+    return;
+  end if;
+
+  insert into swarm.agent_starts (agent, started_at)
+  select task.agent, v_now
+    from swarm.agent_tasks as task
+    join swarm.agents as a on a.name = task.agent
+   where task.id = any(v_chosen) and a.max_starts_per_minute is not null;
+
+  return query
+  with claimed as (
+    update swarm.agent_tasks as task
+       set status = 'running',
+           attempts = task.attempts + 1,
+           worker = _claim_limited.worker,
+           lease_expires_at = v_now + make_interval(secs => _claim_limited.lease_seconds),
+           started_at = v_now,
+           updated_at = v_now,
+           pid = _claim_limited.pid,
+           hostname = _claim_limited.hostname
+     where task.id = any(v_chosen)
+    returning task.*
+  ), logged as (
+    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+    select claimed.id, v_now, 'claimed', _claim_limited.worker, claimed.attempts,
+           jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+      from claimed
+  )
+  select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
+end
+$$;

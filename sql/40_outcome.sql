@@ -1,0 +1,278 @@
+-- Outcomes: a worker reports how an attempt ended. Every report is fenced by (worker, attempt).
+
+-- swarm._fence: lock the task and check that the report comes from its current attempt.
+--   locks:   the task row FOR UPDATE.
+--   returns: the task when (worker, attempt) own it; null otherwise, after logging 'stale_report'
+--            (an event, not an exception, so the record survives).
+--   raises:  SW002 unknown task.
+create or replace function swarm._fence(task_id bigint, worker text, attempt int, report text, v_now timestamptz)
+returns swarm.agent_tasks
+language plpgsql volatile
+as $$
+declare
+  v_task swarm.agent_tasks;
+begin
+  select task.* into v_task from swarm.agent_tasks as task where task.id = _fence.task_id for update;
+  if not found then
+    perform swarm._unknown_task(_fence.task_id);
+  end if;
+  if v_task.status = 'running' and v_task.worker = _fence.worker and v_task.attempts = _fence.attempt then
+    return v_task;
+  end if;
+  perform swarm._log(_fence.task_id, 'stale_report', _fence.worker, _fence.attempt,
+    jsonb_build_object('report', _fence.report, 'status', v_task.status,
+                       'current_worker', v_task.worker, 'current_attempt', v_task.attempts), v_now);
+  return null;
+end
+$$;
+
+-- swarm._stale_reason: why a fenced report was refused, in words.
+create or replace function swarm._stale_reason(task_id bigint, worker text, attempt int) returns text
+language sql stable
+as $$
+  select format('stale report for task %s attempt %s from %s: the task is %s%s', $1, $3, $2, task.status,
+                case when task.status = 'running' then format(' (attempt %s, worker %s)', task.attempts, task.worker)
+                     else '' end)
+    from swarm.agent_tasks as task where task.id = $1
+$$;
+
+-- swarm._backoff: delay before retry number `attempt` of an agent's task: exponential from the
+-- agent's base, capped at its max, with equal jitter (between half and all of the step), so a
+-- burst of failures does not come back as a burst.
+create or replace function swarm._backoff(agent text, attempt int) returns interval
+language sql volatile
+as $$
+  select make_interval(secs => step / 2 + random() * step / 2)
+    from (select least(a.retry_backoff_max_seconds,
+                       a.retry_backoff_base_seconds * power(2::numeric, greatest(least($2, 40) - 1, 0)))::float8 as step
+            from swarm.agents as a where a.name = $1) as s
+$$;
+
+-- swarm._settle_attempt: end a running attempt that did not succeed.
+--   cause:      'failed' (fail_task), 'released' (release_task), 'lease_expired' (reap_expired).
+--   guarantees: cancel requested -> cancelled; retry allowed and attempts left -> pending at
+--               now + delay (backoff when delay is null); otherwise failed. Final outcomes apply
+--               the dependents' on_dependency_failure in the same transaction.
+--               spends_attempt = false (a free release) always goes back to pending and gives
+--               the attempt back: the next claim reuses its number.
+--   returns:    the new status.
+create or replace function swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean,
+                                                 delay interval, v_now timestamptz,
+                                                 spends_attempt boolean default true)
+returns text
+language plpgsql volatile
+as $$
+declare
+  v_status text;
+  v_delay interval;
+begin
+  if task.cancel_requested_at is not null then
+    v_status := 'cancelled';
+  elsif not spends_attempt or (retryable and task.attempts < task.max_attempts) then
+    v_status := 'pending';
+    v_delay := coalesce(delay, swarm._backoff(task.agent, task.attempts));
+  else
+    v_status := 'failed';
+  end if;
+
+  update swarm.agent_tasks as t
+     set status = v_status,
+         lease_expires_at = null,
+         attempts = case when v_status = 'pending' and not spends_attempt then t.attempts - 1 else t.attempts end,
+         free_releases = t.free_releases + case when v_status = 'pending' and not spends_attempt then 1 else 0 end,
+         error = coalesce(_settle_attempt.error, t.error),
+         run_after = case when v_status = 'pending' then v_now + v_delay else t.run_after end,
+         finished_at = case when v_status = 'pending' then null else v_now end,
+         updated_at = v_now
+   where t.id = task.id;
+
+  perform swarm._log(task.id,
+    case when cause = 'lease_expired' then 'lease_expired'
+         when v_status = 'cancelled' then 'cancelled'
+         when v_status = 'failed' then 'failed'
+         when cause = 'released' then 'released'
+         else 'retry_scheduled' end,
+    task.worker, task.attempts,
+    jsonb_strip_nulls(jsonb_build_object(
+      'to', v_status, 'error', _settle_attempt.error,
+      'retry_at', case when v_status = 'pending' then v_now + v_delay end,
+      'attempt_spent', case when cause = 'released' then spends_attempt end,
+      'run_seconds', round(extract(epoch from v_now - task.started_at)::numeric, 3))),
+    v_now);
+
+  if v_status in ('failed', 'cancelled') then
+    perform swarm._apply_dependency_failure(array[task.id], v_now);
+  elsif v_delay <= interval '0' then
+    perform swarm._notify_ready(array[task.agent]);
+  end if;
+  return v_status;
+end
+$$;
+
+-- swarm.complete_task: record a successful attempt and release its dependents.
+--   locks:      the task row (for update), then dependents in id order (same order as cancel_task).
+--   fenced by:  (worker, attempt); a stale report changes nothing, returns accepted = false and
+--               logs a 'stale_report' event.
+--   guarantees: dependents whose last dependency this was become 'pending' in this transaction;
+--               the agent's consecutive failure count (circuit breaker) goes back to 0.
+--   raises:     SW002 unknown task.   notifies: swarm_ready once per agent released.
+create or replace function swarm.complete_task(
+  task_id bigint,
+  worker text,
+  attempt int,
+  result jsonb default null,
+  exit_code int default null,
+  output_tail text default null,
+  log_path text default null,
+  cost_usd numeric default null,
+  input_tokens bigint default null,
+  output_tokens bigint default null)
+returns table (accepted boolean, status text, message text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_task swarm.agent_tasks;
+begin
+  v_task := swarm._fence(complete_task.task_id, complete_task.worker, complete_task.attempt, 'complete', v_now);
+  if v_task.id is null then
+    return query select false, task.status, swarm._stale_reason(complete_task.task_id, complete_task.worker,
+                                                                complete_task.attempt)
+                   from swarm.agent_tasks as task where task.id = complete_task.task_id;
+    return;
+  end if;
+  perform swarm._api_enter();
+  update swarm.agent_tasks as task
+     set status = 'completed',
+         lease_expires_at = null,
+         finished_at = v_now,
+         updated_at = v_now,
+         result = complete_task.result,
+         exit_code = complete_task.exit_code,
+         output_tail = complete_task.output_tail,
+         log_path = coalesce(complete_task.log_path, task.log_path),
+         cost_usd = coalesce(complete_task.cost_usd, task.cost_usd),
+         input_tokens = coalesce(complete_task.input_tokens, task.input_tokens),
+         output_tokens = coalesce(complete_task.output_tokens, task.output_tokens),
+         error = null
+   where task.id = v_task.id;
+  perform swarm._log(v_task.id, 'completed', v_task.worker, v_task.attempts,
+    jsonb_build_object('to', 'completed', 'run_seconds', round(extract(epoch from v_now - v_task.started_at)::numeric, 3)),
+    v_now);
+  perform swarm._agent_succeeded(v_task.agent);
+  perform swarm._release_dependents(array[v_task.id], v_now);
+  perform swarm._notify_slot_freed(v_task);
+  perform swarm._api_exit();
+  return query select true, 'completed'::text, null::text;
+end
+$$;
+comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint)
+  is 'record a successful attempt (fenced by worker and attempt) and release dependents';
+
+-- swarm.fail_task: record a failed attempt; the engine decides retry, final failure or cancel.
+--   locks:      the task row, then its agent row (failure count), then dependents in id order.
+--   fenced by:  (worker, attempt), as complete_task.
+--   guarantees: retryable and attempts left -> pending after retry_in_seconds or the agent's
+--               backoff; otherwise failed, and dependents cancelled or released per their
+--               on_dependency_failure, transitively; a requested cancel -> cancelled. A failure
+--               counts towards the agent's circuit breaker (not a cancel).
+--   raises:     SW002 unknown task, SW005 negative retry_in_seconds.
+--   notifies:   swarm_ready when the retry is immediate or dependents became claimable.
+create or replace function swarm.fail_task(
+  task_id bigint,
+  worker text,
+  attempt int,
+  error text,
+  exit_code int default null,
+  output_tail text default null,
+  log_path text default null,
+  result jsonb default null,
+  cost_usd numeric default null,
+  input_tokens bigint default null,
+  output_tokens bigint default null,
+  retry_in_seconds int default null,
+  retryable boolean default true)
+returns table (accepted boolean, status text, message text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_task swarm.agent_tasks;
+  v_status text;
+begin
+  if fail_task.retry_in_seconds < 0 then
+    perform swarm._invalid(format('retry_in_seconds %s must not be negative', fail_task.retry_in_seconds));
+  end if;
+  v_task := swarm._fence(fail_task.task_id, fail_task.worker, fail_task.attempt, 'fail', v_now);
+  if v_task.id is null then
+    return query select false, task.status, swarm._stale_reason(fail_task.task_id, fail_task.worker, fail_task.attempt)
+                   from swarm.agent_tasks as task where task.id = fail_task.task_id;
+    return;
+  end if;
+  perform swarm._api_enter();
+  update swarm.agent_tasks as task
+     set exit_code = fail_task.exit_code,
+         output_tail = fail_task.output_tail,
+         log_path = coalesce(fail_task.log_path, task.log_path),
+         result = coalesce(fail_task.result, task.result),
+         cost_usd = coalesce(fail_task.cost_usd, task.cost_usd),
+         input_tokens = coalesce(fail_task.input_tokens, task.input_tokens),
+         output_tokens = coalesce(fail_task.output_tokens, task.output_tokens)
+   where task.id = v_task.id;
+  v_status := swarm._settle_attempt(v_task, 'failed', coalesce(fail_task.error, 'failed'),
+                                    coalesce(fail_task.retryable, true),
+                                    make_interval(secs => fail_task.retry_in_seconds), v_now);
+  if v_status <> 'cancelled' then
+    perform swarm._agent_failed(v_task.agent, v_now);
+  end if;
+  perform swarm._notify_slot_freed(v_task);
+  perform swarm._api_exit();
+  return query select true, v_status, null::text;
+end
+$$;
+comment on function swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean)
+  is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
+
+-- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,
+-- worker shutdown).
+--   fenced by:  (worker, attempt), as complete_task.
+--   guarantees: count_attempt = false gives the attempt back, at most 10 times per task (after
+--               that a release spends the attempt, so a task cannot bounce forever); a release that
+--               spends the last attempt fails the task. A requested cancel -> cancelled.
+--   raises:     SW002 unknown task, SW005 negative delay.   notifies: swarm_ready when delay = 0.
+create or replace function swarm.release_task(
+  task_id bigint,
+  worker text,
+  attempt int,
+  delay_seconds int default 0,
+  count_attempt boolean default false,
+  reason text default null)
+returns table (accepted boolean, status text, message text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_task swarm.agent_tasks;
+  v_status text;
+begin
+  if coalesce(release_task.delay_seconds, 0) < 0 then
+    perform swarm._invalid(format('delay_seconds %s must not be negative', release_task.delay_seconds));
+  end if;
+  v_task := swarm._fence(release_task.task_id, release_task.worker, release_task.attempt, 'release', v_now);
+  if v_task.id is null then
+    return query select false, task.status,
+                        swarm._stale_reason(release_task.task_id, release_task.worker, release_task.attempt)
+                   from swarm.agent_tasks as task where task.id = release_task.task_id;
+    return;
+  end if;
+  perform swarm._api_enter();
+  v_status := swarm._settle_attempt(v_task, 'released', coalesce(release_task.reason, 'released by worker'), true,
+                                    make_interval(secs => coalesce(release_task.delay_seconds, 0)), v_now,
+                                    coalesce(release_task.count_attempt, false) or v_task.free_releases >= 10);
+  perform swarm._notify_slot_freed(v_task);
+  perform swarm._api_exit();
+  return query select true, v_status, null::text;
+end
+$$;
+comment on function swarm.release_task(bigint, text, int, int, boolean, text)
+  is 'give a running task back (fenced), by default without spending the attempt';

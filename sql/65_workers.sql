@@ -1,0 +1,34 @@
+-- Workers: the registry behind swarm.worker_stats.
+
+-- swarm.register_worker: a worker announces itself at start (upsert by name).
+--   guarantees: heartbeat_at = now, stopped_at cleared.   raises: SW005 empty name.
+create or replace function swarm.register_worker(name text, hostname text, pid int, agents text[], queues text[],
+                                                 concurrency int, version text default null)
+returns void
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+begin
+  if register_worker.name is null or register_worker.name = '' then
+    perform swarm._invalid('worker name must not be empty');
+  end if;
+  insert into swarm.workers as w (name, hostname, pid, agents, queues, concurrency, version, started_at, heartbeat_at)
+  values (register_worker.name, register_worker.hostname, register_worker.pid, register_worker.agents,
+          register_worker.queues, register_worker.concurrency, register_worker.version, v_now, v_now)
+  on conflict on constraint workers_pkey do update
+     set hostname = excluded.hostname, pid = excluded.pid, agents = excluded.agents, queues = excluded.queues,
+         concurrency = excluded.concurrency, version = excluded.version, started_at = excluded.started_at,
+         heartbeat_at = excluded.heartbeat_at, stopped_at = null;
+end
+$$;
+comment on function swarm.register_worker(text, text, int, text[], text[], int, text) is 'register (or re-register) a worker';
+
+-- swarm.stop_worker: a worker says goodbye on a clean shutdown.
+create or replace function swarm.stop_worker(name text)
+returns void
+language sql volatile security definer set search_path = pg_catalog, swarm
+as $$
+  update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now() where w.name = $1
+$$;
+comment on function swarm.stop_worker(text) is 'mark a worker as stopped';

@@ -1,0 +1,46 @@
+-- Archive: move old finished tasks, with their history, out of the hot table.
+
+-- swarm.archive: move terminal tasks finished before now - older_than, with their events, into
+-- swarm.agent_tasks_archive / swarm.task_events_archive.
+--   locks:      the moved task rows (DELETE); tasks locked by someone else are skipped and moved
+--               by a later call.
+--   guarantees: a task and its events move together, in one transaction; claiming is unaffected
+--               (only terminal rows move). batch_size bounds one call (null = all).
+--   returns:    the number of tasks moved.
+--   raises:     SW005 negative interval.
+create or replace function swarm.archive(older_than interval, batch_size int default null)
+returns bigint
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_moved bigint;
+begin
+  if archive.older_than is null or archive.older_than < interval '0' then
+    perform swarm._invalid(format('older_than %s must be a non-negative interval', archive.older_than));
+  end if;
+  perform swarm._api_enter();
+  with doomed as (
+    select task.id from swarm.agent_tasks as task
+     where task.status in ('completed', 'failed', 'cancelled')
+       and task.finished_at < v_now - archive.older_than
+     order by task.finished_at
+     limit archive.batch_size
+       for update skip locked
+  ), moved as (
+    delete from swarm.agent_tasks as task using doomed where task.id = doomed.id
+    returning task.*
+  ), kept as (
+    insert into swarm.agent_tasks_archive select moved.*, v_now from moved
+  ), moved_events as (
+    delete from swarm.task_events as e using moved where e.task_id = moved.id
+    returning e.*
+  ), kept_events as (
+    insert into swarm.task_events_archive select moved_events.* from moved_events
+  )
+  select count(*) into v_moved from moved;
+  perform swarm._api_exit();
+  return v_moved;
+end
+$$;
+comment on function swarm.archive(interval, int) is 'move finished tasks older than an interval (and their events) to the archive tables';

@@ -1,0 +1,39 @@
+-- Grants. New functions are executable by PUBLIC by default; take that back schema-wide, then
+-- grant each role exactly its job. API functions that write are SECURITY DEFINER, so the roles
+-- need no table privileges beyond the ones below.
+--   swarm_enqueue: insert tasks (plain INSERT or swarm.enqueue), cancel them, read.
+--   swarm_worker:  the worker's functions, read, insert follow-up tasks.
+--   swarm_monitor: the stats views and swarm.stats().
+
+revoke all on all functions in schema swarm from public;
+revoke all on all tables in schema swarm from swarm_enqueue, swarm_worker, swarm_monitor;
+grant usage on schema swarm to swarm_enqueue, swarm_worker, swarm_monitor;
+
+grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqueue, swarm_worker;
+grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,
+              concurrency_key, run_after, max_attempts, timeout_seconds, tags, metadata)
+  on swarm.agent_tasks to swarm_enqueue, swarm_worker;
+grant execute on function swarm.now(), swarm.schema_version(),
+  swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
+  to swarm_enqueue, swarm_worker, swarm_monitor;
+revoke execute on function
+  swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
+  from swarm_monitor;
+grant execute on function swarm.cancel_task(bigint, text) to swarm_enqueue;
+
+grant execute on function
+  swarm.claim_task(text, text[], text[], int, int, text, int),
+  swarm.heartbeat(text, bigint[], int),
+  swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint),
+  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean),
+  swarm.release_task(bigint, text, int, int, boolean, text),
+  swarm.reap_expired(),
+  swarm.next_run_after(text[], text[]),
+  swarm.pause_agent(text, timestamptz, text),
+  swarm.register_worker(text, text, int, text[], text[], int, text),
+  swarm.stop_worker(text)
+  to swarm_worker;
+grant select on swarm.workers to swarm_worker;
+
+grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swarm_monitor;
+grant execute on function swarm.stats(interval) to swarm_monitor;

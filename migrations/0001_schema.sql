@@ -106,9 +106,8 @@ comment on table swarm.agent_tasks is
 -- The claim: status = pending, ordered exactly as claim_task orders (priority desc, run_after, id).
 create index agent_tasks_claim_idx on swarm.agent_tasks (priority desc, run_after, id)
   where status = 'pending';
--- The worker's wake-up timer: the earliest future run_after.
-create index agent_tasks_pending_run_after_idx on swarm.agent_tasks (run_after)
-  where status = 'pending';
+-- No separate (run_after) index on pending rows: the planner would pick it for the claim's
+-- `run_after <= now` and sort the whole backlog. next_run_after walks agent_tasks_claim_idx.
 -- Running tasks: caps per agent, reaping expired leases, per-worker views.
 create index agent_tasks_running_idx on swarm.agent_tasks (agent, lease_expires_at)
   where status = 'running';

@@ -267,7 +267,7 @@ begin
           coalesce(enqueue.depends_on, '{}'), enqueue.key, coalesce(enqueue.run_after, swarm.now()),
           enqueue.max_attempts, enqueue.timeout_seconds, enqueue.concurrency_key, enqueue.parent_id,
           enqueue.on_dependency_failure, coalesce(enqueue.tags, '{}'), coalesce(enqueue.metadata, '{}'))
-  on conflict (key) do nothing
+  on conflict on constraint agent_tasks_key_key do nothing
   returning task.id into v_id;
   if v_id is null then
     select task.id into v_id from swarm.agent_tasks as task where task.key = enqueue.key;

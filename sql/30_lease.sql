@@ -85,7 +85,7 @@ begin
      and (next_run_after.queues is null or task.queue = any(next_run_after.queues));
   select min(a.paused_until) into v_pause_end
     from swarm.agents as a
-   where a.paused_until > v_now and a.paused_until < 'infinity'
+   where a.paused_until > v_now and a.paused_until < '9999-12-31 00:00:00+00'
      and (next_run_after.agents is null or a.name = any(next_run_after.agents))
      and exists (select 1 from swarm.agent_tasks as task where task.status = 'pending' and task.agent = a.name);
   return least(v_next, v_pause_end);

@@ -12,7 +12,8 @@ language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
 declare
   v_now timestamptz := swarm.now();
-  v_until timestamptz := coalesce(pause_agent."until", 'infinity');
+  -- "Until resumed" is a far date rather than 'infinity', which client drivers cannot load.
+  v_until timestamptz := coalesce(pause_agent."until", '9999-12-31 00:00:00+00');
   v_result timestamptz;
 begin
   if v_until <= v_now then

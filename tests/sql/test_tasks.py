@@ -1,0 +1,136 @@
+"""What a plain INSERT does: defaults, dedup by key, refusals of bad input."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers.swarm import SwarmClient
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def test_plain_insert_makes_a_claimable_shell_task_with_every_default(swarm: SwarmClient, conn) -> None:
+    conn.execute("insert into swarm.agent_tasks (prompt) values ('echo hello')")
+    claimed = swarm.claim("w1")
+    assert len(claimed) == 1
+    task = claimed[0]
+    assert task["prompt"] == "echo hello"
+    assert (task["queue"], task["agent"], task["args"], task["priority"]) == ("default", "shell", {}, 0)
+    assert (task["depends_on"], task["on_dependency_failure"], task["parent_id"]) == ([], "cancel", None)
+    assert (task["max_attempts"], task["timeout_seconds"], task["attempts"]) == (3, 1800, 1)
+    assert task["tags"] == [] and task["metadata"] == {} and task["concurrency_key"] is None
+    assert task["status"] == "running" and task["worker"] == "w1" and task["lease_expires_at"] is not None
+    assert task["created_at"] <= task["started_at"]
+    assert swarm.events(task["id"]) == ["created", "claimed"]
+
+
+def test_on_conflict_key_do_nothing_dedups(swarm: SwarmClient, conn) -> None:
+    for _ in range(3):
+        conn.execute("insert into swarm.agent_tasks (prompt, key) values ('x', 'job-1') on conflict (key) do nothing")
+    assert swarm.scalar("select count(*) from swarm.agent_tasks where key = 'job-1'") == 1
+    first = swarm.scalar("select id from swarm.agent_tasks where key = 'job-1'")
+    assert swarm.enqueue("x", key="job-1") == first
+
+
+def test_enqueue_function_sets_every_field(swarm: SwarmClient) -> None:
+    parent = swarm.make_task("parent")
+    task_id = swarm.enqueue("write tests", agent="claude", queue="q1", args={"model": "opus"}, priority=5,
+                            max_attempts=2, timeout_seconds=60, concurrency_key="repo-a", parent_id=parent,
+                            tags=["x"], metadata={"k": 1})
+    task = swarm.task(task_id)
+    assert (task["agent"], task["queue"], task["args"], task["priority"]) == ("claude", "q1", {"model": "opus"}, 5)
+    assert (task["max_attempts"], task["timeout_seconds"], task["concurrency_key"]) == (2, 60, "repo-a")
+    assert (task["parent_id"], task["tags"], task["metadata"], task["status"]) == (parent, ["x"], {"k": 1}, "pending")
+
+
+def _refused(conn, sql: str, params=None) -> psycopg.Error:
+    before = conn.execute("select count(*) from swarm.agent_tasks").fetchone()[0]
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(sql, params)
+    after = conn.execute("select count(*) from swarm.agent_tasks").fetchone()[0]
+    assert after == before, "a refused statement must change nothing"
+    return info.value
+
+
+def test_unknown_agent_is_refused_with_how_to_register_it(conn) -> None:
+    err = _refused(conn, "insert into swarm.agent_tasks (agent, prompt) values ('claud', 'x')")
+    assert err.sqlstate == "SW001"
+    assert "unknown agent 'claud'" in str(err)
+    assert "insert into swarm.agents (name) values ('claud')" in err.diag.message_hint
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("priority", 5000, "priority 5000 is out of range -1000..1000"),
+    ("priority", -1001, "priority -1001 is out of range"),
+    ("max_attempts", 0, "max_attempts 0 must be at least 1"),
+    ("timeout_seconds", -5, "timeout_seconds -5 must be positive"),
+])
+def test_out_of_range_numbers_are_refused_by_name(conn, column: str, value: int, words: str) -> None:
+    err = _refused(conn, f"insert into swarm.agent_tasks (prompt, {column}) values ('x', %s)", (value,))
+    assert err.sqlstate == "SW005"
+    assert words in str(err)
+
+
+def test_null_prompt_is_refused(conn) -> None:
+    err = _refused(conn, "insert into swarm.agent_tasks (agent, prompt) values ('claude', null)")
+    assert err.sqlstate == "SW005" and "prompt is null" in str(err)
+
+
+def test_unknown_and_self_dependencies_are_refused(conn, swarm: SwarmClient) -> None:
+    err = _refused(conn, "insert into swarm.agent_tasks (prompt, depends_on) values ('x', '{424242}')")
+    assert err.sqlstate == "SW004" and "424242" in str(err) and "does not exist" in str(err)
+    next_id = swarm.scalar("select last_value + 1 from pg_sequences where sequencename like 'agent_tasks_id_seq'")
+    err = _refused(conn, "insert into swarm.agent_tasks (prompt, depends_on) values ('x', %s)", ([next_id + 1],))
+    assert err.sqlstate == "SW004"
+
+
+def test_a_task_cannot_be_inserted_with_a_status(conn) -> None:
+    err = _refused(conn, "insert into swarm.agent_tasks (prompt, status) values ('x', 'running')")
+    assert err.sqlstate == "SW003" and "cannot be inserted as 'running'" in str(err)
+
+
+def test_depends_on_cannot_change(conn, swarm: SwarmClient) -> None:
+    a = swarm.make_task("a")
+    b = swarm.make_task("b", depends_on=[a])
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("update swarm.agent_tasks set depends_on = '{}' where id = %s", (b,))
+    assert info.value.sqlstate == "SW004" and "cannot be changed" in str(info.value)
+    assert swarm.task(b)["depends_on"] == [a]
+
+
+def test_illegal_status_change_by_hand_is_refused(conn, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x")
+    [claimed] = swarm.claim("w1")
+    swarm.complete(task_id, "w1", claimed["attempts"])
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("update swarm.agent_tasks set status = 'running' where id = %s", (task_id,))
+    assert info.value.sqlstate == "SW003"
+    assert "completed -> running" in str(info.value)
+    assert swarm.status(task_id) == "completed"
+
+
+def test_legal_status_change_by_hand_is_refused_and_points_to_the_function(conn, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x")
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("update swarm.agent_tasks set status = 'cancelled' where id = %s", (task_id,))
+    assert info.value.sqlstate == "SW003"
+    assert f"swarm.cancel_task({task_id})" in info.value.diag.message_hint
+    assert swarm.status(task_id) == "pending"
+
+
+def test_task_events_are_append_only(conn, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x")
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("delete from swarm.task_events where task_id = %s", (task_id,))
+    assert "append-only" in str(info.value)
+    assert swarm.events(task_id) == ["created"]
+
+
+def test_state_machine_comment_matches_the_guard(swarm: SwarmClient) -> None:
+    text = (SQL_DIR / "10_tasks.sql").read_text()
+    commented = set(re.findall(r"^--\s+(\w+)\s+->\s+(\w+)\s", text, flags=re.M))
+    enforced = set(swarm.conn.execute("select * from swarm._legal_transitions()").fetchall())
+    assert commented == enforced

@@ -5,6 +5,14 @@
 
 create schema if not exists swarm;
 
+-- Defaults below read the engine's clock; sql/00_helpers.sql keeps its definition (this is the
+-- same body, created here first because a column default needs it to exist).
+create or replace function swarm.now() returns timestamptz
+language sql stable parallel safe
+as $$
+  select coalesce(nullif(current_setting('swarm.now', true), '')::timestamptz, now())
+$$;
+
 create table swarm.schema_migrations (
   version int primary key,
   name text not null,
@@ -67,7 +75,7 @@ create table swarm.agent_tasks (
     constraint agent_tasks_on_dependency_failure_known check (on_dependency_failure in ('cancel', 'run')),
   parent_id bigint,
   concurrency_key text,
-  run_after timestamptz not null default now(),
+  run_after timestamptz not null default swarm.now(),
   attempts int not null default 0,
   max_attempts int not null default 3
     constraint agent_tasks_max_attempts_at_least_one check (max_attempts >= 1),

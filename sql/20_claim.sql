@@ -97,7 +97,7 @@ comment on function swarm.claim_task(text, text[], text[], int, int, text, int)
 
 -- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
 create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
-language sql stable
+language sql stable security definer set search_path = pg_catalog, swarm
 as $$
   select coalesce(sum(task.cost_usd), 0)
     from swarm.agent_tasks as task

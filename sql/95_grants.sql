@@ -37,3 +37,5 @@ grant select on swarm.workers to swarm_worker;
 
 grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swarm_monitor;
 grant execute on function swarm.stats(interval) to swarm_monitor;
+-- Functions called inside views run with the caller's EXECUTE privilege.
+grant execute on function swarm._spent_today(text, timestamptz) to swarm_monitor;

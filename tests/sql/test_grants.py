@@ -1,0 +1,70 @@
+"""Roles: each can do its job and nothing else."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+
+@pytest.fixture
+def as_role(conn, dsn: str) -> Iterator:
+    created = []
+
+    def connect(role: str) -> psycopg.Connection:
+        login = f"{role}_login_{len(created)}"
+        conn.execute(f"create role {login} login in role {role}")
+        created.append(login)
+        return psycopg.connect(dsn.replace("postgres@", f"{login}@"), autocommit=True)
+    yield connect
+    for login in created:
+        conn.execute(f"drop owned by {login}")
+        conn.execute(f"drop role {login}")
+
+
+def refused(c: psycopg.Connection, sql: str) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        c.execute(sql)
+
+
+def test_enqueue_role_inserts_cancels_and_reads_only(conn, as_role) -> None:
+    with as_role("swarm_enqueue") as c:
+        a = c.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
+        b = c.execute("insert into swarm.agent_tasks (prompt, depends_on) values ('y', %s) returning id",
+                      ([a],)).fetchone()[0]
+        assert c.execute("select swarm.enqueue('z', agent => 'claude')").fetchone()[0] > b
+        assert c.execute("select swarm.cancel_task(%s)", (b,)).fetchone()[0] == "cancelled"
+        assert c.execute("select count(*) from swarm.task_events").fetchone()[0] >= 3
+        refused(c, "select * from swarm.claim_task('w')")
+        refused(c, f"update swarm.agent_tasks set priority = 5 where id = {a}")
+        refused(c, f"delete from swarm.agent_tasks where id = {a}")
+        refused(c, "select swarm.pause_agent('claude')")
+        refused(c, "insert into swarm.agent_tasks (prompt, status) values ('x', 'completed')")
+
+
+def test_worker_role_runs_the_worker_functions_only(conn, as_role) -> None:
+    task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
+    with as_role("swarm_worker") as c:
+        c.execute("select swarm.register_worker('w', 'h', 1, null, null, 1)")
+        [claimed] = c.execute("select id, attempts from swarm.claim_task('w')").fetchall()
+        assert claimed == (task_id, 1)
+        c.execute("select * from swarm.heartbeat('w', %s)", ([task_id],))
+        assert c.execute("select accepted from swarm.complete_task(%s, 'w', 1)", (task_id,)).fetchone()[0]
+        c.execute("select swarm.reap_expired()")
+        c.execute("select swarm.pause_agent('claude', now() + interval '1 minute', 'usage limit')")
+        c.execute("insert into swarm.agent_tasks (prompt, parent_id) values ('follow-up', %s)", (task_id,))
+        refused(c, f"select swarm.cancel_task({task_id})")
+        refused(c, "update swarm.agents set max_concurrent = 1")
+        refused(c, "delete from swarm.task_events")
+
+
+def test_monitor_role_reads_the_views_only(conn, as_role) -> None:
+    conn.execute("insert into swarm.agent_tasks (prompt) values ('x')")
+    with as_role("swarm_monitor") as c:
+        assert c.execute("select sum(tasks) from swarm.queue_stats").fetchone()[0] == 1
+        c.execute("select * from swarm.agent_stats")
+        c.execute("select * from swarm.worker_stats")
+        c.execute("select * from swarm.stats()")
+        refused(c, "select * from swarm.agent_tasks")
+        refused(c, "insert into swarm.agent_tasks (prompt) values ('x')")
+        refused(c, "select * from swarm.claim_task('w')")

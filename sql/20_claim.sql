@@ -174,10 +174,16 @@ begin
       exit scan when cardinality(v_chosen) >= _claim_limited.max_tasks;
       v_pos := array_position(v_slot_agents, v_task.agent);
       if v_task.concurrency_key is not null then
-        if v_task.concurrency_key = any(v_keys)
-           or not pg_try_advisory_xact_lock(hashtext('swarm.concurrency_key'), hashtext(v_task.concurrency_key))
-           or exists (select 1 from swarm.agent_tasks as running
-                       where running.status = 'running' and running.concurrency_key = v_task.concurrency_key) then
+        -- Three separate statements on purpose: the running check must take its snapshot after
+        -- the advisory lock is held, or it could miss a claim committed just before.
+        if v_task.concurrency_key = any(v_keys) then
+          continue;
+        end if;
+        if not pg_try_advisory_xact_lock(hashtext('swarm.concurrency_key'), hashtext(v_task.concurrency_key)) then
+          continue;
+        end if;
+        if exists (select 1 from swarm.agent_tasks as running
+                    where running.status = 'running' and running.concurrency_key = v_task.concurrency_key) then
           continue;
         end if;
         v_keys := v_keys || v_task.concurrency_key;

@@ -140,7 +140,32 @@ begin
                            'revived_by', v_frontier), v_now);
       v_next := v_next || v_dependent.id;
     end loop;
+    perform swarm._unresolve_for_dependents(v_next, v_now);
     v_frontier := v_next;
   end loop;
+end
+$$;
+
+-- swarm._unresolve_for_dependents: failed or cancelled tasks that come back (retry_task, revival)
+-- are unresolved again for their waiting dependents under policy 'run', which had counted the
+-- failure as resolution; count them back in. (Dependents already released stay released.)
+--   locks: those dependents FOR UPDATE in id order.
+create or replace function swarm._unresolve_for_dependents(returned bigint[], v_now timestamptz)
+returns void
+language plpgsql volatile
+as $$
+begin
+  perform 1 from swarm.agent_tasks as dependent
+   where dependent.status = 'waiting' and dependent.on_dependency_failure = 'run'
+     and dependent.depends_on && _unresolve_for_dependents.returned
+   order by dependent.id
+     for update;
+  update swarm.agent_tasks as dependent
+     set unmet_dependencies = dependent.unmet_dependencies
+           + (select count(*) from unnest(dependent.depends_on) as dep
+               where dep = any(_unresolve_for_dependents.returned))::int,
+         updated_at = v_now
+   where dependent.status = 'waiting' and dependent.on_dependency_failure = 'run'
+     and dependent.depends_on && _unresolve_for_dependents.returned;
 end
 $$;

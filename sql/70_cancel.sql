@@ -103,6 +103,7 @@ begin
    where task.id = v_task.id;
   perform swarm._log(v_task.id, 'retry_scheduled', null, null,
                      jsonb_build_object('to', v_status, 'from', v_task.status, 'by', 'retry_task'), v_now);
+  perform swarm._unresolve_for_dependents(array[v_task.id], v_now);
   perform swarm._revive_dependents(array[v_task.id], v_now);
   if v_status = 'pending' then
     perform swarm._notify_ready(array[v_task.agent]);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The test command. Installs pgswarm and its test dependencies into .venv, installs the real
+# agent CLIs and the HA packages when their install scripts exist, then runs the whole suite on
+# the embedded PostgreSQL (the wheel's, 18) and the engine, worker and CLI suites again on
+# PostgreSQL 15 where it is installed. Extra arguments go to every pytest run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
+.venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+export PATH="$PWD/.venv/bin:$PATH"
+
+for installer in scripts/install-agent-clis.sh scripts/install-ha.sh; do
+  if [ -f "$installer" ]; then
+    if ! bash "$installer"; then
+      echo "test.sh: $installer failed" >&2
+      [ "${CI:-}" = "true" ] && exit 1
+    fi
+  fi
+done
+
+run_pytest() {
+  local rc=0
+  python -m pytest "$@" || rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests for: $*" >&2
+    exit 1
+  fi
+  return "$rc"
+}
+
+status=0
+echo "== suite on the embedded PostgreSQL =="
+PGSWARM_TEST_PGBIN=embedded run_pytest tests "$@" || status=$?
+
+PG15=/usr/lib/postgresql/15/bin
+if [ -x "$PG15/postgres" ]; then
+  echo "== engine, worker and CLI suites on PostgreSQL 15 =="
+  suites=()
+  for suite in tests/sql tests/concurrency tests/worker tests/cli; do
+    [ -d "$suite" ] && suites+=("$suite")
+  done
+  PGSWARM_TEST_PGBIN="$PG15" run_pytest "${suites[@]}" "$@" || status=$?
+elif [ "${CI:-}" = "true" ]; then
+  echo "test.sh: PostgreSQL 15 is expected in CI at $PG15" >&2
+  status=1
+fi
+exit "$status"

@@ -50,16 +50,10 @@ as $$
 $$;
 comment on function swarm.schema_version() is 'highest applied migration number';
 
--- swarm._api_enter / swarm._api_exit: mark the transaction as inside the SQL API, so the
--- status guard lets the change through. Hand-written UPDATEs of status are refused.
-create or replace function swarm._api_enter() returns void
-language sql volatile
-as $$ select set_config('swarm.api', 'on', true) $$;
-
-create or replace function swarm._api_exit() returns void
-language sql volatile
-as $$ select set_config('swarm.api', '', true) $$;
-
+-- Inside the SQL API: each function that changes a status first runs
+--   perform set_config('swarm.api', 'on', true)   and at its end   set_config('swarm.api', '', true)
+-- (inlined rather than wrapped in a function: it runs twice per claim and per report). The status
+-- guard lets a change through only while it is 'on'; hand-written UPDATEs of status are refused.
 create or replace function swarm._in_api() returns boolean
 language sql stable
 as $$ select coalesce(current_setting('swarm.api', true), '') = 'on' $$;

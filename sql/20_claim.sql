@@ -22,6 +22,14 @@ create or replace function swarm.claim_task(
   pid int default null)
 returns setof swarm.agent_tasks
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
+-- Always walk agent_tasks_claim_idx in order and stop at the limit. With statistics taken while
+-- the queue was nearly empty the planner would otherwise pick a bitmap scan plus a sort of the
+-- whole backlog, and plpgsql keeps that plan: claims then cost O(backlog) (measured: 0.26 ms at
+-- 6,000 pending rows, growing with every row, against 0.03 ms for the ordered scan).
+-- jit = off: on PostgreSQL < 18 a disabled node adds 1e10 to the cost, which would otherwise
+-- JIT-compile every claim (measured: 166 ms a call).
+set enable_sort = off
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -47,7 +55,7 @@ begin
      and case when a.daily_budget_usd is null then true
               else swarm._spent_today(a.name, v_now) < a.daily_budget_usd end;
 
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   if cardinality(v_capped) = 0
      and not exists (select 1 from swarm.agent_tasks as task
                       where task.status = 'pending' and task.concurrency_key is not null) then
@@ -89,7 +97,7 @@ begin
                                                     claim_task.max_tasks, claim_task.lease_seconds, v_now,
                                                     claim_task.hostname, claim_task.pid);
   end if;
-  perform swarm._api_exit();
+  perform set_config('swarm.api', '', true);
 end
 $$;
 comment on function swarm.claim_task(text, text[], text[], int, int, text, int)

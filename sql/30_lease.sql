@@ -50,7 +50,7 @@ declare
   v_count int := 0;
   v_error text;
 begin
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   for v_task in
     select task.* from swarm.agent_tasks as task
      where task.status = 'running' and task.lease_expires_at < v_now
@@ -61,7 +61,7 @@ begin
     perform swarm._settle_attempt(v_task, 'lease_expired', v_error, true, null, v_now);
     v_count := v_count + 1;
   end loop;
-  perform swarm._api_exit();
+  perform set_config('swarm.api', '', true);
   return v_count;
 end
 $$;

@@ -110,7 +110,8 @@ end
 $$;
 
 -- swarm.complete_task: record a successful attempt and release its dependents.
---   locks:      the task row (for update), then dependents in id order (same order as cancel_task).
+--   locks:      the task row (UPDATE), its agent row only when a failure count must be reset,
+--               then dependents in id order (same order as cancel_task).
 --   fenced by:  (worker, attempt); a stale report changes nothing, returns accepted = false and
 --               logs a 'stale_report' event.
 --   guarantees: dependents whose last dependency this was become 'pending' in this transaction;
@@ -132,42 +133,128 @@ language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
 declare
   v_now timestamptz := swarm.now();
-  v_task swarm.agent_tasks;
+  v_agent text;
+  v_key text;
 begin
-  v_task := swarm._fence(complete_task.task_id, complete_task.worker, complete_task.attempt, 'complete', v_now);
-  if v_task.id is null then
+  perform set_config('swarm.api', 'on', true);
+  -- The fence is the WHERE clause: one statement updates, logs and resets the breaker.
+  with done as (
+    update swarm.agent_tasks as task
+       set status = 'completed',
+           lease_expires_at = null,
+           finished_at = v_now,
+           updated_at = v_now,
+           result = complete_task.result,
+           exit_code = complete_task.exit_code,
+           output_tail = complete_task.output_tail,
+           log_path = coalesce(complete_task.log_path, task.log_path),
+           cost_usd = coalesce(complete_task.cost_usd, task.cost_usd),
+           input_tokens = coalesce(complete_task.input_tokens, task.input_tokens),
+           output_tokens = coalesce(complete_task.output_tokens, task.output_tokens),
+           error = null
+     where task.id = complete_task.task_id
+       and task.status = 'running'
+       and task.worker = complete_task.worker
+       and task.attempts = complete_task.attempt
+    returning task.id, task.agent, task.concurrency_key, task.attempts, task.started_at
+  ), logged as (
+    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+    select done.id, v_now, 'completed', complete_task.worker, done.attempts,
+           jsonb_build_object('to', 'completed', 'run_seconds', round(extract(epoch from v_now - done.started_at)::numeric, 3))
+      from done
+  ), breaker_closed as (
+    update swarm.agents as a set consecutive_failures = 0
+      from done where a.name = done.agent and a.consecutive_failures <> 0
+  )
+  select done.agent, done.concurrency_key into v_agent, v_key from done;
+
+  if v_agent is null then
+    perform set_config('swarm.api', '', true);
+    perform swarm._fence(complete_task.task_id, complete_task.worker, complete_task.attempt, 'complete', v_now);
     return query select false, task.status, swarm._stale_reason(complete_task.task_id, complete_task.worker,
                                                                 complete_task.attempt)
                    from swarm.agent_tasks as task where task.id = complete_task.task_id;
     return;
   end if;
-  perform swarm._api_enter();
-  update swarm.agent_tasks as task
-     set status = 'completed',
-         lease_expires_at = null,
-         finished_at = v_now,
-         updated_at = v_now,
-         result = complete_task.result,
-         exit_code = complete_task.exit_code,
-         output_tail = complete_task.output_tail,
-         log_path = coalesce(complete_task.log_path, task.log_path),
-         cost_usd = coalesce(complete_task.cost_usd, task.cost_usd),
-         input_tokens = coalesce(complete_task.input_tokens, task.input_tokens),
-         output_tokens = coalesce(complete_task.output_tokens, task.output_tokens),
-         error = null
-   where task.id = v_task.id;
-  perform swarm._log(v_task.id, 'completed', v_task.worker, v_task.attempts,
-    jsonb_build_object('to', 'completed', 'run_seconds', round(extract(epoch from v_now - v_task.started_at)::numeric, 3)),
-    v_now);
-  perform swarm._agent_succeeded(v_task.agent);
-  perform swarm._release_dependents(array[v_task.id], v_now);
-  perform swarm._notify_slot_freed(v_task);
-  perform swarm._api_exit();
+  perform swarm._release_dependents(array[complete_task.task_id], v_now);
+  perform swarm._notify_slot_freed(v_agent, v_key);
+  perform set_config('swarm.api', '', true);
   return query select true, 'completed'::text, null::text;
 end
 $$;
 comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint)
   is 'record a successful attempt (fenced by worker and attempt) and release dependents';
+
+-- swarm.complete_tasks: complete a batch of attempts of one worker in one statement (for
+-- in-process consumers that claim in batches); each element is fenced as in complete_task.
+--   locks:      the task rows (UPDATE), then dependents in id order.
+--   returns:    one row per task id: accepted, the task's status, why a report was refused.
+--   raises:     SW005 arrays of different lengths.   notifies: swarm_ready for released dependents.
+create or replace function swarm.complete_tasks(worker text, task_ids bigint[], attempts int[],
+                                                results jsonb[] default null)
+returns table (task_id bigint, accepted boolean, status text, message text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_now timestamptz := swarm.now();
+  v_done bigint[];
+  v_agents text[];
+  v_stale record;
+begin
+  if cardinality(complete_tasks.task_ids) is distinct from cardinality(complete_tasks.attempts)
+     or (complete_tasks.results is not null
+         and cardinality(complete_tasks.results) <> cardinality(complete_tasks.task_ids)) then
+    perform swarm._invalid('task_ids, attempts and results must have the same length');
+  end if;
+  perform set_config('swarm.api', 'on', true);
+  with reports as (
+    select r.id, r.attempt, r.result
+      from unnest(complete_tasks.task_ids, complete_tasks.attempts,
+                  coalesce(complete_tasks.results, array_fill(null::jsonb, array[cardinality(complete_tasks.task_ids)])))
+           as r (id, attempt, result)
+  ), done as (
+    update swarm.agent_tasks as task
+       set status = 'completed', lease_expires_at = null, finished_at = v_now, updated_at = v_now,
+           result = reports.result, error = null
+      from reports
+     where task.id = reports.id and task.status = 'running'
+       and task.worker = complete_tasks.worker and task.attempts = reports.attempt
+    returning task.id, task.agent, task.attempts, task.started_at, task.concurrency_key
+  ), logged as (
+    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+    select done.id, v_now, 'completed', complete_tasks.worker, done.attempts,
+           jsonb_build_object('to', 'completed', 'run_seconds', round(extract(epoch from v_now - done.started_at)::numeric, 3))
+      from done
+  ), breaker_closed as (
+    update swarm.agents as a set consecutive_failures = 0
+     where a.name in (select done.agent from done) and a.consecutive_failures <> 0
+  )
+  select array_agg(done.id), array_agg(distinct done.agent) filter (where done.concurrency_key is not null)
+    into v_done, v_agents from done;
+  v_done := coalesce(v_done, '{}');
+  if cardinality(v_done) > 0 then
+    perform swarm._release_dependents(v_done, v_now);
+  end if;
+  perform swarm._notify_ready(v_agents || array(
+    select a.name from swarm.agents as a
+     where (a.max_concurrent is not null or a.max_starts_per_minute is not null)
+       and a.name in (select task.agent from swarm.agent_tasks as task where task.id = any(v_done))));
+  perform set_config('swarm.api', '', true);
+  for v_stale in
+    select r.id, r.attempt from unnest(complete_tasks.task_ids, complete_tasks.attempts) as r (id, attempt)
+     where r.id <> all(v_done)
+  loop
+    perform swarm._fence(v_stale.id, complete_tasks.worker, v_stale.attempt, 'complete', v_now);
+  end loop;
+  return query
+    select r.id, r.id = any(v_done), task.status,
+           case when r.id <> all(v_done) then swarm._stale_reason(r.id, complete_tasks.worker, r.attempt) end
+      from unnest(complete_tasks.task_ids, complete_tasks.attempts) as r (id, attempt)
+      left join swarm.agent_tasks as task on task.id = r.id;
+end
+$$;
+comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])
+  is 'complete a batch of attempts of one worker (each fenced) and release dependents';
 
 -- swarm.fail_task: record a failed attempt; the engine decides retry, final failure or cancel.
 --   locks:      the task row, then its agent row (failure count), then dependents in id order.
@@ -209,7 +296,7 @@ begin
                    from swarm.agent_tasks as task where task.id = fail_task.task_id;
     return;
   end if;
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   update swarm.agent_tasks as task
      set exit_code = fail_task.exit_code,
          output_tail = fail_task.output_tail,
@@ -225,8 +312,8 @@ begin
   if v_status <> 'cancelled' then
     perform swarm._agent_failed(v_task.agent, v_now);
   end if;
-  perform swarm._notify_slot_freed(v_task);
-  perform swarm._api_exit();
+  perform swarm._notify_slot_freed(v_task.agent, v_task.concurrency_key);
+  perform set_config('swarm.api', '', true);
   return query select true, v_status, null::text;
 end
 $$;
@@ -265,12 +352,12 @@ begin
                    from swarm.agent_tasks as task where task.id = release_task.task_id;
     return;
   end if;
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   v_status := swarm._settle_attempt(v_task, 'released', coalesce(release_task.reason, 'released by worker'), true,
                                     make_interval(secs => coalesce(release_task.delay_seconds, 0)), v_now,
                                     coalesce(release_task.count_attempt, false) or v_task.free_releases >= 10);
-  perform swarm._notify_slot_freed(v_task);
-  perform swarm._api_exit();
+  perform swarm._notify_slot_freed(v_task.agent, v_task.concurrency_key);
+  perform set_config('swarm.api', '', true);
   return query select true, v_status, null::text;
 end
 $$;

@@ -20,6 +20,9 @@ begin
    where dependent.status = 'waiting' and dependent.depends_on && _release_dependents.resolved
    order by dependent.id
      for update;
+  if not found then
+    return;  -- the common case: nobody waits for these tasks
+  end if;
 
   with hits as (
     select dependent.id,

@@ -31,14 +31,14 @@ begin
       message = format('task %s is already %s and cannot be cancelled', v_task.id, v_task.status),
       detail = format('%s -> cancelled is not allowed', v_task.status);
   end if;
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   if v_task.status = 'running' then
     update swarm.agent_tasks as task
        set cancel_requested_at = coalesce(task.cancel_requested_at, v_now),
            cancel_reason = coalesce(task.cancel_reason, v_reason), updated_at = v_now
      where task.id = v_task.id;
     perform pg_notify('swarm_cancel', v_task.id::text);
-    perform swarm._api_exit();
+    perform set_config('swarm.api', '', true);
     return 'running';
   end if;
   update swarm.agent_tasks as task
@@ -47,7 +47,7 @@ begin
   perform swarm._log(v_task.id, 'cancelled', null, null,
                      jsonb_build_object('to', 'cancelled', 'from', v_task.status, 'reason', v_reason), v_now);
   perform swarm._apply_dependency_failure(array[v_task.id], v_now);
-  perform swarm._api_exit();
+  perform set_config('swarm.api', '', true);
   return 'cancelled';
 end
 $$;
@@ -88,7 +88,7 @@ begin
       hint = format('retry task %s first: its retry revives this one', v_state.blocking);
   end if;
   v_status := case when v_state.unmet > 0 then 'waiting' else 'pending' end;
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   update swarm.agent_tasks as task
      set status = v_status,
          unmet_dependencies = v_state.unmet,
@@ -108,7 +108,7 @@ begin
   if v_status = 'pending' then
     perform swarm._notify_ready(array[v_task.agent]);
   end if;
-  perform swarm._api_exit();
+  perform set_config('swarm.api', '', true);
   return v_status;
 end
 $$;

@@ -6,23 +6,29 @@
 -- swarm._notify_ready: one swarm_ready per distinct agent.
 create or replace function swarm._notify_ready(agents text[])
 returns void
-language sql volatile
+language plpgsql volatile
 as $$
-  select pg_notify('swarm_ready', agent) from (select distinct unnest($1) as agent) as a where agent is not null
+begin
+  if cardinality(_notify_ready.agents) > 0 then
+    perform pg_notify('swarm_ready', a.agent)
+       from (select distinct unnest(_notify_ready.agents) as agent) as a
+      where a.agent is not null;
+  end if;
+end
 $$;
 
 -- swarm._notify_slot_freed: a finished attempt frees a slot of a capped agent or a concurrency
 -- key; tasks held back by it may now be claimed, so say so (uncapped agents stay quiet: nothing
 -- was waiting on the slot, and the hot path avoids NOTIFY's commit-time lock).
-create or replace function swarm._notify_slot_freed(task swarm.agent_tasks)
+create or replace function swarm._notify_slot_freed(agent text, concurrency_key text)
 returns void
 language plpgsql volatile
 as $$
 begin
-  if task.concurrency_key is not null
-     or exists (select 1 from swarm.agents as a where a.name = task.agent
+  if _notify_slot_freed.concurrency_key is not null
+     or exists (select 1 from swarm.agents as a where a.name = _notify_slot_freed.agent
                    and (a.max_concurrent is not null or a.max_starts_per_minute is not null)) then
-    perform pg_notify('swarm_ready', task.agent);
+    perform pg_notify('swarm_ready', _notify_slot_freed.agent);
   end if;
 end
 $$;

@@ -19,7 +19,7 @@ begin
   if archive.older_than is null or archive.older_than < interval '0' then
     perform swarm._invalid(format('older_than %s must be a non-negative interval', archive.older_than));
   end if;
-  perform swarm._api_enter();
+  perform set_config('swarm.api', 'on', true);
   with doomed as (
     select task.id from swarm.agent_tasks as task
      where task.status in ('completed', 'failed', 'cancelled')
@@ -39,7 +39,7 @@ begin
     insert into swarm.task_events_archive select moved_events.* from moved_events
   )
   select count(*) into v_moved from moved;
-  perform swarm._api_exit();
+  perform set_config('swarm.api', '', true);
   return v_moved;
 end
 $$;

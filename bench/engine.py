@@ -1,0 +1,202 @@
+"""Engine benchmark: claim+complete cycles/s through swarm.claim_task / swarm.complete_task,
+beside the hand-written SKIP LOCKED baseline of ../shared/bench/peers/baseline_pgbench.py, run the
+same way (pgbench, -M prepared, -j min(clients, 2), table refilled + VACUUM ANALYZE + CHECKPOINT
+before each run) against one PostgreSQL 15 server started for this run (fsync and
+synchronous_commit on, as in the peer runs). Then the claim latency with 1,000,000 terminal rows
+in the table against none.
+
+    python bench/engine.py                      # the full table (about 10 minutes)
+    python bench/engine.py --seconds 5 --runs 1 # a quick look
+
+Prints a table; figures are medians over --runs. This is a benchmark, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pgswarm.cli.migrate import migrate  # noqa: E402
+from tests.pgserver import PgServer, start_server  # noqa: E402
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+PEERS = REPO.parent / "shared" / "bench" / "peers"
+
+# pgswarm's side of the same two scripts: two commits per script execution, like the baseline.
+SWARM_SINGLE = """\
+select id, attempts from swarm.claim_task('w' || :client_id, max_tasks => 1) \\gset
+select accepted from swarm.complete_task(:id, 'w' || :client_id, :attempts);
+"""
+SWARM_BATCH = """\
+select coalesce(array_agg(id), '{}') as ids, coalesce(array_agg(attempts), '{}') as atts
+  from swarm.claim_task('w' || :client_id, max_tasks => 100) \\gset
+select count(*) from unnest(:ids::bigint[], :atts::int[]) as claimed (id, attempt),
+       lateral swarm.complete_task(claimed.id, 'w' || :client_id, claimed.attempt);
+"""
+
+
+def load_baseline():
+    path = PEERS / "baseline_pgbench.py"
+    if not path.exists():
+        sys.exit(f"bench/engine.py: {path} not found; the baseline comes from ../shared/bench/peers")
+    sys.path.insert(0, str(PEERS))
+    spec = importlib.util.spec_from_file_location("baseline_pgbench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class System:
+    name: str
+    db: str
+    scripts: dict[str, str]
+    done_sql: str
+
+    def refill(self, server: PgServer, rows: int) -> None:
+        with psycopg.connect(server.dsn(self.db), autocommit=True) as c:
+            if self.name == "baseline":
+                c.execute("truncate jobs restart identity")
+                c.execute("insert into jobs (priority) select 0 from generate_series(1, %s)", (rows,))
+                c.execute("vacuum analyze jobs")
+            else:
+                c.execute("truncate swarm.agent_tasks, swarm.task_events restart identity")
+                # Bulk load without the per-row insert trigger (and its 'created' events): the
+                # benchmark measures claiming, and both systems start from plain pending rows.
+                c.execute("set session_replication_role = replica")
+                c.execute("insert into swarm.agent_tasks (prompt) select 'true' from generate_series(1, %s)", (rows,))
+                c.execute("set session_replication_role = default")
+                c.execute("vacuum analyze swarm.agent_tasks")
+                c.execute("vacuum analyze swarm.task_events")
+            c.execute("checkpoint")
+
+    def done(self, server: PgServer) -> int:
+        with psycopg.connect(server.dsn(self.db)) as c:
+            return c.execute(self.done_sql).fetchone()[0]
+
+
+def pgbench(server: PgServer, db: str, script: str, clients: int, seconds: int) -> tuple[float, str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as f:
+        f.write(script)
+    cmd = [str(PG15_BIN / "pgbench"), "-h", server.host, "-p", str(server.port), "-U", "postgres", "-n",
+           "-M", "prepared", "-f", f.name, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds), db]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    os.unlink(f.name)
+    text = out.stdout + out.stderr
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", text)
+    if out.returncode != 0 or not tps:
+        raise RuntimeError(f"pgbench failed ({db}, {clients} clients):\n{text[-1500:]}")
+    return float(tps.group(1)), text
+
+
+def throughput(server: PgServer, systems: list[System], clients_list: list[int], seconds: int, runs: int,
+               rows: dict[str, int]) -> dict[tuple[str, str, int], float]:
+    results: dict[tuple[str, str, int], list[float]] = {}
+    for variant in ("single", "batch"):
+        for clients in clients_list:
+            for _ in range(runs):
+                for system in systems:  # interleaved, so drift hits both alike
+                    system.refill(server, rows[variant])
+                    pgbench(server, system.db, system.scripts[variant], clients, seconds)
+                    jobs_per_s = system.done(server) / seconds
+                    results.setdefault((system.name, variant, clients), []).append(jobs_per_s)
+                    print(f"  {system.name:9} {variant:6} clients={clients:2}  {jobs_per_s:10.0f} jobs/s", flush=True)
+    return {key: statistics.median(values) for key, values in results.items()}
+
+
+def claim_latency(server: PgServer, db: str, terminal_rows: int, samples: int) -> float:
+    """Median ms of one swarm.claim_task call (then completed) with `terminal_rows` finished rows."""
+    with psycopg.connect(server.dsn(db), autocommit=True) as c:
+        c.execute("truncate swarm.agent_tasks, swarm.task_events restart identity")
+        c.execute("set session_replication_role = replica")
+        if terminal_rows:
+            c.execute("""insert into swarm.agent_tasks (prompt, status, attempts, started_at, finished_at, worker)
+                         select 'done', 'completed', 1, now(), now(), 'old' from generate_series(1, %s)""",
+                      (terminal_rows,))
+        c.execute("insert into swarm.agent_tasks (prompt) select 'true' from generate_series(1, %s)", (samples + 100,))
+        c.execute("set session_replication_role = default")
+        c.execute("vacuum analyze swarm.agent_tasks")
+        timings = []
+        for i in range(samples + 50):
+            start = time.perf_counter()
+            task_id, attempt = c.execute("select id, attempts from swarm.claim_task('lat')").fetchone()
+            elapsed = time.perf_counter() - start
+            c.execute("select accepted from swarm.complete_task(%s, 'lat', %s)", (task_id, attempt))
+            if i >= 50:  # warm-up: plan caching, buffers
+                timings.append(elapsed * 1000)
+    return statistics.median(timings)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", default="1,4,8,16")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--terminal-rows", type=int, default=1_000_000)
+    ap.add_argument("--latency-samples", type=int, default=2000)
+    args = ap.parse_args()
+    if not (PG15_BIN / "pgbench").exists():
+        sys.exit(f"bench/engine.py: needs PostgreSQL 15's pgbench at {PG15_BIN}")
+    baseline_module = load_baseline()
+    clients_list = [int(c) for c in args.clients.split(",")]
+
+    server = start_server(PG15_BIN, prefix="pgswarm-bench-", fsync="on", full_page_writes="on",
+                          synchronous_commit="on", shared_buffers="512MB", max_connections="200")
+    try:
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.execute("create database bench_baseline")
+            c.execute("create database bench_swarm")
+        with psycopg.connect(server.dsn("bench_baseline"), autocommit=True) as c:
+            c.execute(baseline_module.SCHEMA)
+        migrate(server.dsn("bench_swarm"))
+        systems = [
+            System("baseline", "bench_baseline", {"single": baseline_module.SINGLE, "batch": baseline_module.BATCH},
+                   "select count(*) from jobs where status = 'done'"),
+            System("pgswarm", "bench_swarm", {"single": SWARM_SINGLE, "batch": SWARM_BATCH},
+                   "select count(*) from swarm.agent_tasks where status = 'completed'"),
+        ]
+        print(f"PostgreSQL {server.version()} at {server.dsn()}, {args.seconds} s per run, median of {args.runs}")
+        rates = throughput(server, systems, clients_list, args.seconds, args.runs,
+                           {"single": 300_000, "batch": 1_000_000})
+        print("measuring claim latency ...", flush=True)
+        empty = claim_latency(server, "bench_swarm", 0, args.latency_samples)
+        loaded = claim_latency(server, "bench_swarm", args.terminal_rows, args.latency_samples)
+    finally:
+        server.destroy()
+
+    print()
+    print("| variant | clients | baseline jobs/s | pgswarm jobs/s | pgswarm / baseline |")
+    print("|---|---|---|---|---|")
+    for variant in ("single", "batch"):
+        for clients in clients_list:
+            base, ours = rates[("baseline", variant, clients)], rates[("pgswarm", variant, clients)]
+            print(f"| {variant} | {clients} | {base:,.0f} | {ours:,.0f} | {ours / base:.2f}x |")
+    print()
+    single8 = rates[("pgswarm", "single", 8)] / rates[("baseline", "single", 8)] if 8 in clients_list else None
+    batch_gain = [rates[("pgswarm", "batch", c)] / rates[("pgswarm", "single", c)] for c in clients_list]
+    print("| target | measured | met |")
+    print("|---|---|---|")
+    if single8 is not None:
+        print(f"| single claims at 8 clients >= 0.8x baseline | {single8:.2f}x | {'yes' if single8 >= 0.8 else 'NO'} |")
+    print(f"| batch(100) >= 10x single (every client count) | {min(batch_gain):.1f}x .. {max(batch_gain):.1f}x "
+          f"| {'yes' if min(batch_gain) >= 10 else 'NO'} |")
+    ratio = loaded / empty
+    print(f"| claim p50 with {args.terminal_rows:,} terminal rows <= 1.2x empty | {loaded:.3f} ms vs {empty:.3f} ms "
+          f"= {ratio:.2f}x | {'yes' if ratio <= 1.2 else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -249,8 +249,9 @@ begin
   return query
     select r.id, r.id = any(v_done), task.status,
            case when r.id <> all(v_done) then swarm._stale_reason(r.id, complete_tasks.worker, r.attempt) end
-      from unnest(complete_tasks.task_ids, complete_tasks.attempts) as r (id, attempt)
-      left join swarm.agent_tasks as task on task.id = r.id;
+      from unnest(complete_tasks.task_ids, complete_tasks.attempts) with ordinality as r (id, attempt, n)
+      left join swarm.agent_tasks as task on task.id = r.id
+     order by r.n;
 end
 $$;
 comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])

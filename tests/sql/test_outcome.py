@@ -112,3 +112,23 @@ def test_unknown_task_report_raises(swarm: SwarmClient) -> None:
     with pytest.raises(psycopg.Error) as info:
         swarm.complete(999999, "w1", 1)
     assert info.value.sqlstate == "SW002" and "unknown task 999999" in str(info.value)
+
+
+def test_batch_completion_fences_each_element(swarm: SwarmClient, conn) -> None:
+    ids = [swarm.make_task(f"t{i}") for i in range(5)]
+    dependent = swarm.make_task("after all", depends_on=ids)
+    claimed = swarm.claim("w1", max_tasks=5)
+    attempts = [t["attempts"] for t in claimed]
+    task_ids = [t["id"] for t in claimed]
+    attempts[1] = 7  # a stale element
+    rows = conn.execute("select task_id, accepted, status from swarm.complete_tasks('w1', %s, %s)",
+                        (task_ids, attempts)).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(tid, i != 1) for i, tid in enumerate(task_ids)]
+    assert swarm.status(task_ids[1]) == "running" and swarm.events(task_ids[1])[-1] == "stale_report"
+    assert swarm.status(dependent) == "waiting"
+    conn.execute("select * from swarm.complete_tasks('w1', %s, %s)", ([task_ids[1]], [1]))
+    assert swarm.status(dependent) == "pending"
+    import psycopg
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("select * from swarm.complete_tasks('w1', '{1,2}', '{1}')")
+    assert info.value.sqlstate == "SW005"

@@ -60,3 +60,15 @@ def test_reap_expired_is_safe_when_called_concurrently(swarm: SwarmClient, conn,
     assert sum(counts) == 300
     assert swarm.scalar("select count(*) from swarm.task_events where event = 'lease_expired'") == 300
     assert swarm.scalar("select count(*) from swarm.agent_tasks where status = 'running'") == 0
+
+
+def test_heartbeat_is_a_hot_update(swarm: SwarmClient, conn) -> None:
+    """Renewing a lease touches no index, so a busy worker fleet does not bloat the indexes."""
+    ids = [swarm.make_task(f"t{i}") for i in range(20)]
+    swarm.claim("w1", max_tasks=20)
+    before = conn.execute("select n_tup_hot_upd from pg_stat_user_tables where relname = 'agent_tasks'").fetchone()[0]
+    for _ in range(5):
+        swarm.heartbeat("w1", ids)
+    conn.execute("select pg_stat_force_next_flush()") if swarm.scalar("show server_version_num") >= "150000" else None
+    after = conn.execute("select n_tup_hot_upd from pg_stat_user_tables where relname = 'agent_tasks'").fetchone()[0]
+    assert after - before >= 80

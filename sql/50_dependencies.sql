@@ -172,3 +172,29 @@ begin
      and dependent.depends_on && _unresolve_for_dependents.returned;
 end
 $$;
+
+-- swarm.dependency_results: what a task's dependencies produced, for the worker to hand to the
+-- agent (PGSWARM_DEPS_FILE).
+--   locks:      nothing (a read).
+--   guarantees: one object per dependency, in depends_on order: id, key, agent, status, result,
+--               error; an empty array for a task without dependencies.
+--   raises:     SW002 unknown task.
+create or replace function swarm.dependency_results(task_id bigint)
+returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_depends_on bigint[];
+begin
+  select task.depends_on into v_depends_on from swarm.agent_tasks as task where task.id = dependency_results.task_id;
+  if not found then
+    perform swarm._unknown_task(dependency_results.task_id);
+  end if;
+  return coalesce((
+    select jsonb_agg(jsonb_build_object('id', dep.id, 'key', dep.key, 'agent', dep.agent, 'status', dep.status,
+                                        'result', dep.result, 'error', dep.error) order by ord.n)
+      from unnest(v_depends_on) with ordinality as ord (id, n)
+      join swarm.agent_tasks as dep on dep.id = ord.id), '[]'::jsonb);
+end
+$$;
+comment on function swarm.dependency_results(bigint) is 'the results of a task''s dependencies, in depends_on order';

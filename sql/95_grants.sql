@@ -31,7 +31,9 @@ grant execute on function
   swarm.next_run_after(text[], text[]),
   swarm.pause_agent(text, timestamptz, text),
   swarm.register_worker(text, text, int, text[], text[], int, text),
-  swarm.stop_worker(text)
+  swarm.stop_worker(text),
+  swarm.complete_tasks(text, bigint[], int[], jsonb[]),
+  swarm.dependency_results(bigint)
   to swarm_worker;
 grant select on swarm.workers to swarm_worker;
 

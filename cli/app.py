@@ -1,0 +1,56 @@
+"""The typer application: global options and one module per command group under commands/."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from pgswarm.cli.common import DSN_HELP, Settings
+
+app = typer.Typer(
+    name="pgswarm",
+    help="pgswarm: a Postgres-native task queue for AI-agent work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # main.py prints errors: one line, no locals (they may hold passwords)
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"pgswarm {version('pgswarm')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    dsn: Optional[str] = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+) -> None:
+    Settings.dsn = dsn
+    Settings.debug = debug
+
+
+def _register_all() -> None:
+    from pgswarm.cli.commands import admin, agents, db, demo, tasks
+
+    admin.register_migrate(app)
+    tasks.register(app)
+    admin.register(app)
+    try:
+        from pgswarm.cli.commands import worker
+    except ImportError:  # written by the worker package's author; absent in a partial checkout
+        worker = None  # type: ignore[assignment]
+    if worker is not None:
+        worker.register(app)
+    app.add_typer(agents.app, name="agents")
+    app.add_typer(db.app, name="db")
+    demo.register(app)
+
+
+_register_all()

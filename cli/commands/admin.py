@@ -1,0 +1,351 @@
+"""Operations: migrate, stats, top, doctor, systemd."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+
+import psycopg
+import typer
+from rich.console import Group
+from rich.panel import Panel
+from rich.text import Text
+
+from pgswarm.cli import queries
+from pgswarm.cli.common import DsnOption, JsonOption, connect, dsn_for, open_connection, parse_duration
+from pgswarm.cli.output import console, duration, print_json, print_table, shorten, table
+from pgswarm.worker.dsn import redact_dsn
+from pgswarm.worker.errors import DatabaseUnavailable, UsageError
+
+
+# -- migrate -------------------------------------------------------------------------------------------
+def migrate(
+    print_sql: bool = typer.Option(False, "--print", help="print every migration and sql/ file instead"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
+    from pgswarm.cli import migrate as installer
+
+    if print_sql:
+        sys.stdout.write(installer.print_all())
+        return
+    target = dsn_for(dsn)
+    open_connection(target).close()  # a clear error for an unreachable database
+    result = installer.migrate(target)
+    if result.applied:
+        print(f"applied {', '.join(result.applied)}; schema at version {result.schema_version}")
+    else:
+        print(f"schema already at version {result.schema_version}; functions and views refreshed")
+
+
+# -- stats ---------------------------------------------------------------------------------------------
+def stats(
+    since: str = typer.Option("1h", "--since", help="window for throughput and latency (15m, 1h, 1d)"),
+    as_json: bool = JsonOption,
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Queue depth, agents, workers, throughput and latency (from the SQL views)."""
+    window = parse_duration(since, "--since")
+    if window <= timedelta(0):
+        raise UsageError("--since must be positive")
+    with connect(dsn) as conn:
+        data = {"window": queries.window_stats(conn, window), "queues": queries.queue_stats(conn),
+                "agents": queries.agent_stats(conn), "workers": queries.worker_stats(conn)}
+    if as_json:
+        print_json(data)
+        return
+    w = data["window"]
+    console.print(f"[bold]last {since}[/bold]: created {w['created']}, completed {w['completed']}, failed "
+                  f"{w['failed']}, retried {w['retried']}, cancelled {w['cancelled']}; "
+                  f"{w['completed_per_minute']} completed/min; cost ${w['cost_usd']:.4f}")
+    console.print(f"  wait p50/p95/p99 {w['wait_p50']}/{w['wait_p95']}/{w['wait_p99']} s; "
+                  f"run p50/p95/p99 {w['run_p50']}/{w['run_p95']}/{w['run_p99']} s")
+    print_table(data["queues"], ["queue", "agent", "status", "tasks", "claimable", "oldest_pending_age"],
+                title="queues", empty="empty")
+    active = [a for a in data["agents"] if a["running"] or a["pending"] or a["waiting"] or a["paused"]
+              or a["completed_24h"] or a["failed_24h"]]
+    print_table(active, ["agent", "running", "max_concurrent", "pending", "waiting", "paused", "pause_reason",
+                         "success_rate_24h", "cost_usd_24h"], title="agents", empty="no activity in 24 h")
+    print_table(data["workers"], ["worker", "hostname", "running", "concurrency", "alive", "heartbeat_age"],
+                title="workers", empty="none running")
+
+
+# -- top -----------------------------------------------------------------------------------------------
+def _frame(conn: psycopg.Connection, target: str) -> Group:
+    agents = queries.agent_stats(conn)
+    shown = [a for a in agents if a["running"] or a["pending"] or a["waiting"] or a["paused"]
+             or a["completed_24h"] or a["failed_24h"]]
+    agent_rows = [{"agent": a["agent"],
+                   "running/cap": f"{a['running']}/{a['max_concurrent'] if a['max_concurrent'] is not None else '∞'}",
+                   "pending": a["pending"], "waiting": a["waiting"],
+                   "paused": (f"until {a['paused_until']:%H:%M:%S}: {shorten(a['pause_reason'], 40)}"
+                              if a["paused"] else ""),
+                   "ok 24h": a["completed_24h"], "failed 24h": a["failed_24h"],
+                   "cost 24h": f"${a['cost_usd_24h']:.4f}"} for a in shown]
+    queue_rows = [{**q, "oldest": duration(q["oldest_pending_age"])} for q in queries.queue_depth(conn)]
+    minute, hour = queries.window_stats(conn, timedelta(minutes=1)), queries.window_stats(conn, timedelta(hours=1))
+    failures = [{**f, "at": f["at"].astimezone().strftime("%H:%M:%S"), "error": shorten(f["error"], 60)}
+                for f in queries.recent_failures(conn)]
+    workers = [{**w, "heartbeat": duration(w["heartbeat_age"]) + " ago", "tasks": w["task_ids"] or ""}
+               for w in queries.worker_stats(conn)]
+    throughput = Text.assemble(
+        ("throughput ", "bold"),
+        f"last minute: {minute['completed']} completed, {minute['failed']} failed, {minute['claimed']} started   "
+        f"last hour: {hour['completed_per_minute']}/min, wait p50 {hour['wait_p50'] or '-'} s, "
+        f"run p50 {hour['run_p50'] or '-'} s, cost ${hour['cost_usd']:.4f}")
+    now = datetime.now().strftime("%H:%M:%S")
+    return Group(
+        Text.assemble(("pgswarm top", "bold"), f"  {redact_dsn(target)}  {now}"),
+        throughput,
+        Panel(table(agent_rows, title=None) if agent_rows else Text("no agent activity"), title="agents",
+              title_align="left"),
+        Panel(table(queue_rows, ["queue", "pending", "claimable", "waiting", "running", "oldest"]) if queue_rows
+              else Text("queues empty"), title="queues", title_align="left"),
+        Panel(table(workers, ["worker", "hostname", "running", "concurrency", "alive", "heartbeat", "tasks"])
+              if workers else Text("no workers"), title="workers", title_align="left"),
+        Panel(table(failures, ["at", "task_id", "event", "agent", "attempt", "error"]) if failures
+              else Text("none"), title="recent failures", title_align="left"),
+    )
+
+
+def top(
+    interval: float = typer.Option(1.0, "--interval", "-i", help="seconds between refreshes"),
+    once: bool = typer.Option(False, "--once", help="print one frame and exit"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """A live dashboard: agents (running/cap, paused and why), queues, throughput, workers, failures."""
+    from rich.live import Live
+
+    if interval <= 0:
+        raise UsageError("--interval must be positive")
+    target = dsn_for(dsn)
+    with open_connection(target) as conn:
+        if once:
+            console.print(_frame(conn, target))
+            return
+        with Live(_frame(conn, target), console=console, screen=False, auto_refresh=False) as live:
+            while True:
+                time.sleep(interval)
+                live.update(_frame(conn, target), refresh=True)
+
+
+# -- doctor --------------------------------------------------------------------------------------------
+AGENT_CLIS = {"claude": "claude", "codex": "codex", "gemini": "gemini", "aider": "aider", "opencode": "opencode",
+              "cursor": "cursor-agent"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail | info
+    detail: str
+
+
+def _agent_cli_version(binary: str) -> str:
+    try:
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=15,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"found, but `{binary} --version` failed ({type(exc).__name__})"
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else f"exit code {done.returncode}"
+
+
+def _doctor_checks(dsn: str) -> list[Check]:
+    from pgswarm.worker.schema_files import required_schema_version
+
+    checks: list[Check] = []
+    try:
+        conn = open_connection(dsn)
+    except DatabaseUnavailable as exc:
+        return [Check("database reachable", "fail", str(exc))]
+    with conn:
+        checks.append(Check("database reachable", "ok", f"{redact_dsn(dsn)} (PostgreSQL {queries.server_version(conn)})"))
+        required = required_schema_version()
+        version = queries.schema_version(conn)
+        if version is None:
+            checks.append(Check("schema current", "fail", "no swarm schema: run `pgswarm migrate`"))
+            return checks
+        if version < required:
+            checks.append(Check("schema current", "fail",
+                                f"schema is at {version:04d}, this pgswarm needs {required:04d}: run `pgswarm migrate`"))
+        elif version > required:
+            checks.append(Check("schema current", "warn",
+                                f"schema is at {version:04d}, newer than this pgswarm ({required:04d}): upgrade pgswarm"))
+        else:
+            checks.append(Check("schema current", "ok", f"version {version:04d}"))
+        checks.append(_check_listen(dsn, conn))
+
+        t0 = time.time()
+        db_now = queries.database_clock(conn)
+        t1 = time.time()
+        skew = db_now.timestamp() - (t0 + t1) / 2
+        status = "ok" if abs(skew) < 2 else "warn" if abs(skew) < 30 else "fail"
+        checks.append(Check("clock skew", status, f"database clock {skew:+.3f} s from this node "
+                            "(leases and delays use the database clock)"))
+
+        pending_agents = {q["agent"] for q in queries.queue_stats(conn) if q["status"] in ("pending", "running")}
+        for agent, binary in AGENT_CLIS.items():
+            path = shutil.which(binary)
+            if path:
+                checks.append(Check(f"agent {agent}", "ok", f"{path}: {_agent_cli_version(path)}"))
+            elif agent in pending_agents:
+                checks.append(Check(f"agent {agent}", "warn", f"`{binary}` not on PATH, but {agent} tasks are queued; "
+                                    "a worker on another node must run them"))
+            else:
+                checks.append(Check(f"agent {agent}", "info", f"`{binary}` not on PATH"))
+
+        stale = queries.stale_workers(conn)
+        checks.append(Check("stale workers", "warn" if stale else "ok",
+                            ", ".join(f"{w['worker']} (last heartbeat {duration(w['heartbeat_age'])} ago)"
+                                      for w in stale) or "none"))
+        stuck = queries.stuck_tasks(conn)
+        checks.append(Check("stuck tasks", "warn" if stuck else "ok",
+                            "; ".join(f"#{t['id']} {t['status']} {t['agent']}: {t['why']}" for t in stuck) or "none"))
+        bloat = queries.queue_table_bloat(conn)
+        if bloat is not None:
+            ratio = float(bloat["dead_ratio"] or 0)
+            status = "warn" if ratio > 0.2 and bloat["n_dead_tup"] > 10_000 else "ok"
+            vacuumed = bloat["last_autovacuum"] or bloat["last_vacuum"]
+            checks.append(Check("queue table bloat", status,
+                                f"{bloat['n_dead_tup']} dead / {bloat['n_live_tup']} live rows ({ratio:.0%}); "
+                                f"last vacuum {vacuumed.astimezone():%Y-%m-%d %H:%M} " if vacuumed else
+                                f"{bloat['n_dead_tup']} dead / {bloat['n_live_tup']} live rows ({ratio:.0%})"))
+        usage = queries.notification_queue_usage(conn)
+        checks.append(Check("notification queue", "ok" if usage < 0.1 else "warn" if usage < 0.5 else "fail",
+                            f"{usage:.1%} used (a session that LISTENs but never reads holds it back)"))
+    return checks
+
+
+def _check_listen(dsn: str, conn: psycopg.Connection) -> Check:
+    channel = f"pgswarm_doctor_{os.getpid()}"
+    try:
+        with open_connection(dsn) as listener:
+            queries.listen(listener, channel)
+            queries.notify(conn, channel, "ping")
+            for note in listener.notifies(timeout=5.0, stop_after=1):
+                if note.payload == "ping":
+                    return Check("LISTEN/NOTIFY", "ok", "a notification arrived")
+    except psycopg.Error as exc:
+        return Check("LISTEN/NOTIFY", "fail", f"{exc}".strip().splitlines()[0])
+    return Check("LISTEN/NOTIFY", "fail", "no notification within 5 s (a pooler in transaction mode drops LISTEN; "
+                 "give workers a direct or session-mode DSN)")
+
+
+def doctor(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+    """Check the database, schema, LISTEN, agent CLIs, clock, workers, stuck tasks, bloat, notifications."""
+    checks = _doctor_checks(dsn_for(dsn))
+    if as_json:
+        print_json([asdict(c) for c in checks])
+    else:
+        marks = {"ok": "[green]ok  [/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]",
+                 "info": "[dim]-   [/dim]"}
+        for c in checks:
+            console.print(f"{marks[c.status]} {c.name:<20} ", Text(c.detail))
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
+
+
+# -- systemd -------------------------------------------------------------------------------------------
+def _pgswarm_command() -> list[str]:
+    script = shutil.which("pgswarm")
+    if script and Path(script).resolve().parent == Path(sys.executable).resolve().parent:
+        return [str(Path(script).absolute())]
+    venv_script = Path(sys.executable).parent / "pgswarm"
+    if venv_script.exists():
+        return [str(venv_script)]
+    return [sys.executable, "-m", "pgswarm.cli.main"]
+
+
+def render_unit(*, agents: str | None, queues: str | None, concurrency: int, config: Path | None,
+                allow_shell: bool, user: str | None, env_file: Path, grace: int, description: str) -> str:
+    argv = [*_pgswarm_command(), "worker", "--concurrency", str(concurrency)]
+    if agents:
+        argv += ["--agents", agents]
+    if queues:
+        argv += ["--queues", queues]
+    if config:
+        argv += ["--config", str(config.absolute())]
+    if allow_shell:
+        argv.append("--allow-shell")
+    argv += ["--shutdown-grace", str(grace)]
+    lines = [
+        "# Written by `pgswarm systemd`. The DSN lives in the EnvironmentFile (PGSWARM_DSN=...), not here.",
+        "[Unit]",
+        f"Description={description}",
+        "Documentation=https://github.com/pgswarm/pgswarm#deploying-workers",
+        "After=network-online.target",
+        "Wants=network-online.target",
+        "",
+        "[Service]",
+        "Type=simple",
+        *([f"User={user}"] if user else []),
+        f"EnvironmentFile={env_file}",
+        f"ExecStart={shlex.join(argv)}",
+        "Restart=on-failure",
+        "RestartSec=5",
+        "# SIGTERM reaches the worker only: it stops claiming, lets running agents finish for the grace",
+        "# period and releases the rest. The agents run in their own process groups under it.",
+        "KillMode=mixed",
+        "KillSignal=SIGTERM",
+        f"TimeoutStopSec={grace + 30}",
+        "",
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def systemd(
+    agents: Optional[str] = typer.Option(None, "--agents", help="agents this worker runs (claude,shell)"),
+    queues: Optional[str] = typer.Option(None, "--queues", help="queues this worker takes"),
+    concurrency: int = typer.Option(4, "--concurrency", "-c"),
+    config: Optional[Path] = typer.Option(None, "--config", help="worker TOML file with agent profiles"),
+    allow_shell: bool = typer.Option(False, "--allow-shell", help="let the worker run shell tasks"),
+    user: Optional[str] = typer.Option(None, "--user", help="run as this system user"),
+    env_file: Path = typer.Option(Path("/etc/pgswarm/worker.env"), "--env-file",
+                                  help="EnvironmentFile holding PGSWARM_DSN"),
+    grace: int = typer.Option(60, "--grace", help="seconds running agents get to finish on stop"),
+    name: str = typer.Option("pgswarm-worker", "--name", help="unit name"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the unit to this file"),
+    write: bool = typer.Option(False, "--write", help=f"write /etc/systemd/system/NAME.service"),
+) -> None:
+    """Print (or write) a systemd unit for a worker."""
+    if concurrency < 1:
+        raise UsageError(f"--concurrency {concurrency} must be at least 1")
+    if grace < 0:
+        raise UsageError(f"--grace {grace} must not be negative")
+    if config is not None and not config.is_file():
+        raise UsageError(f"--config {config}: no such file")
+    if not env_file.is_absolute():
+        raise UsageError(f"--env-file {env_file}: systemd needs an absolute path")
+    unit = render_unit(agents=agents, queues=queues, concurrency=concurrency, config=config, allow_shell=allow_shell,
+                       user=user, env_file=env_file, grace=grace, description=f"pgswarm worker ({name})")
+    target = Path(f"/etc/systemd/system/{name}.service") if write else output
+    if target is None:
+        sys.stdout.write(unit)
+        return
+    if not target.parent.is_dir():
+        raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
+    target.write_text(unit)
+    print(f"wrote {target}")
+    if not env_file.exists():
+        print(f"next: put PGSWARM_DSN=postgresql://... into {env_file} (chmod 600)")
+    print(f"then: systemctl daemon-reload && systemctl enable --now {target.stem}")
+
+
+def register_migrate(app: typer.Typer) -> None:
+    app.command()(migrate)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (stats, top, doctor, systemd):
+        app.command()(command)

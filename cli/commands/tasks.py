@@ -1,0 +1,336 @@
+"""Task commands: add, ls, show, logs, cancel, retry, export, archive."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Optional
+
+import psycopg
+import typer
+from rich.tree import Tree
+
+from pgswarm.cli import pipeline as pipeline_file
+from pgswarm.cli import queries
+from pgswarm.cli.common import (DsnOption, JsonOption, connect, db_errors, did_you_mean, parse_duration, parse_ids,
+                                parse_task_id,
+                                parse_key_values, parse_when)
+from pgswarm.cli.output import cell, console, print_json, print_table, shorten, status_text
+from pgswarm.worker.errors import UnknownAgent, UnknownTask, UsageError
+
+STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _with_agent_hint(conn: psycopg.Connection, exc: UnknownAgent, agent: str) -> UnknownAgent:
+    known = queries.agent_names(conn)
+    return UnknownAgent(f"unknown agent {agent!r}{did_you_mean(agent, known)}; known agents: {', '.join(known)}",
+                        hint=exc.hint, sqlstate=exc.sqlstate)
+
+
+def _check_ids_exist(conn: psycopg.Connection, ids: list[int], what: str) -> None:
+    missing = sorted(set(ids) - queries.existing_task_ids(conn, ids))
+    if missing:
+        raise UnknownTask(f"{what}: task {', '.join(map(str, missing))} not found")
+
+
+def add(
+    prompt: Optional[str] = typer.Argument(None, help="the instruction for the agent (shell: the command line)"),
+    agent: str = typer.Option("shell", "--agent", "-a", help="agent profile (a row of swarm.agents)"),
+    after: list[str] = typer.Option([], "--after", help="run after these task ids (repeat or comma-separate)"),
+    priority: int = typer.Option(0, "--priority", "-p", help="higher runs first (-1000..1000)"),
+    key: Optional[str] = typer.Option(None, "--key", help="idempotency key: an existing key returns its task id"),
+    delay: Optional[str] = typer.Option(None, "--delay", help="not before this long from now (30s, 5m, 2h)"),
+    at: Optional[str] = typer.Option(None, "--at", help="not before this time (ISO 8601)"),
+    timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default 30m)"),
+    max_attempts: int = typer.Option(3, "--max-attempts", help="attempts before the task fails"),
+    queue: str = typer.Option("default", "--queue", "-q"),
+    concurrency_key: Optional[str] = typer.Option(None, "--concurrency-key",
+                                                  help="at most one running task per key"),
+    parent: Optional[int] = typer.Option(None, "--parent", help="the task that created this one "
+                                         "(default: $PGSWARM_TASK_ID inside an agent)"),
+    tag: list[str] = typer.Option([], "--tag", "-t", help="tag (repeatable)"),
+    arg: list[str] = typer.Option([], "--arg", help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)"),
+    on_dependency_failure: str = typer.Option("cancel", "--on-dependency-failure",
+                                              help="cancel this task when a dependency fails, or run it anyway"),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="a YAML or TOML pipeline of named steps"),
+    as_json: bool = JsonOption,
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Enqueue a task and print its id (or a whole pipeline with --file)."""
+    import os
+
+    if (prompt is None) == (file is None):
+        raise UsageError("give either a PROMPT or --file PIPELINE")
+    if delay and at:
+        raise UsageError("--delay and --at exclude each other")
+    if on_dependency_failure not in ("cancel", "run"):
+        raise UsageError(f"--on-dependency-failure must be 'cancel' or 'run', not {on_dependency_failure!r}")
+    if parent is None and os.environ.get("PGSWARM_TASK_ID", "").isdigit():
+        parent = int(os.environ["PGSWARM_TASK_ID"])
+    base = queries.NewTask(
+        prompt=prompt or "", agent=agent, queue=queue, args=parse_key_values(arg, "--arg"), priority=priority,
+        depends_on=tuple(parse_ids(after, "--after")), key=key,
+        delay=parse_duration(delay, "--delay") if delay else None, run_at=parse_when(at, "--at") if at else None,
+        max_attempts=max_attempts,
+        timeout_seconds=int(parse_duration(timeout, "--timeout").total_seconds()) if timeout else 1800,
+        concurrency_key=concurrency_key, parent_id=parent, on_dependency_failure=on_dependency_failure,
+        tags=tuple(tag))
+    if not -1000 <= priority <= 1000:
+        raise UsageError(f"--priority {priority} is out of range -1000..1000")
+    if max_attempts < 1:
+        raise UsageError(f"--max-attempts {max_attempts} must be at least 1")
+    if base.timeout_seconds <= 0:
+        raise UsageError(f"--timeout {timeout} must be positive")
+    if file is not None:
+        _add_pipeline(file, base, as_json, dsn)
+        return
+    with connect(dsn) as conn:
+        if base.depends_on:
+            _check_ids_exist(conn, list(base.depends_on), "--after")
+        if parent is not None:
+            _check_ids_exist(conn, [parent], "--parent")
+        try:
+            with db_errors():
+                task_id = queries.enqueue(conn, base)
+        except UnknownAgent as exc:
+            raise _with_agent_hint(conn, exc, agent) from exc
+    if as_json:
+        print_json({"id": task_id})
+    else:
+        print(task_id)
+
+
+def _add_pipeline(file: Path, base: queries.NewTask, as_json: bool, dsn: str | None) -> None:
+    if base.key is not None:
+        raise UsageError("--key with --file: put `key:` in the pipeline file (each task gets '<key>/<step>')")
+    if base.depends_on:
+        raise UsageError("--after with --file: give `after: [ID]` to the steps that wait for existing tasks")
+    planned = pipeline_file.plan(pipeline_file.load(file), file.name, parent_id=base.parent_id,
+                                 base=replace(base, prompt=""))
+    ids_by_step: dict[str, list[int]] = {}
+    created: list[dict[str, Any]] = []
+    with connect(dsn) as conn:
+        outside = sorted({i for p in planned for i in p.after_ids})
+        if outside:
+            _check_ids_exist(conn, outside, file.name)
+        if base.parent_id is not None:
+            _check_ids_exist(conn, [base.parent_id], "--parent")
+        try:
+            with db_errors(), conn.transaction():  # all steps or none
+                for p in planned:
+                    depends_on = [*p.after_ids, *(i for step in p.after_steps for i in ids_by_step[step])]
+                    task_id = queries.enqueue(conn, replace(p.task, depends_on=tuple(depends_on)))
+                    ids_by_step.setdefault(p.step, []).append(task_id)
+                    created.append({"step": p.step, "item": p.item, "id": task_id, "agent": p.task.agent,
+                                    "after": depends_on})
+        except UnknownAgent as exc:
+            agent = next(p.task.agent for p in planned if p.task.agent not in queries.agent_names(conn))
+            raise _with_agent_hint(conn, exc, agent) from exc
+    if as_json:
+        print_json(created)
+    else:
+        print_table(created, ["id", "step", "item", "agent", "after"])
+
+
+def ls(
+    status: list[str] = typer.Option([], "--status", "-s", help="waiting, pending, running, completed, failed, "
+                                     "cancelled (repeat or comma-separate)"),
+    agent: Optional[str] = typer.Option(None, "--agent", "-a"),
+    queue: Optional[str] = typer.Option(None, "--queue", "-q"),
+    tag: Optional[str] = typer.Option(None, "--tag", "-t"),
+    parent: Optional[int] = typer.Option(None, "--parent"),
+    since: Optional[str] = typer.Option(None, "--since", help="created within this long (1h, 7d)"),
+    limit: int = typer.Option(50, "--limit", "-n"),
+    everything: bool = typer.Option(False, "--all", help="all tasks, not only active and last 24 h"),
+    as_json: bool = JsonOption,
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """List tasks (default: active ones and those finished in the last 24 hours)."""
+    statuses = tuple(s.strip() for value in status for s in value.split(",") if s.strip())
+    for s in statuses:
+        if s not in STATUSES:
+            raise UsageError(f"--status {s!r} is not one of {', '.join(STATUSES)}{did_you_mean(s, list(STATUSES))}")
+    if limit < 1:
+        raise UsageError(f"--limit {limit} must be at least 1")
+    window = parse_duration(since, "--since") if since else None
+    with connect(dsn) as conn:
+        rows = queries.list_tasks(conn, queries.TaskFilter(statuses, agent, queue, tag, parent, window, limit,
+                                                           everything))
+    if as_json:
+        print_json(rows)
+        return
+    view = [{**r, "attempts": f"{r['attempts']}/{r['max_attempts']}", "age": _age(r),
+             "after": ",".join(map(str, r["depends_on"])), "prompt": shorten(r["prompt"], 50),
+             "cost": f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else ""} for r in rows]
+    print_table(view, ["id", "status", "agent", "queue", "attempts", "age", "after", "cost", "prompt"],
+                empty="no tasks (pgswarm ls --all shows older ones)")
+
+
+def _age(row: dict[str, Any]) -> str:
+    from pgswarm.cli.output import duration
+
+    end = row["finished_at"]
+    start = row["started_at"] or row["created_at"]
+    if end is not None and row["started_at"] is not None:
+        return "ran " + duration(end - row["started_at"])
+    from datetime import datetime
+
+    return duration(datetime.now(start.tzinfo) - start)
+
+
+def show(
+    task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
+    lines: int = typer.Option(20, "--lines", "-n", help="log tail lines"),
+    as_json: bool = JsonOption,
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """A task's fields, dependency tree, event timeline and log tail."""
+    task_id = parse_task_id(task_ref)
+    with connect(dsn) as conn:
+        task = queries.get_task(conn, task_id)
+        if task is None:
+            raise UnknownTask(f"task {task_id} not found")
+        deps = queries.dependencies(conn, task_id)
+        dependents = queries.dependents(conn, task_id)
+        kids = queries.children(conn, task_id)
+        events = queries.task_events(conn, task_id)
+    if as_json:
+        print_json({"task": task, "dependencies": deps, "dependents": dependents, "children": kids, "events": events})
+        return
+    fields = ["id", "status", "agent", "queue", "priority", "attempts", "max_attempts", "timeout_seconds", "key",
+              "parent_id", "concurrency_key", "depends_on", "on_dependency_failure", "tags", "args", "metadata",
+              "created_at", "run_after", "started_at", "finished_at", "worker", "hostname", "pid",
+              "lease_expires_at", "exit_code", "cost_usd", "input_tokens", "output_tokens", "error",
+              "cancel_reason", "log_path", "archived"]
+    console.print(f"[bold]task {task_id}[/bold] ", status_text(task["status"]))
+    for name in fields:
+        value = task.get(name)
+        if value in (None, [], {}, "") or (name == "archived" and not value):
+            continue
+        console.print(f"  {name:<22} {cell(value)}")
+    console.print(f"  {'prompt':<22} {shorten(task['prompt'], 400)}")
+    if task.get("result") is not None:
+        console.print(f"  {'result':<22} {shorten(cell(task['result']), 400)}")
+    tree = Tree(f"[bold]dependencies[/bold]")
+    if deps or dependents or kids:
+        up = tree.add("waits for") if deps else None
+        for d in deps:
+            assert up is not None
+            up.add(f"{'  ' * (d['depth'] - 1)}#{d['id']} {d['status'] or 'archived'} {d['agent'] or ''} "
+                   f"{shorten(d['prompt'], 50)}")
+        if dependents:
+            down = tree.add("needed by")
+            for d in dependents:
+                down.add(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}")
+        if kids:
+            branch = tree.add("children (--parent)")
+            for d in kids:
+                branch.add(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}")
+        console.print(tree)
+    print_table([{**e, "detail": shorten(cell(e["detail"]) if e["detail"] else "", 70)} for e in events],
+                ["at", "event", "worker", "attempt", "detail"], title="events")
+    tail = (task.get("output_tail") or "").splitlines()[-lines:]
+    if tail:
+        console.print("[bold]log tail[/bold]")
+        for line in tail:
+            console.print(line, markup=False, highlight=False)
+
+
+def logs(
+    task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="follow a running attempt until it ends"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Print a task's log (the worker's log file when on this machine, else the stored tail)."""
+    from pgswarm.cli import logfiles
+
+    task_id = parse_task_id(task_ref)
+
+    with connect(dsn) as conn:
+        task = queries.get_task(conn, task_id)
+        if task is None:
+            raise UnknownTask(f"task {task_id} not found")
+        if not follow or task["status"] in TERMINAL:
+            logfiles.print_log(task)
+            return
+        logfiles.follow(conn, task_id)
+
+
+def cancel(
+    task_ids: list[str] = typer.Argument(..., help="task ids"),
+    reason: Optional[str] = typer.Option(None, "--reason", "-r"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Cancel tasks: waiting and pending at once; running ones are stopped by their worker."""
+    ids = parse_ids(task_ids, "task id")
+    with connect(dsn) as conn:
+        _check_ids_exist(conn, ids, "cancel")
+        with conn.transaction():
+            results = [(task_id, queries.cancel_task(conn, task_id, reason)) for task_id in ids]
+    for task_id, new_status in results:
+        note = " (cancellation requested; its worker stops the process)" if new_status == "running" else ""
+        print(f"task {task_id}: {new_status}{note}")
+
+
+def retry(
+    task_ids: list[str] = typer.Argument(..., help="task ids (failed or cancelled)"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Run failed or cancelled tasks again."""
+    ids = parse_ids(task_ids, "task id")
+    with connect(dsn) as conn:
+        _check_ids_exist(conn, ids, "retry")
+        with conn.transaction():
+            results = [(task_id, queries.retry_task(conn, task_id)) for task_id in ids]
+    for task_id, new_status in results:
+        print(f"task {task_id}: {new_status}")
+
+
+def export(
+    since: Optional[str] = typer.Option(None, "--since", help="only rows changed within this long (7d)"),
+    events: bool = typer.Option(True, "--events/--no-events", help="include the event history"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to a file instead of stdout"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Tasks and their events as JSON Lines ({"type": "task", ...} / {"type": "event", ...})."""
+    window = parse_duration(since, "--since") if since else None
+    if output is not None and not output.parent.exists():
+        raise UsageError(f"--output: folder {output.parent} does not exist")
+    with connect(dsn, autocommit=False) as conn:
+        conn.execute("set transaction isolation level repeatable read, read only")  # one consistent snapshot
+        sink = open(output, "w") if output else sys.stdout
+        count = 0
+        try:
+            for row in queries.export_tasks(conn, window):
+                sink.write(queries.to_json_line({"type": "task", **row}) + "\n")
+                count += 1
+            if events:
+                for row in queries.export_events(conn, window):
+                    sink.write(queries.to_json_line({"type": "event", **row}) + "\n")
+                    count += 1
+        finally:
+            if output:
+                sink.close()
+    if output:
+        print(f"wrote {count} lines to {output}", file=sys.stderr)
+
+
+def archive(
+    older_than: str = typer.Option("30d", "--older-than", help="finished longer ago than this (30d)"),
+    dsn: Optional[str] = DsnOption,
+) -> None:
+    """Move finished tasks and their events to the archive tables."""
+    window = parse_duration(older_than, "--older-than")
+    if window <= timedelta(0):
+        raise UsageError("--older-than must be positive")
+    with connect(dsn) as conn:
+        moved = queries.archive(conn, window)
+    print(f"archived {moved} tasks finished more than {older_than} ago")
+
+
+def register(app: typer.Typer) -> None:
+    for command in (add, ls, show, logs, cancel, retry, export, archive):
+        app.command()(command)

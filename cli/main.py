@@ -1,0 +1,98 @@
+"""Entry point: runs the typer app; the only place that prints errors.
+
+User errors and PgswarmError: one line on stderr, `pgswarm: error: ...`, and the error's exit code
+(2 for bad input and unknown ids, 3 database unavailable, 4 schema missing or outdated).
+Tracebacks only with --debug (or PGSWARM_DEBUG=1).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import psycopg
+import typer
+
+from pgswarm.worker.errors import PgswarmError, describe, from_db_error
+
+MISSING_SCHEMA = {"3F000", "42P01", "42883"}  # no schema swarm / relation / function: not migrated
+
+
+def _click_modules() -> list[object]:
+    """Typer >= 0.20 vendors click as typer._click; older typer uses click itself."""
+    modules = []
+    for name in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            modules.append(__import__(name, fromlist=["UsageError"]))
+        except ImportError:
+            pass
+    return modules
+
+
+def _click_class(name: str) -> tuple[type[BaseException], ...]:
+    return tuple(getattr(m, name) for m in _click_modules() if hasattr(m, name))
+
+
+def _fail(message: str, code: int) -> int:
+    line = " ".join(message.split())
+    print(f"pgswarm: {line}" if line.startswith("cannot connect") else f"pgswarm: error: {line}", file=sys.stderr)
+    return code
+
+
+def _handle(exc: BaseException) -> int:
+    """The exit code for an exception, after printing its one line."""
+    if isinstance(exc, PgswarmError):
+        return _fail(str(exc), exc.exit_code)
+    if isinstance(exc, _click_class("NoArgsIsHelpError")):  # `pgswarm agents`: show help
+        ctx = getattr(exc, "ctx", None)
+        print(ctx.get_help() if ctx else "", file=sys.stderr)
+        return 2
+    if isinstance(exc, _click_class("UsageError")):
+        ctx = getattr(exc, "ctx", None)
+        path = ctx.command_path if ctx is not None else "pgswarm"
+        prefix = f"{path.removeprefix('pgswarm ')}: " if path != "pgswarm" else ""
+        return _fail(prefix + exc.format_message(), 2)  # type: ignore[attr-defined]
+    if isinstance(exc, _click_class("ClickException")):
+        return _fail(exc.format_message(), exc.exit_code)  # type: ignore[attr-defined]
+    if isinstance(exc, (*_click_class("Abort"), typer.Abort, KeyboardInterrupt)):
+        print("pgswarm: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(exc, psycopg.Error):
+        mapped = from_db_error(exc)
+        if mapped is not None:
+            return _fail(str(mapped), mapped.exit_code)
+        if getattr(exc, "sqlstate", None) in MISSING_SCHEMA:
+            return _fail(f"the database has no current pgswarm schema ({describe(exc)}); run `pgswarm migrate`", 4)
+        if isinstance(exc, psycopg.OperationalError):
+            return _fail(f"database connection lost: {describe(exc)}", 3)
+        return _fail(f"database error: {describe(exc)}", 1)
+    if type(exc).__name__ == "MigrationChecksumMismatch":  # the installer's own exception
+        return _fail(describe(exc), 4)
+    if isinstance(exc, OSError):
+        return _fail(f"{exc.strerror or describe(exc)}{': ' + str(exc.filename) if exc.filename else ''}", 1)
+    if isinstance(exc, typer.Exit):
+        return exc.exit_code
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    return _fail(f"{describe(exc)} (internal error; rerun with --debug for the traceback)", 1)
+
+
+def run(argv: list[str]) -> int:
+    from pgswarm.cli.app import app
+
+    debug = bool(os.environ.get("PGSWARM_DEBUG")) or "--debug" in argv
+    try:
+        result = app(args=argv, prog_name="pgswarm", standalone_mode=False)
+    except BaseException as exc:
+        if debug and not isinstance(exc, SystemExit):
+            traceback.print_exc()
+        return _handle(exc)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,400 @@
+"""Every SQL statement the CLI runs (the only CLI module with SQL text).
+
+State changes go through the swarm.* functions of docs/sql-api.md. Plain INSERTs are used only
+where they are the public contract: enqueueing into swarm.agent_tasks and registering agent
+profiles (configuration rows of swarm.agents).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+Row = dict[str, Any]
+
+TASK_LIST_COLUMNS = """
+  task.id, task.status, task.agent, task.queue, task.priority, task.attempts, task.max_attempts,
+  task.depends_on, task.parent_id, task.tags, task.created_at, task.started_at, task.finished_at,
+  task.run_after, task.worker, task.cost_usd, task.prompt, task.error
+"""
+
+
+def _rows(conn: psycopg.Connection, query: str | sql.Composable, params: Any = None) -> list[Row]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+
+def _one(conn: psycopg.Connection, query: str | sql.Composable, params: Any = None) -> Row | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(query, params).fetchone()  # type: ignore[arg-type]
+
+
+def _scalar(conn: psycopg.Connection, query: str | sql.Composable, params: Any = None) -> Any:
+    row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+    return None if row is None else row[0]
+
+
+# -- enqueue -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewTask:
+    prompt: str
+    agent: str = "shell"
+    queue: str = "default"
+    args: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+    depends_on: tuple[int, ...] = ()
+    key: str | None = None
+    delay: timedelta | None = None
+    run_at: datetime | None = None
+    max_attempts: int = 3
+    timeout_seconds: int = 1800
+    concurrency_key: str | None = None
+    parent_id: int | None = None
+    on_dependency_failure: str = "cancel"
+    tags: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def enqueue(conn: psycopg.Connection, task: NewTask) -> int:
+    """swarm.enqueue(...): the new id, or the existing id when the key is taken."""
+    return int(_scalar(conn, """
+        select swarm.enqueue(
+          prompt => %(prompt)s, agent => %(agent)s, queue => %(queue)s, args => %(args)s,
+          priority => %(priority)s, depends_on => %(depends_on)s::bigint[], key => %(key)s,
+          run_after => coalesce(%(run_at)s::timestamptz, swarm.now() + coalesce(%(delay)s::interval, interval '0')),
+          max_attempts => %(max_attempts)s, timeout_seconds => %(timeout_seconds)s,
+          concurrency_key => %(concurrency_key)s, parent_id => %(parent_id)s,
+          on_dependency_failure => %(on_dependency_failure)s, tags => %(tags)s::text[], metadata => %(metadata)s)
+        """, {
+        "prompt": task.prompt, "agent": task.agent, "queue": task.queue, "args": Jsonb(task.args),
+        "priority": task.priority, "depends_on": list(task.depends_on), "key": task.key, "run_at": task.run_at,
+        "delay": task.delay, "max_attempts": task.max_attempts, "timeout_seconds": task.timeout_seconds,
+        "concurrency_key": task.concurrency_key, "parent_id": task.parent_id,
+        "on_dependency_failure": task.on_dependency_failure, "tags": list(task.tags),
+        "metadata": Jsonb(task.metadata)}))
+
+
+def agent_names(conn: psycopg.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("select name from swarm.agents order by name")]
+
+
+def existing_task_ids(conn: psycopg.Connection, ids: list[int]) -> set[int]:
+    return {r[0] for r in conn.execute(
+        "select id from swarm.agent_tasks where id = any(%(ids)s) "
+        "union select id from swarm.agent_tasks_archive where id = any(%(ids)s)", {"ids": ids})}
+
+
+# -- listing and inspection ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskFilter:
+    statuses: tuple[str, ...] = ()
+    agent: str | None = None
+    queue: str | None = None
+    tag: str | None = None
+    parent_id: int | None = None
+    since: timedelta | None = None
+    limit: int = 50
+    everything: bool = False
+
+
+def list_tasks(conn: psycopg.Connection, f: TaskFilter) -> list[Row]:
+    """Tasks, newest first. Default (no status, no since, not everything): active ones and those
+    finished within the last 24 hours."""
+    default_window = not (f.statuses or f.since or f.everything)
+    return _rows(conn, f"""
+        select {TASK_LIST_COLUMNS}
+          from swarm.agent_tasks as task
+         where (cardinality(%(statuses)s::text[]) = 0 or task.status = any(%(statuses)s::text[]))
+           and (%(agent)s::text is null or task.agent = %(agent)s)
+           and (%(queue)s::text is null or task.queue = %(queue)s)
+           and (%(tag)s::text is null or %(tag)s = any(task.tags))
+           and (%(parent)s::bigint is null or task.parent_id = %(parent)s)
+           and (%(since)s::interval is null or task.created_at > swarm.now() - %(since)s::interval)
+           and (not %(default_window)s or task.status in ('waiting', 'pending', 'running')
+                or task.finished_at > swarm.now() - interval '24 hours')
+         order by task.id desc
+         limit %(limit)s
+        """, {"statuses": list(f.statuses), "agent": f.agent, "queue": f.queue, "tag": f.tag,
+              "parent": f.parent_id, "since": f.since, "default_window": default_window, "limit": f.limit})
+
+
+def get_task(conn: psycopg.Connection, task_id: int) -> Row | None:
+    """All columns of a task (live table first, then the archive)."""
+    row = _one(conn, "select task.*, false as archived from swarm.agent_tasks as task where task.id = %s",
+               (task_id,))
+    if row is None:
+        row = _one(conn, "select task.*, true as archived from swarm.agent_tasks_archive as task "
+                         "where task.id = %s", (task_id,))
+    return row
+
+
+def task_status(conn: psycopg.Connection, task_id: int) -> str | None:
+    return _scalar(conn, "select status from swarm.agent_tasks where id = %s", (task_id,))
+
+
+def dependencies(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    """The tasks this one depends on, recursively (depth 1 = direct)."""
+    return _rows(conn, """
+        with recursive deps(id, depth) as (
+          select unnest(task.depends_on), 1 from swarm.agent_tasks as task where task.id = %(id)s
+          union
+          select unnest(task.depends_on), deps.depth + 1
+            from deps join swarm.agent_tasks as task on task.id = deps.id
+           where deps.depth < 20
+        )
+        select deps.id, min(deps.depth) as depth, task.status, task.agent, task.prompt
+          from deps left join swarm.agent_tasks as task on task.id = deps.id
+         group by deps.id, task.status, task.agent, task.prompt
+         order by min(deps.depth), deps.id
+        """, {"id": task_id})
+
+
+def dependents(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    """Tasks that wait for this one, directly."""
+    return _rows(conn, """
+        select task.id, task.status, task.agent, task.prompt
+          from swarm.agent_tasks as task
+         where %(id)s = any(task.depends_on)
+         order by task.id
+        """, {"id": task_id})
+
+
+def children(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    return _rows(conn, "select id, status, agent, prompt from swarm.agent_tasks where parent_id = %s order by id",
+                 (task_id,))
+
+
+def task_events(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    return _rows(conn, """
+        select e.at, e.event, e.worker, e.attempt, e.detail from swarm.task_events as e where e.task_id = %(id)s
+        union all
+        select e.at, e.event, e.worker, e.attempt, e.detail from swarm.task_events_archive as e where e.task_id = %(id)s
+        order by at
+        """, {"id": task_id})
+
+
+# -- state changes (through the engine's functions) ----------------------------------------------------
+def cancel_task(conn: psycopg.Connection, task_id: int, reason: str | None) -> str:
+    return str(_scalar(conn, "select swarm.cancel_task(task_id => %s, reason => %s)", (task_id, reason)))
+
+
+def retry_task(conn: psycopg.Connection, task_id: int) -> str:
+    return str(_scalar(conn, "select swarm.retry_task(task_id => %s)", (task_id,)))
+
+
+def archive(conn: psycopg.Connection, older_than: timedelta) -> int:
+    return int(_scalar(conn, "select swarm.archive(older_than => %s)", (older_than,)))
+
+
+def pause_agent(conn: psycopg.Connection, name: str, until: datetime | None, reason: str | None) -> None:
+    conn.execute('select swarm.pause_agent(name => %s, "until" => %s, reason => %s)', (name, until, reason))
+
+
+def resume_agent(conn: psycopg.Connection, name: str) -> None:
+    conn.execute("select swarm.resume_agent(name => %s)", (name,))
+
+
+# -- agents (configuration rows) ---------------------------------------------------------------------
+AGENT_SETTINGS = ("description", "max_concurrent", "max_starts_per_minute", "daily_budget_usd",
+                  "retry_backoff_base_seconds", "retry_backoff_max_seconds", "breaker_threshold",
+                  "breaker_cooldown_seconds")
+
+
+def agent_exists(conn: psycopg.Connection, name: str) -> bool:
+    return _scalar(conn, "select exists (select 1 from swarm.agents where name = %s)", (name,)) is True
+
+
+def add_agent(conn: psycopg.Connection, name: str, settings: dict[str, Any]) -> None:
+    columns = ["name", *settings]
+    query = sql.SQL("insert into swarm.agents ({}) values ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+    conn.execute(query, [name, *settings.values()])
+
+
+def ensure_agent(conn: psycopg.Connection, name: str, description: str) -> None:
+    """Register an agent profile unless it exists (used by `pgswarm demo`)."""
+    conn.execute("insert into swarm.agents (name, description) values (%s, %s) on conflict (name) do nothing",
+                 (name, description))
+
+
+def set_agent(conn: psycopg.Connection, name: str, settings: dict[str, Any]) -> None:
+    assert settings and set(settings) <= set(AGENT_SETTINGS)
+    query = sql.SQL("update swarm.agents set {}, updated_at = now() where name = {}").format(
+        sql.SQL(", ").join(sql.SQL("{} = {}").format(sql.Identifier(k), sql.Placeholder()) for k in settings),
+        sql.Placeholder())
+    conn.execute(query, [*settings.values(), name])
+
+
+def agents(conn: psycopg.Connection) -> list[Row]:
+    return _rows(conn, """
+        select s.agent, s.running, s.max_concurrent, s.pending, s.waiting, s.max_starts_per_minute,
+               s.paused, s.paused_until, s.pause_reason, s.consecutive_failures, s.breaker_threshold,
+               s.completed_24h, s.failed_24h, s.success_rate_24h, s.cost_usd_24h, s.cost_usd_today,
+               s.daily_budget_usd, a.description
+          from swarm.agent_stats as s join swarm.agents as a on a.name = s.agent
+         order by s.agent
+        """)
+
+
+# -- stats ---------------------------------------------------------------------------------------------
+def queue_stats(conn: psycopg.Connection) -> list[Row]:
+    return _rows(conn, "select * from swarm.queue_stats order by queue, agent, status")
+
+
+def agent_stats(conn: psycopg.Connection) -> list[Row]:
+    return _rows(conn, "select * from swarm.agent_stats order by agent")
+
+
+def worker_stats(conn: psycopg.Connection, include_stopped: bool = False) -> list[Row]:
+    return _rows(conn, """
+        select * from swarm.worker_stats
+         where %s or stopped_at is null or stopped_at > swarm.now() - interval '10 minutes'
+         order by worker
+        """, (include_stopped,))
+
+
+def window_stats(conn: psycopg.Connection, since: timedelta) -> Row:
+    row = _one(conn, "select * from swarm.stats(since => %s)", (since,))
+    assert row is not None
+    return row
+
+
+def queue_depth(conn: psycopg.Connection) -> list[Row]:
+    """Per queue: pending, claimable now, waiting, running, oldest claimable age."""
+    return _rows(conn, """
+        select queue,
+               sum(tasks) filter (where status = 'pending') as pending,
+               sum(claimable) as claimable,
+               sum(tasks) filter (where status = 'waiting') as waiting,
+               sum(tasks) filter (where status = 'running') as running,
+               max(oldest_pending_age) as oldest_pending_age
+          from swarm.queue_stats
+         where status in ('pending', 'waiting', 'running')
+         group by queue order by queue
+        """)
+
+
+def recent_failures(conn: psycopg.Connection, limit: int = 5) -> list[Row]:
+    return _rows(conn, """
+        select e.at, e.task_id, e.event, task.agent, e.attempt,
+               coalesce(e.detail ->> 'error', task.error) as error
+          from swarm.task_events as e left join swarm.agent_tasks as task on task.id = e.task_id
+         where e.event in ('failed', 'retry_scheduled', 'lease_expired')
+         order by e.id desc limit %s
+        """, (limit,))
+
+
+def pipeline_progress(conn: psycopg.Connection, ids: list[int]) -> list[Row]:
+    return _rows(conn, """
+        select task.id, task.status, task.attempts, task.max_attempts, task.started_at, task.finished_at,
+               task.cost_usd, task.metadata ->> 'step' as step, task.worker, task.error
+          from swarm.agent_tasks as task where task.id = any(%s) order by task.id
+        """, (ids,))
+
+
+def retries_of(conn: psycopg.Connection, ids: list[int]) -> int:
+    return int(_scalar(conn, """
+        select count(*) from swarm.task_events as e
+         where e.task_id = any(%s) and e.event in ('retry_scheduled', 'lease_expired')
+        """, (ids,)))
+
+
+def claim_intervals(conn: psycopg.Connection, ids: list[int]) -> list[tuple[datetime, datetime]]:
+    """(claimed at, finished at) of every attempt of these tasks, from the event history."""
+    return [(r[0], r[1]) for r in conn.execute("""
+        select claimed.at, finished.at
+          from swarm.task_events as claimed
+          join lateral (
+            select e.at from swarm.task_events as e
+             where e.task_id = claimed.task_id and e.attempt = claimed.attempt and e.id > claimed.id
+               and e.event in ('completed', 'failed', 'retry_scheduled', 'lease_expired', 'released', 'cancelled')
+             order by e.id limit 1) as finished on true
+         where claimed.task_id = any(%s) and claimed.event = 'claimed'
+        """, (ids,))]
+
+
+# -- export --------------------------------------------------------------------------------------------
+def export_tasks(conn: psycopg.Connection, since: timedelta | None) -> psycopg.Cursor[Row]:
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute("""
+        select task.* from swarm.agent_tasks as task
+         where %(since)s::interval is null or task.updated_at > swarm.now() - %(since)s::interval
+         order by task.id
+        """, {"since": since})
+
+
+def export_events(conn: psycopg.Connection, since: timedelta | None) -> psycopg.Cursor[Row]:
+    cur = conn.cursor(row_factory=dict_row)
+    return cur.execute("""
+        select e.* from swarm.task_events as e
+         where %(since)s::interval is null or e.at > swarm.now() - %(since)s::interval
+         order by e.id
+        """, {"since": since})
+
+
+# -- doctor --------------------------------------------------------------------------------------------
+def schema_version(conn: psycopg.Connection) -> int | None:
+    if not _scalar(conn, "select to_regclass('swarm.schema_migrations') is not null"):
+        return None
+    return _scalar(conn, "select coalesce(max(version), 0) from swarm.schema_migrations")
+
+
+def server_version(conn: psycopg.Connection) -> str:
+    return str(_scalar(conn, "show server_version"))
+
+
+def database_clock(conn: psycopg.Connection) -> datetime:
+    return _scalar(conn, "select clock_timestamp()")
+
+
+def listen(conn: psycopg.Connection, channel: str) -> None:
+    conn.execute(sql.SQL("listen {}").format(sql.Identifier(channel)))
+
+
+def notify(conn: psycopg.Connection, channel: str, payload: str) -> None:
+    conn.execute("select pg_notify(%s, %s)", (channel, payload))
+
+
+def notification_queue_usage(conn: psycopg.Connection) -> float:
+    return float(_scalar(conn, "select pg_notification_queue_usage()"))
+
+
+def stale_workers(conn: psycopg.Connection) -> list[Row]:
+    """Workers that never said they stopped but have not sent a heartbeat for 2 minutes."""
+    return _rows(conn, """
+        select worker, hostname, pid, heartbeat_age from swarm.worker_stats
+         where stopped_at is null and not alive order by worker
+        """)
+
+
+def stuck_tasks(conn: psycopg.Connection) -> list[Row]:
+    """Running past their lease by a minute (nobody reaps), or pending for an hour with a claimable
+    agent and no live worker."""
+    return _rows(conn, """
+        select task.id, task.status, task.agent, task.worker,
+               case when task.status = 'running' then 'lease expired ' || date_trunc('second', swarm.now() - task.lease_expires_at) || ' ago'
+                    else 'claimable for ' || date_trunc('second', swarm.now() - task.run_after) end as why
+          from swarm.agent_tasks as task
+         where (task.status = 'running' and task.lease_expires_at < swarm.now() - interval '1 minute')
+            or (task.status = 'pending' and task.run_after < swarm.now() - interval '1 hour'
+                and not exists (select 1 from swarm.worker_stats as w where w.alive))
+         order by task.id limit 20
+        """)
+
+
+def queue_table_bloat(conn: psycopg.Connection) -> Row | None:
+    return _one(conn, """
+        select n_live_tup, n_dead_tup, last_autovacuum, last_vacuum,
+               round(n_dead_tup::numeric / greatest(n_live_tup + n_dead_tup, 1), 3) as dead_ratio
+          from pg_stat_user_tables where schemaname = 'swarm' and relname = 'agent_tasks'
+        """)
+
+
+def to_json_line(row: Row) -> str:
+    return json.dumps(row, default=str, separators=(",", ":"))

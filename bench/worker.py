@@ -1,0 +1,188 @@
+"""Worker benchmark: end-to-end tasks/s of a real `pgswarm worker` (shell profile, /bin/true) at
+concurrency 1, 8 and 32, beside the raw spawn floor measured in the same run (this machine
+spawning and reaping /bin/true directly: subprocess.Popen from N threads, as
+../shared/bench/peers/spawn_baseline.py does); pickup latency of an idle worker from the enqueue
+commit to the claim and to the agent process running; the worker's RSS at concurrency 32.
+
+    python bench/worker.py                       # the full table (a few minutes)
+    python bench/worker.py --tasks 1000 --runs 1 # a quick look
+
+PostgreSQL 15 (Debian's) when installed, else the embedded server; fsync and synchronous_commit
+on. Figures are medians over --runs. This is a benchmark, not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pgswarm.cli.migrate import migrate  # noqa: E402
+from tests.pgserver import PgServer, start_server  # noqa: E402
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+TRUE = "/bin/true"
+
+
+def spawn_floor(tasks: int, in_flight: int) -> float:
+    """Processes/s spawning and reaping /bin/true with `in_flight` threads."""
+    def one(_: int) -> None:
+        subprocess.Popen([TRUE]).wait()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(in_flight) as pool:
+        list(pool.map(one, range(tasks)))
+    return tasks / (time.perf_counter() - started)
+
+
+class Worker:
+    def __init__(self, dsn: str, concurrency: int, workdir: Path) -> None:
+        self.log = open(workdir / f"worker-{concurrency}.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pgswarm.cli.main", "worker", "--dsn", dsn, "--agents", "shell", "--allow-shell",
+             "--concurrency", str(concurrency), "--name", f"bench-{concurrency}", "--poll-interval", "5",
+             "--log-dir", str(workdir / "logs")],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PGSWARM_LOG_LEVEL": "WARNING"})
+        self.peak_rss_kb = 0
+        self._sampling = True
+        self._sampler = threading.Thread(target=self._sample_rss, daemon=True)
+        self._sampler.start()
+
+    def _sample_rss(self) -> None:
+        while self._sampling and self.process.poll() is None:
+            try:
+                for line in open(f"/proc/{self.process.pid}/status"):
+                    if line.startswith("VmRSS:"):
+                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    def wait_registered(self, conn: psycopg.Connection) -> None:
+        deadline = time.monotonic() + 30
+        while not conn.execute("select 1 from swarm.workers where pid = %s", (self.process.pid,)).fetchone():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                sys.exit(f"bench/worker.py: the worker did not start; see {self.log.name}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._sampling = False
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
+        self.log.close()
+
+
+def fresh_database(server: PgServer, name: str) -> str:
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name} with (force)")
+        conn.execute(f"create database {name}")
+    dsn = server.dsn(name)
+    migrate(dsn)
+    return dsn
+
+
+def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) -> tuple[float, int]:
+    """(tasks/s from the enqueue commit to the last completion, peak worker RSS in KiB)."""
+    dsn = fresh_database(server, f"bench_c{concurrency}")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        worker = Worker(dsn, concurrency, workdir)
+        try:
+            worker.wait_registered(conn)
+            committed = conn.execute("insert into swarm.agent_tasks (prompt) select %s from generate_series(1, %s) "
+                                     "returning clock_timestamp()", (TRUE, tasks)).fetchone()[0]
+            while conn.execute("select count(*) from swarm.agent_tasks where status in ('completed', 'failed')"
+                               ).fetchone()[0] < tasks:
+                time.sleep(0.05)
+            failed, last = conn.execute("select count(*) filter (where status = 'failed'), max(finished_at) "
+                                        "from swarm.agent_tasks").fetchone()
+            if failed:
+                sys.exit(f"bench/worker.py: {failed} tasks failed; see {worker.log.name}")
+        finally:
+            worker.stop()
+    return tasks / (last - committed).total_seconds(), worker.peak_rss_kb
+
+
+def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], list[float]]:
+    """Milliseconds from the enqueue commit to the claim, and to the agent process running."""
+    dsn = fresh_database(server, "bench_pickup")
+    stamps = workdir / "stamps"
+    stamps.mkdir(exist_ok=True)
+    to_claim, to_start = [], []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        worker = Worker(dsn, 4, workdir)
+        try:
+            worker.wait_registered(conn)
+            for i in range(samples):
+                time.sleep(0.02 + (i % 7) * 0.005)  # the worker is idle, waiting on LISTEN
+                stamp = stamps / str(i)
+                task_id = conn.execute("insert into swarm.agent_tasks (prompt) values (%s) returning id",
+                                       (f"date +%s%N > {stamp}",)).fetchone()[0]
+                committed = time.time()  # the commit has returned
+                while not stamp.exists() or not stamp.read_text().strip():
+                    time.sleep(0.0005)
+                started_at = conn.execute("select started_at from swarm.agent_tasks where id = %s",
+                                          (task_id,)).fetchone()[0]
+                to_claim.append((started_at.timestamp() - committed) * 1000)
+                to_start.append((int(stamp.read_text()) / 1e9 - committed) * 1000)
+        finally:
+            worker.stop()
+    return to_claim, to_start
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput run")
+    parser.add_argument("--runs", type=int, default=3, help="repeats; medians are printed")
+    parser.add_argument("--samples", type=int, default=300, help="pickup latency samples")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    options = parser.parse_args()
+
+    bindir = PG15_BIN if (PG15_BIN / "postgres").exists() else None
+    server = start_server(bindir=bindir, prefix="pgswarm-bench-worker-")
+    workdir = Path(tempfile.mkdtemp(prefix="pgswarm-bench-worker-"))
+    os.chmod(workdir, 0o755)
+    try:
+        print(f"PostgreSQL {server.version()}, {options.tasks} tasks per run, median of {options.runs} runs, "
+              f"{os.cpu_count()} CPUs\n")
+        print("| concurrency | spawn floor /s | worker tasks/s | ratio | worker RSS MB |")
+        print("|---|---|---|---|---|")
+        for concurrency in options.concurrency:
+            floors, rates, rss = [], [], []
+            for _ in range(options.runs):
+                floors.append(spawn_floor(options.tasks, concurrency))
+                rate, peak = throughput(server, concurrency, options.tasks, workdir)
+                rates.append(rate)
+                rss.append(peak / 1024)
+            floor, rate = statistics.median(floors), statistics.median(rates)
+            print(f"| {concurrency} | {floor:,.0f} | {rate:,.0f} | {rate / floor:.2f}x | {max(rss):.1f} |", flush=True)
+        to_claim, to_start = pickup(server, options.samples, workdir)
+        print(f"\nPickup of an idle worker ({options.samples} tasks enqueued one at a time), ms from the commit:\n")
+        print("| to | p50 | p95 | p99 |")
+        print("|---|---|---|---|")
+        for label, values in (("claim", to_claim), ("process running", to_start)):
+            print(f"| {label} | {percentile(values, 50):.2f} | {percentile(values, 95):.2f} | "
+                  f"{percentile(values, 99):.2f} |")
+    finally:
+        server.destroy()
+
+
+if __name__ == "__main__":
+    main()

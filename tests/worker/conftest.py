@@ -1,0 +1,39 @@
+"""Worker tests: real `pgswarm worker` processes running real agent executables against the
+session's PostgreSQL, one fresh database per test."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers.workers import AGENTS, Workers
+
+
+@pytest.fixture
+def workers(dsn: str, tmp_path: Path) -> Iterator[Workers]:
+    group = Workers(dsn, tmp_path)
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def db(dsn: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        yield conn
+
+
+def agent(name: str) -> str:
+    """The command line (as one shell word list) running a fake agent from tests/agents."""
+    return f"{sys.executable} {AGENTS / name}"
+
+
+def add(db: psycopg.Connection, prompt: str, **columns: object) -> int:
+    """Enqueue with a plain INSERT, as any service would."""
+    columns = {"prompt": prompt, **columns}
+    names = ", ".join(columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return db.execute(f"insert into swarm.agent_tasks ({names}) values ({marks}) returning id",
+                      list(columns.values())).fetchone()[0]

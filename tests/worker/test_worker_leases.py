@@ -1,0 +1,90 @@
+"""Leases, lost connections and the metrics endpoint."""
+from __future__ import annotations
+
+import signal
+import socket
+import urllib.request
+import uuid
+
+import psycopg
+
+from tests.helpers.workers import Workers, processes_with, task_row, wait_for, wait_status
+from tests.worker.conftest import add
+
+
+def test_heartbeats_keep_a_long_task_past_its_lease(workers: Workers, db: psycopg.Connection) -> None:
+    task_id = add(db, "sleep 7; echo done")
+    workers.start(lease_seconds=3)
+    wait_status(workers.dsn, task_id, "running", workers=workers)
+    db.execute("select swarm.reap_expired()")
+    row = wait_status(workers.dsn, task_id, "completed", timeout=60, workers=workers)
+    assert row["attempts"] == 1, "renewed every second: the lease never expired"
+
+
+def test_a_task_taken_over_is_stopped_and_not_reported(workers: Workers, db: psycopg.Connection) -> None:
+    """A worker frozen past its lease loses the task; after it resumes, it stops its process and
+    its late report changes nothing."""
+    marker = f"frozen-{uuid.uuid4().hex[:8]}"
+    db.execute("update swarm.agents set retry_backoff_base_seconds = 1, retry_backoff_max_seconds = 1 "
+               "where name = 'shell'")
+    task_id = add(db, f"sleep 8; echo {marker}")
+    frozen = workers.start(lease_seconds=3)
+    wait_status(workers.dsn, task_id, "running", workers=workers)
+    frozen.signal(signal.SIGSTOP)
+
+    def reaped() -> bool:
+        db.execute("select swarm.reap_expired()")
+        return task_row(workers.dsn, task_id)["status"] != "running"
+
+    wait_for(reaped, 30, "the lease to expire and be reaped", interval=0.5)
+    workers.start(name="w2", lease_seconds=3)
+    wait_for(lambda: task_row(workers.dsn, task_id)["worker"] == "w2", 30, "w2 to take the task over")
+    frozen.signal(signal.SIGCONT)
+    row = wait_status(workers.dsn, task_id, "completed", timeout=60, workers=workers)
+    assert row["worker"] == "w2" and row["attempts"] == 2
+    outcomes = db.execute("select event, worker, attempt from swarm.task_events where task_id = %s "
+                          "and event in ('completed', 'failed', 'stale_report')", (task_id,)).fetchall()
+    assert [o for o in outcomes if o[0] == "completed"] == [("completed", "w2", 2)]
+    assert frozen.alive(), "the resumed worker carries on"
+
+
+def test_connection_killed_mid_task_reconnects_and_reports(workers: Workers, db: psycopg.Connection) -> None:
+    task_id = add(db, "sleep 3; echo survived")
+    worker = workers.start()
+    wait_status(workers.dsn, task_id, "running", workers=workers)
+    killed = db.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                        "where application_name like 'pgswarm-worker%'").fetchone()[0]
+    assert killed == 1
+    row = wait_status(workers.dsn, task_id, "completed", timeout=60, workers=workers)
+    assert row["attempts"] == 1 and "survived" in row["output_tail"]
+    later = add(db, "echo after reconnect")
+    wait_status(workers.dsn, later, "completed", timeout=30, workers=workers)
+    assert worker.alive()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connection) -> None:
+    port = _free_port()
+    add(db, "true")
+    failing = add(db, "exit 1", max_attempts=1)
+    workers.start("--metrics-port", str(port))
+    wait_status(workers.dsn, failing, "failed", workers=workers)
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def counted() -> str | None:
+        text = scrape()
+        return text if 'pgswarm_tasks_failed_total{worker="w1",agent="shell"} 1' in text else None
+
+    text = wait_for(counted, 10, "the failure to be counted")
+    assert 'pgswarm_tasks_completed_total{worker="w1",agent="shell"} 1' in text
+    assert 'pgswarm_tasks_claimed_total{worker="w1",agent="shell"} 2' in text
+    assert 'pgswarm_pickup_latency_seconds_count{worker="w1",agent="shell"} 2' in text
+    assert not processes_with("exit 1")

@@ -1,0 +1,59 @@
+"""A worker's settings, as `pgswarm worker` options give them; checked once, at start."""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from pgswarm.worker.errors import UsageError
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class WorkerConfig:
+    dsn: str
+    name: str | None = None
+    agents: list[str] | None = None  # None: every agent this worker has a profile for
+    queues: list[str] | None = None  # None: every queue
+    concurrency: int = 4
+    allow_shell: bool = False
+    config_file: Path | None = None
+    lease_seconds: int = 60
+    poll_interval: float = 5.0
+    shutdown_grace: float = 30.0
+    log_dir: Path | None = None
+    log_max_bytes: int = 10 * MiB
+    metrics_port: int | None = None
+    reap_interval: float = 15.0
+    # Grace between the stop signals of an attempt (timeout, cancel, lost lease), before SIGKILL.
+    kill_grace: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise UsageError(f"--concurrency must be at least 1 (got {self.concurrency})")
+        if self.lease_seconds < 3:
+            raise UsageError(f"--lease-seconds must be at least 3 (got {self.lease_seconds})")
+        for option, value in (("--poll-interval", self.poll_interval), ("--reap-interval", self.reap_interval)):
+            if value <= 0:
+                raise UsageError(f"{option} must be positive (got {value})")
+        if self.shutdown_grace < 0 or self.kill_grace < 0:
+            raise UsageError("--shutdown-grace and the kill grace cannot be negative")
+        if self.log_max_bytes < 4096:
+            raise UsageError(f"the log size cap must be at least 4096 bytes (got {self.log_max_bytes})")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise UsageError(f"--metrics-port must be 0-65535 (got {self.metrics_port})")
+        if self.agents is not None and not self.agents:
+            raise UsageError("--agents is empty; name at least one agent or leave it out")
+
+    @property
+    def worker_name(self) -> str:
+        return self.name or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def logs(self) -> Path:
+        configured = self.log_dir or os.environ.get("PGSWARM_LOG_DIR")
+        return Path(configured) if configured else Path(platformdirs.user_state_dir("pgswarm")) / "logs"

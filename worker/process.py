@@ -1,0 +1,253 @@
+"""Running one attempt's process: spawn, capture its output, stop it, and leave nothing behind.
+
+- The process gets its own session and process group, stdin from /dev/null, and one pipe for
+  stdout and stderr that the worker copies to the attempt's log file with a size cap (the head
+  up to the cap, then a marker, then the last TAIL_BYTES), so a runaway writer cannot fill the disk.
+- Its environment is an allowlist of the worker's plus what the profile and the worker add; it
+  carries PGSWARM_RUN_TOKEN, unique per attempt, so descendants that left the group with setsid
+  (claude's Bash tool does) are still found and killed by the sweep.
+- Exit is observed through a pidfd, so waiting costs no thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import os
+import signal
+import subprocess
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TAIL_BYTES = 256 * 1024
+READ_CHUNK = 64 * 1024
+RUN_TOKEN_VAR = "PGSWARM_RUN_TOKEN"
+# Variables every agent needs whatever its profile says; the profile's allowlist adds to these.
+BASE_ENV_ALLOWLIST = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_*", "TZ", "TERM", "TMPDIR",
+                      "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "http_proxy", "https_proxy",
+                      "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+# Set by Claude Code in its own children; an agent spawned from inside a Claude session must not
+# think it is nested in one.
+REMOVED_ENV = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
+# Linux refuses a single argv element longer than this (MAX_ARG_STRLEN = 32 pages).
+MAX_ARG_BYTES = 128 * 1024
+
+
+def argv_problem(argv: list[str]) -> str | None:
+    """Why the kernel would refuse this argv, or None."""
+    for index, element in enumerate(argv):
+        size = len(element.encode("utf-8", "surrogateescape")) + 1
+        if size > MAX_ARG_BYTES:
+            what = "the prompt" if index == len(argv) - 1 or index > 0 else f"argument {index}"
+            return (f"{what} is {size - 1} bytes; Linux limits one command-line argument to {MAX_ARG_BYTES - 1} "
+                    f"bytes (MAX_ARG_STRLEN): shorten it or pass the text in a file named in the prompt")
+    return None
+
+
+def build_env(allowlist: Iterable[str], extra: Mapping[str, str], source: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The allowlisted variables of `source` (default os.environ), then `extra`, minus REMOVED_ENV."""
+    source = os.environ if source is None else source
+    patterns = [*BASE_ENV_ALLOWLIST, *allowlist]
+    exact = {p for p in patterns if "*" not in p}
+    globs = [p for p in patterns if "*" in p]
+    env = {k: v for k, v in source.items() if k in exact or any(fnmatch.fnmatchcase(k, g) for g in globs)}
+    env.update(extra)
+    for name in REMOVED_ENV:
+        env.pop(name, None)
+    return env
+
+
+class CappedLog:
+    """A log file that keeps its first `cap` bytes and, past that, only the last TAIL_BYTES."""
+
+    def __init__(self, path: Path, cap: int) -> None:
+        self.path = path
+        self.cap = cap
+        self.written = 0  # bytes in the file's head
+        self.past_cap = 0  # bytes that came after the head
+        self._tail: deque[bytes] = deque()
+        self._tail_size = 0
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "wb", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        room = self.cap - self.written
+        if room > 0:
+            head, data = data[:room], data[room:]
+            self._file.write(head)
+            self.written += len(head)
+        if data:
+            self.past_cap += len(data)
+            self._tail.append(data)
+            self._tail_size += len(data)
+            while self._tail_size - len(self._tail[0]) >= TAIL_BYTES:
+                self._tail_size -= len(self._tail.popleft())
+
+    def close(self) -> None:
+        if self._tail:
+            tail = b"".join(self._tail)[-TAIL_BYTES:]
+            skipped = self.past_cap - len(tail)
+            if skipped > 0:
+                self._file.write(f"\n[pgswarm: {skipped} bytes of output dropped here; "
+                                 f"the log keeps the first {self.cap} bytes and the last {len(tail)}]\n".encode())
+            self._file.write(tail)
+        self._file.close()
+
+    def last_bytes(self, limit: int) -> bytes:
+        """The last `limit` bytes of output (from the tail buffer, else from the file's head)."""
+        if self._tail:
+            return b"".join(self._tail)[-limit:]
+        with open(self.path, "rb") as f:
+            f.seek(max(0, self.written - limit))
+            return f.read(limit)
+
+
+@dataclass
+class Attempt:
+    """One running process and its output."""
+
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    log: CappedLog
+    token: str
+    started: float = field(default_factory=time.monotonic)
+    exit_code: int | None = None
+    _exited: asyncio.Event = field(default_factory=asyncio.Event)
+    _pidfd: int | None = None
+    _pipe: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def wait(self) -> int:
+        await self._exited.wait()
+        assert self.exit_code is not None
+        return self.exit_code
+
+    @property
+    def running(self) -> bool:
+        return not self._exited.is_set()
+
+    def output_tail(self, limit: int) -> str:
+        return self.log.last_bytes(limit).decode("utf-8", "replace")
+
+
+async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_path: Path, log_cap: int,
+                token: str) -> Attempt:
+    """Start argv in a new session (its own process group) with stdin from /dev/null."""
+    loop = asyncio.get_running_loop()
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    log = CappedLog(log_path, log_cap)
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, cwd=cwd,
+                                   env={**env, RUN_TOKEN_VAR: token}, start_new_session=True, close_fds=True)
+    except BaseException:
+        os.close(read_fd)
+        log.close()
+        raise
+    finally:
+        os.close(write_fd)
+    os.set_blocking(read_fd, False)
+    attempt = Attempt(argv=argv, process=process, log=log, token=token, _pipe=read_fd)
+    loop.add_reader(read_fd, _drain, attempt)
+    attempt._pidfd = os.pidfd_open(process.pid)
+    loop.add_reader(attempt._pidfd, _on_exit, attempt)
+    return attempt
+
+
+def _drain(attempt: Attempt) -> None:
+    """Copy what the pipe holds to the log; close it at EOF."""
+    fd = attempt._pipe
+    if fd is None:
+        return
+    while True:
+        try:
+            data = os.read(fd, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            _close_pipe(attempt)
+            return
+        attempt.log.write(data)
+
+
+def _close_pipe(attempt: Attempt) -> None:
+    if attempt._pipe is not None:
+        asyncio.get_running_loop().remove_reader(attempt._pipe)
+        os.close(attempt._pipe)
+        attempt._pipe = None
+
+
+def _on_exit(attempt: Attempt) -> None:
+    loop = asyncio.get_running_loop()
+    assert attempt._pidfd is not None
+    loop.remove_reader(attempt._pidfd)
+    os.close(attempt._pidfd)
+    attempt._pidfd = None
+    attempt.exit_code = attempt.process.wait()
+    # What the process wrote before exiting is in the pipe; a descendant that still holds the
+    # pipe open (a daemon it left behind) must not keep the attempt from ending.
+    _drain(attempt)
+    _close_pipe(attempt)
+    attempt.log.close()
+    attempt._exited.set()
+
+
+def signal_group(attempt: Attempt, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(attempt.pid, sig)
+
+
+async def stop(attempt: Attempt, signals: Iterable[signal.Signals], grace: float) -> None:
+    """Send each signal to the process group, waiting `grace` after each, then SIGKILL the group
+    and sweep descendants that escaped it."""
+    for sig in signals:
+        if not attempt.running:
+            break
+        signal_group(attempt, sig)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(attempt._exited.wait()), grace)
+    signal_group(attempt, signal.SIGKILL)
+    sweep({attempt.token}, also_group=attempt.pid)
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.shield(attempt._exited.wait()), 10)
+
+
+def processes_with_tokens(tokens: set[str]) -> list[int]:
+    """PIDs of live processes whose environment carries one of these run tokens."""
+    if not tokens:
+        return []
+    needles = [f"{RUN_TOKEN_VAR}={t}\0".encode() for t in tokens]
+    found = []
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                environ = f.read() + b"\0"
+        except OSError:
+            continue
+        if any(needle in environ for needle in needles):
+            found.append(int(entry.name))
+    return found
+
+
+def sweep(tokens: set[str], also_group: int | None = None) -> int:
+    """SIGKILL every process left over from these attempts (their group and any escapee carrying
+    their token). Returns how many processes were signalled."""
+    count = 0
+    if also_group is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(also_group, signal.SIGKILL)
+    for pid in processes_with_tokens(tokens):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            count += 1
+    return count

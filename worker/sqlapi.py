@@ -1,0 +1,301 @@
+"""The worker's only door to the database: one asyncpg connection calling the swarm SQL API.
+
+One connection per worker carries LISTEN (swarm_ready, swarm_cancel) and every call; calls are
+serialised by a lock (an asyncpg connection runs one query at a time). When the connection is
+lost, calls raise DatabaseDown at once and a background task reconnects with backoff, LISTENs
+again and tells the runner (`on_reconnect`), which then flushes its held reports.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from psycopg.conninfo import conninfo_to_dict
+
+from pgswarm.worker.dsn import redact_dsn
+from pgswarm.worker.errors import SchemaOutdated, UsageError
+
+log = logging.getLogger("pgswarm.worker")
+
+READY_CHANNEL = "swarm_ready"
+CANCEL_CHANNEL = "swarm_cancel"
+
+# Errors that mean "the connection is gone or the server is not serving": hold and retry.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # connected to a standby after failover
+    asyncpg.exceptions.QueryCanceledError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+class DatabaseDown(Exception):
+    """The database cannot be reached right now; the caller holds its work and retries later."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of an attempt, reported with its fence (worker, attempt)."""
+
+    accepted: bool
+    status: str | None
+    message: str | None
+
+
+def asyncpg_connect_args(dsn: str) -> dict[str, Any]:
+    """asyncpg.connect() keyword arguments for a libpq DSN (URL or key=value, multi-host too)."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception as exc:  # psycopg.ProgrammingError: libpq cannot parse it
+        raise UsageError(f"invalid DSN {redact_dsn(dsn)}: {exc}") from exc
+    args: dict[str, Any] = {}
+    hosts = [h for h in str(params.pop("host", "") or params.pop("hostaddr", "") or "").split(",") if h != ""]
+    ports = [p for p in str(params.pop("port", "") or "").split(",") if p != ""]
+    if hosts:
+        args["host"] = hosts if len(hosts) > 1 else hosts[0]
+    if ports:
+        args["port"] = [int(p) for p in ports] if len(ports) > 1 else int(ports[0])
+    for libpq_name, asyncpg_name in (("user", "user"), ("password", "password"), ("dbname", "database"),
+                                     ("target_session_attrs", "target_session_attrs"),
+                                     ("passfile", "passfile")):
+        if params.get(libpq_name):
+            args[asyncpg_name] = params.pop(libpq_name)
+    if params.get("sslmode"):
+        args["ssl"] = params.pop("sslmode")
+    if params.get("connect_timeout"):
+        args["timeout"] = float(params.pop("connect_timeout"))
+    if params.get("application_name"):
+        args["server_settings"] = {"application_name": params.pop("application_name")}
+    return args
+
+
+class Database:
+    """The worker's connection and the SQL API calls it makes."""
+
+    def __init__(self, dsn: str, worker: str, *, on_ready: Callable[[str], None],
+                 on_cancel: Callable[[int], None], on_reconnect: Callable[[], Awaitable[None]],
+                 required_schema: int | None = None) -> None:
+        self.dsn = dsn
+        self.worker = worker
+        self._connect_args = asyncpg_connect_args(dsn)
+        self._connect_args.setdefault("timeout", 10.0)
+        settings = self._connect_args.setdefault("server_settings", {})
+        settings.setdefault("application_name", f"pgswarm-worker {worker}"[:63])
+        self._on_ready = on_ready
+        self._on_cancel = on_cancel
+        self._on_reconnect = on_reconnect
+        self._required_schema = required_schema
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._reconnecting: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+        self.closed = False
+
+    # -- connection ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect once (raise DatabaseDown on failure), check the schema, LISTEN."""
+        try:
+            conn = await asyncpg.connect(**self._connect_args)
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseDown(f"cannot connect to {redact_dsn(self.dsn)}: {exc}") from exc
+        try:
+            if self._required_schema is not None:
+                version = await conn.fetchval("select swarm.schema_version()")
+                if version < self._required_schema:
+                    raise SchemaOutdated(f"the database schema is version {version}, this worker needs "
+                                         f"{self._required_schema}: run `pgswarm migrate`")
+            await conn.add_listener(READY_CHANNEL, self._ready)
+            await conn.add_listener(CANCEL_CHANNEL, self._cancel)
+        except asyncpg.exceptions.UndefinedFunctionError as exc:
+            await conn.close()
+            raise SchemaOutdated("the database has no pgswarm schema: run `pgswarm migrate`") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        conn.add_termination_listener(self._terminated)
+        self._conn = conn
+        self.connected.set()
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._reconnecting:
+            self._reconnecting.cancel()
+        if self._conn is not None and not self._conn.is_closed():
+            try:
+                await asyncio.wait_for(self._conn.close(), 5)
+            except Exception:  # closing a broken connection: nothing to save
+                self._conn.terminate()
+        self._conn = None
+        self.connected.clear()
+
+    def _ready(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        self._on_ready(payload)
+
+    def _cancel(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            task_id = int(payload)
+        except ValueError:
+            log.warning("ignoring swarm_cancel notification with payload %r (not a task id)", payload)
+            return
+        self._on_cancel(task_id)
+
+    def _terminated(self, _conn: object) -> None:
+        self._lost()
+
+    def _lost(self) -> None:
+        if self.closed:
+            return
+        if self._conn is not None:
+            self._conn.terminate()
+        self._conn = None
+        self.connected.clear()
+        if self._reconnecting is None or self._reconnecting.done():
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect_forever())
+
+    async def _reconnect_forever(self) -> None:
+        delay = 0.2
+        while not self.closed:
+            try:
+                await self.connect()
+            except DatabaseDown as exc:
+                log.warning("database unreachable, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 10.0)
+                continue
+            log.info("reconnected to the database")
+            try:
+                await self._on_reconnect()
+            except DatabaseDown:
+                continue
+            return
+
+    async def _call(self, method: str, query: str, *args: Any) -> Any:
+        if self._conn is None:
+            raise DatabaseDown("not connected")
+        async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise DatabaseDown("not connected")
+            try:
+                return await getattr(conn, method)(query, *args)
+            except CONNECTION_ERRORS as exc:
+                if conn is self._conn:
+                    self._lost()
+                raise DatabaseDown(str(exc) or type(exc).__name__) from exc
+
+    # -- the SQL API --------------------------------------------------------------------------
+
+    async def register(self, hostname: str, pid: int, agents: list[str], queues: list[str] | None,
+                       concurrency: int, version: str) -> None:
+        await self._call("execute", "select swarm.register_worker($1, $2, $3, $4, $5, $6, $7)",
+                         self.worker, hostname, pid, agents, queues, concurrency, version)
+
+    async def stop_worker(self) -> None:
+        await self._call("execute", "select swarm.stop_worker($1)", self.worker)
+
+    async def claim(self, agents: list[str], queues: list[str] | None, max_tasks: int, lease_seconds: int,
+                    hostname: str, pid: int) -> list[asyncpg.Record]:
+        return await self._call(
+            "fetch",
+            "select id, agent, prompt, args, attempts, max_attempts, timeout_seconds, depends_on, run_after, "
+            "created_at, started_at, queue from swarm.claim_task(worker => $1, agents => $2, queues => $3, "
+            "max_tasks => $4, lease_seconds => $5, hostname => $6, pid => $7)",
+            self.worker, agents, queues, max_tasks, lease_seconds, hostname, pid)
+
+    async def heartbeat(self, task_ids: list[int], lease_seconds: int) -> list[asyncpg.Record]:
+        return await self._call("fetch", "select task_id, owned, cancel_requested from swarm.heartbeat($1, $2, $3)",
+                                self.worker, task_ids, lease_seconds)
+
+    async def complete(self, task_id: int, attempt: int, *, result: dict[str, Any] | None, exit_code: int | None,
+                       output_tail: str | None, log_path: str | None, cost_usd: float | None,
+                       input_tokens: int | None, output_tokens: int | None) -> Report:
+        row = await self._call(
+            "fetchrow",
+            "select accepted, status, message from swarm.complete_task(task_id => $1, worker => $2, attempt => $3, "
+            "result => $4::jsonb, exit_code => $5, output_tail => $6, log_path => $7, cost_usd => $8, "
+            "input_tokens => $9, output_tokens => $10)",
+            task_id, self.worker, attempt, _json(result), exit_code, output_tail, log_path, cost_usd,
+            input_tokens, output_tokens)
+        return Report(row["accepted"], row["status"], row["message"])
+
+    async def complete_many(self, items: list[dict[str, Any]]) -> list[Report]:
+        """Several completions in one statement (one round trip, one commit), each fenced like
+        complete_task; items hold complete()'s keyword arguments plus task_id and attempt."""
+        columns = ("task_id", "attempt", "result", "exit_code", "output_tail", "log_path", "cost_usd",
+                   "input_tokens", "output_tokens")
+        values = {c: [item.get(c) for item in items] for c in columns}
+        values["result"] = [_json(r) for r in values["result"]]
+        rows = await self._call(
+            "fetch",
+            "select r.ord, c.accepted, c.status, c.message "
+            "from unnest($2::bigint[], $3::int[], $4::jsonb[], $5::int[], $6::text[], $7::text[], $8::numeric[], "
+            "$9::bigint[], $10::bigint[]) with ordinality as r (task_id, attempt, result, exit_code, output_tail, "
+            "log_path, cost_usd, input_tokens, output_tokens, ord) "
+            "cross join lateral swarm.complete_task(task_id => r.task_id, worker => $1, attempt => r.attempt, "
+            "result => r.result, exit_code => r.exit_code, output_tail => r.output_tail, log_path => r.log_path, "
+            "cost_usd => r.cost_usd, input_tokens => r.input_tokens, output_tokens => r.output_tokens) as c "
+            "order by r.ord",
+            self.worker, *(values[c] for c in columns))
+        return [Report(row["accepted"], row["status"], row["message"]) for row in rows]
+
+    async def fail(self, task_id: int, attempt: int, *, error: str, exit_code: int | None, output_tail: str | None,
+                   log_path: str | None, result: dict[str, Any] | None = None, cost_usd: float | None = None,
+                   input_tokens: int | None = None, output_tokens: int | None = None,
+                   retry_in_seconds: int | None = None, retryable: bool = True) -> Report:
+        row = await self._call(
+            "fetchrow",
+            "select accepted, status, message from swarm.fail_task(task_id => $1, worker => $2, attempt => $3, "
+            "error => $4, exit_code => $5, output_tail => $6, log_path => $7, result => $8::jsonb, "
+            "cost_usd => $9, input_tokens => $10, output_tokens => $11, retry_in_seconds => $12, "
+            "retryable => $13)",
+            task_id, self.worker, attempt, error, exit_code, output_tail, log_path, _json(result), cost_usd,
+            input_tokens, output_tokens, retry_in_seconds, retryable)
+        return Report(row["accepted"], row["status"], row["message"])
+
+    async def release(self, task_id: int, attempt: int, *, reason: str, delay_seconds: int = 0,
+                      count_attempt: bool = False) -> Report:
+        row = await self._call(
+            "fetchrow",
+            "select accepted, status, message from swarm.release_task(task_id => $1, worker => $2, attempt => $3, "
+            "delay_seconds => $4, count_attempt => $5, reason => $6)",
+            task_id, self.worker, attempt, delay_seconds, count_attempt, reason)
+        return Report(row["accepted"], row["status"], row["message"])
+
+    async def pause_agent(self, agent: str, until: datetime, reason: str) -> None:
+        await self._call("execute", "select swarm.pause_agent($1, $2, $3)", agent, until, reason)
+
+    async def reap_expired(self) -> int:
+        return await self._call("fetchval", "select swarm.reap_expired()")
+
+    async def seconds_until_next_run(self, agents: list[str], queues: list[str] | None) -> float | None:
+        """Seconds until a pending task becomes claimable (by the database's clock), or None."""
+        return await self._call("fetchval",
+                                "select extract(epoch from swarm.next_run_after($1, $2) - swarm.now())::float8",
+                                agents, queues)
+
+    async def dependency_results(self, task_id: int) -> Any:
+        return json.loads(await self._call("fetchval", "select swarm.dependency_results($1)::text", task_id))
+
+    async def known_agents(self) -> list[str]:
+        rows = await self._call("fetch", "select name from swarm.agents order by name")
+        return [r["name"] for r in rows]
+
+
+def _json(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, default=str)

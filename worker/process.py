@@ -219,11 +219,10 @@ async def stop(attempt: Attempt, signals: Iterable[signal.Signals], grace: float
         await asyncio.wait_for(asyncio.shield(attempt._exited.wait()), 10)
 
 
-def processes_with_tokens(tokens: set[str]) -> list[int]:
-    """PIDs of live processes whose environment carries one of these run tokens."""
-    if not tokens:
+def processes_carrying(needles: list[bytes]) -> list[int]:
+    """PIDs of live processes whose environment contains one of these byte strings."""
+    if not needles:
         return []
-    needles = [f"{RUN_TOKEN_VAR}={t}\0".encode() for t in tokens]
     found = []
     me = os.getpid()
     for entry in os.scandir("/proc"):
@@ -231,7 +230,7 @@ def processes_with_tokens(tokens: set[str]) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as f:
-                environ = f.read() + b"\0"
+                environ = b"\0" + f.read() + b"\0"
         except OSError:
             continue
         if any(needle in environ for needle in needles):
@@ -239,15 +238,25 @@ def processes_with_tokens(tokens: set[str]) -> list[int]:
     return found
 
 
-def sweep(tokens: set[str], also_group: int | None = None) -> int:
-    """SIGKILL every process left over from these attempts (their group and any escapee carrying
-    their token). Returns how many processes were signalled."""
+def _kill_all(pids: list[int]) -> int:
     count = 0
-    if also_group is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(also_group, signal.SIGKILL)
-    for pid in processes_with_tokens(tokens):
+    for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
             count += 1
     return count
+
+
+def sweep(tokens: set[str], also_group: int | None = None) -> int:
+    """SIGKILL every process left over from these attempts (their group and any escapee carrying
+    their token). Returns how many processes were signalled."""
+    if also_group is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(also_group, signal.SIGKILL)
+    return _kill_all(processes_carrying([f"\0{RUN_TOKEN_VAR}={t}\0".encode() for t in tokens]))
+
+
+def sweep_worker(worker: str) -> int:
+    """SIGKILL what a previous incarnation of this worker (same name, killed with -9) left running:
+    its attempts were or will be retried elsewhere after their leases expire."""
+    return _kill_all(processes_carrying([f"\0{RUN_TOKEN_VAR}={worker}:".encode()]))

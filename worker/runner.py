@@ -99,6 +99,9 @@ class Runner:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown, sig)
+        orphans = process.sweep_worker(self.name)
+        if orphans:
+            log.warning("killed %d agent process(es) left running by an earlier worker named %s", orphans, self.name)
         await self.db.connect()
         self.agents = await self._choose_agents()
         await self._register()

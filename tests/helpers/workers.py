@@ -88,9 +88,15 @@ class Workers:
         return worker
 
     def stop_all(self) -> None:
+        """Stop every worker at once: SIGTERM twice (the second stops running attempts and
+        releases them), so no agent outlives the test."""
         for worker in self.started:
             if worker.alive():
                 os.kill(worker.process.pid, signal.SIGCONT)  # a frozen worker cannot handle SIGTERM
+                worker.process.terminate()
+        time.sleep(0.2)
+        for worker in self.started:
+            if worker.alive():
                 worker.process.terminate()
         for worker in self.started:
             try:

@@ -88,3 +88,21 @@ def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connecti
     assert 'pgswarm_tasks_claimed_total{worker="w1",agent="shell"} 2' in text
     assert 'pgswarm_pickup_latency_seconds_count{worker="w1",agent="shell"} 2' in text
     assert not processes_with("exit 1")
+
+
+def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running(
+        workers: Workers, db: psycopg.Connection) -> None:
+    marker = f"orphan-{uuid.uuid4().hex[:8]}"
+    db.execute("update swarm.agents set retry_backoff_base_seconds = 1, retry_backoff_max_seconds = 1 "
+               "where name = 'shell'")
+    task_id = add(db, f"sleep 300; echo {marker}")
+    first = workers.start(name="node-a", lease_seconds=3)
+    wait_for(lambda: processes_with(marker), 30, "the agent", diagnostics=workers.logs)
+    first.signal(signal.SIGKILL)
+    first.process.wait(10)
+    assert processes_with(marker), "kill -9 of the worker alone leaves its agent running"
+    workers.start(name="node-a", lease_seconds=3)
+    wait_for(lambda: task_row(workers.dsn, task_id)["attempts"] == 2, 45, "the task to run again after its lease",
+             diagnostics=workers.logs)
+    running = processes_with(marker)
+    assert len(running) == 1, f"only the new attempt runs: {running}"

@@ -3,7 +3,8 @@ beside the hand-written SKIP LOCKED baseline of ../shared/bench/peers/baseline_p
 same way (pgbench, -M prepared, -j min(clients, 2), table refilled + VACUUM ANALYZE + CHECKPOINT
 before each run) against one PostgreSQL 15 server started for this run (fsync and
 synchronous_commit on, as in the peer runs). Then the claim latency with 1,000,000 terminal rows
-in the table against none.
+in the table against none. Single: claim_task(max_tasks 1) + complete_task. Batch: claim_task(max_tasks
+100) + one complete_tasks call for the batch (the baseline's batch script does the same in its SQL).
 
     python bench/engine.py                      # the full table (about 10 minutes)
     python bench/engine.py --seconds 5 --runs 1 # a quick look
@@ -43,8 +44,7 @@ select accepted from swarm.complete_task(:id, 'w' || :client_id, :attempts);
 SWARM_BATCH = """\
 select coalesce(array_agg(id), '{}') as ids, coalesce(array_agg(attempts), '{}') as atts
   from swarm.claim_task('w' || :client_id, max_tasks => 100) \\gset
-select count(*) from unnest(:ids::bigint[], :atts::int[]) as claimed (id, attempt),
-       lateral swarm.complete_task(claimed.id, 'w' || :client_id, claimed.attempt);
+select count(*) from swarm.complete_tasks('w' || :client_id, :ids::bigint[], :atts::int[]);
 """
 
 

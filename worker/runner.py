@@ -72,6 +72,18 @@ class RunningTask:
         self.stop_requested.set()
 
 
+@dataclass(frozen=True)
+class Launch:
+    """What an attempt's process is started with."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path | None
+    tree: worktree.Worktree | None
+    log_path: Path
+    token: str  # PGSWARM_RUN_TOKEN: finds the attempt's processes, escapees included
+
+
 class Runner:
     def __init__(self, config: WorkerConfig, profiles: ProfileSet) -> None:
         self.config = config
@@ -259,88 +271,95 @@ class Runner:
             self.wake.set()
 
     async def _execute(self, task: RunningTask) -> None:
+        launch = await self._prepare(task)
+        if launch is None:
+            return
+        try:
+            attempt = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
+                                          log_cap=self.config.log_max_bytes, token=launch.token)
+        except OSError as exc:
+            await self._report_failure(task, f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} "
+                                             f"(is it installed on {self.hostname}'s PATH?)")
+            return
+        started = time.monotonic()
+        exit_code = await self._wait(task, attempt)
+        task.exited = True
+        self.finished_tokens[launch.token] = time.monotonic()
+        self.metrics.durations[task.agent].observe(time.monotonic() - started)
+        tail = attempt.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]
+        files = {"exit_code": exit_code, "output_tail": tail, "log_path": str(launch.log_path)}
+        if task.stop_reason is not None:
+            await self._report_stopped(task, files)
+            return
+        try:
+            outcome = task.profile.parse_outcome(exit_code, attempt.output_tail(PARSE_BYTES), launch.log_path)
+        except Exception as exc:  # a parser bug must not lose the attempt: report what we know
+            log.exception("task %d: the %s profile could not read the output", task.id, task.profile.name)
+            outcome = Outcome(kind="failed", error=f"could not read the agent's output ({exc}); exit code {exit_code}")
+        result = dict(outcome.result) if outcome.result is not None else None
+        if launch.tree is not None:
+            info = await worktree.finish(launch.tree, succeeded=outcome.kind == "completed")
+            result = {**(result or {}), "worktree": info}
+        await self._report_outcome(task, outcome, result, files)
+
+    async def _prepare(self, task: RunningTask) -> Launch | None:
+        """The argv, environment, log file, dependency file and worktree of an attempt; None after
+        reporting why the attempt cannot start."""
         profile = task.profile
         try:
             argv = profile.build_argv(task.spec)
             problem = process.argv_problem(argv)
             if problem:
                 raise ValueError(problem)
-            tree = worktree.spec_from_args(task.spec.args, task.id) if profile.worktree else None
+            tree_spec = worktree.spec_from_args(task.spec.args) if profile.worktree else None
         except ValueError as exc:
             await self._report_failure(task, f"cannot run this task with the {profile.name} profile: {exc}",
                                        retryable=False)
-            return
+            return None
         attempt_dir = self.config.logs / str(task.id)
-        log_path = attempt_dir / f"attempt-{task.attempt}.log"
-        env_extra = {"PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
-                     "PGSWARM_DSN": self.config.dsn, "PGSWARM_WORKER": self.name}
+        env = {**self._base_env(profile), "PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
+               "PGSWARM_DSN": self.config.dsn, "PGSWARM_WORKER": self.name}
         try:
             attempt_dir.mkdir(parents=True, exist_ok=True)
             if task.depends_on:
-                deps_file = attempt_dir / f"deps-{task.attempt}.json"
                 deps = await self._with_database(task, lambda: self.db.dependency_results(task.id))
                 if deps is None:
-                    return  # stopped (lost, cancelled or shutdown) while the database was away
+                    return None  # stopped (lost, cancelled or shutdown) while the database was away
+                deps_file = attempt_dir / f"deps-{task.attempt}.json"
                 deps_file.write_text(json.dumps(deps, indent=2, default=str))
-                env_extra["PGSWARM_DEPS_FILE"] = str(deps_file)
+                env["PGSWARM_DEPS_FILE"] = str(deps_file)
         except OSError as exc:
             await self._report_failure(task, f"cannot write the attempt's files under {attempt_dir}: {exc}")
-            return
-        cwd: Path | None = None
-        tree_info: worktree.Worktree | None = None
-        if tree is not None:
+            return None
+        tree: worktree.Worktree | None = None
+        if tree_spec is not None:
             try:
-                tree_info = await worktree.prepare(tree[0], task.id, tree[1], tree[2])
+                tree = await worktree.prepare(*tree_spec, task_id=task.id)
             except worktree.WorktreeError as exc:
                 await self._report_failure(task, f"cannot create the git worktree: {exc}")
-                return
-            cwd = tree_info.path
-        token = f"{self.name}:{task.id}:{task.attempt}:{uuid.uuid4().hex[:8]}"
-        env = {**self._base_env(profile), **env_extra}
-        try:
-            attempt = await process.spawn(argv, env=env, cwd=cwd, log_path=log_path,
-                                          log_cap=self.config.log_max_bytes, token=token)
-        except OSError as exc:
-            await self._report_failure(task, f"cannot start {argv[0]!r}: {exc.strerror or exc} "
-                                             f"(is it installed on {self.hostname}'s PATH?)")
-            return
-        started = time.monotonic()
-        exit_code = await self._wait(task, attempt)
-        task.exited = True
-        self.finished_tokens[token] = time.monotonic()
-        self.metrics.durations[task.agent].observe(time.monotonic() - started)
-        tail = attempt.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]
-        files = {"exit_code": exit_code, "output_tail": tail, "log_path": str(log_path)}
-        reason = task.stop_reason
-        if reason == "lost":
+                return None
+        return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
+                      log_path=attempt_dir / f"attempt-{task.attempt}.log",
+                      token=f"{self.name}:{task.id}:{task.attempt}:{uuid.uuid4().hex[:8]}")
+
+    async def _report_stopped(self, task: RunningTask, files: dict[str, Any]) -> None:
+        """Report an attempt the worker stopped: lost (nothing to say), shutdown (released without
+        spending the attempt), cancel (the engine records cancelled), timeout (a failed attempt)."""
+        if task.stop_reason == "lost":
             log.warning("task %d: lease lost (another worker owns it now); stopped, not reported", task.id)
             self.metrics.count("lost", task.agent)
-            return
-        if reason == "shutdown":
+        elif task.stop_reason == "shutdown":
             await self._report(task, "released", lambda: self.db.release(
                 task.id, task.attempt, reason=f"worker {self.name} shutting down"))
-            return
-        if reason == "cancel":
+        elif task.stop_reason == "cancel":
             await self._report(task, "cancelled", lambda: self.db.fail(
                 task.id, task.attempt, error="cancelled while running; the process was stopped", retryable=False,
                 **files))
-            return
-        if reason == "timeout":
+        else:
+            signals = "/".join(s.name for s in task.profile.stop_signals)
             await self._report(task, "failed", lambda: self.db.fail(
                 task.id, task.attempt, error=f"timed out after {task.spec.timeout_seconds}s; the process was stopped "
-                                             f"({'/'.join(s.name for s in profile.stop_signals)}, then SIGKILL)",
-                **files))
-            return
-        try:
-            outcome = profile.parse_outcome(exit_code, attempt.output_tail(PARSE_BYTES), log_path)
-        except Exception as exc:  # a parser bug must not lose the attempt: report what we know
-            log.exception("task %d: the %s profile could not read the output", task.id, profile.name)
-            outcome = Outcome(kind="failed", error=f"could not read the agent's output ({exc}); exit code {exit_code}")
-        result = dict(outcome.result) if outcome.result is not None else None
-        if tree_info is not None:
-            info = await worktree.finish(tree_info, succeeded=outcome.kind == "completed")
-            result = {**(result or {}), "worktree": info}
-        await self._report_outcome(task, outcome, result, files)
+                                             f"({signals}, then SIGKILL)", **files))
 
     async def _wait(self, task: RunningTask, attempt: process.Attempt) -> int:
         """The exit code; stops the process on timeout or a stop request first."""

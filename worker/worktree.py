@@ -71,7 +71,7 @@ class _RepoLock:
             self.lock.release()
 
 
-def spec_from_args(args: dict[str, Any], task_id: int) -> tuple[Path, str, str] | None:
+def spec_from_args(args: dict[str, Any]) -> tuple[Path, str, str] | None:
     """(repo, base, keep) when the task asks for a worktree; ValueError when its args are bad."""
     repo = args.get("repo")
     if repo is None:
@@ -90,7 +90,7 @@ def spec_from_args(args: dict[str, Any], task_id: int) -> tuple[Path, str, str] 
     return path.resolve(), base, keep
 
 
-async def prepare(repo: Path, task_id: int, base: str, keep: str) -> Worktree:
+async def prepare(repo: Path, base: str, keep: str, *, task_id: int) -> Worktree:
     branch = f"swarm/task-{task_id}"
     path = repo.parent / ".pgswarm-worktrees" / repo.name / f"task-{task_id}"
     worktree = Worktree(repo, path, branch, base, keep)

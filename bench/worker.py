@@ -85,6 +85,28 @@ class Worker:
         self.log.close()
 
 
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """CPU time of a process (user + system), or of its waited-for children."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu_seconds(server: PgServer) -> float:
+    """CPU time of the server's live processes (postmaster and its children)."""
+    assert server.process is not None
+    total = 0.0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                fields = open(f"/proc/{entry.name}/stat").read().rsplit(")", 1)[1].split()
+                if int(entry.name) == server.process.pid or int(fields[1]) == server.process.pid:
+                    total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                continue
+    return total
+
+
 def fresh_database(server: PgServer, name: str) -> str:
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         conn.execute(f"drop database if exists {name} with (force)")
@@ -94,13 +116,16 @@ def fresh_database(server: PgServer, name: str) -> str:
     return dsn
 
 
-def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) -> tuple[float, int]:
-    """(tasks/s from the enqueue commit to the last completion, peak worker RSS in KiB)."""
+def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) -> tuple[float, int, tuple[float, ...]]:
+    """(tasks/s from the enqueue commit to the last completion, peak worker RSS in KiB, CPU ms per
+    task of the worker, of its agent processes and of PostgreSQL)."""
     dsn = fresh_database(server, f"bench_c{concurrency}")
     with psycopg.connect(dsn, autocommit=True) as conn:
         worker = Worker(dsn, concurrency, workdir)
         try:
             worker.wait_registered(conn)
+            cpu_before = (cpu_seconds(worker.process.pid), cpu_seconds(worker.process.pid, children=True),
+                          server_cpu_seconds(server))
             committed = conn.execute("insert into swarm.agent_tasks (prompt) select %s from generate_series(1, %s) "
                                      "returning clock_timestamp()", (TRUE, tasks)).fetchone()[0]
             while conn.execute("select count(*) from swarm.agent_tasks where status in ('completed', 'failed')"
@@ -110,9 +135,12 @@ def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) ->
                                         "from swarm.agent_tasks").fetchone()
             if failed:
                 sys.exit(f"bench/worker.py: {failed} tasks failed; see {worker.log.name}")
+            cpu_after = (cpu_seconds(worker.process.pid), cpu_seconds(worker.process.pid, children=True),
+                         server_cpu_seconds(server))
         finally:
             worker.stop()
-    return tasks / (last - committed).total_seconds(), worker.peak_rss_kb
+    per_task = tuple((after - before) * 1000 / tasks for before, after in zip(cpu_before, cpu_after))
+    return tasks / (last - committed).total_seconds(), worker.peak_rss_kb, per_task
 
 
 def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], list[float]]:
@@ -162,17 +190,21 @@ def main() -> None:
     try:
         print(f"PostgreSQL {server.version()}, {options.tasks} tasks per run, median of {options.runs} runs, "
               f"{os.cpu_count()} CPUs\n")
-        print("| concurrency | spawn floor /s | worker tasks/s | ratio | worker RSS MB |")
-        print("|---|---|---|---|---|")
+        print("| concurrency | spawn floor /s | worker tasks/s | ratio | worker RSS MB "
+              "| CPU ms/task: worker | agents | PostgreSQL |")
+        print("|---|---|---|---|---|---|---|---|")
         for concurrency in options.concurrency:
-            floors, rates, rss = [], [], []
+            floors, rates, rss, cpu = [], [], [], []
             for _ in range(options.runs):
                 floors.append(spawn_floor(options.tasks, concurrency))
-                rate, peak = throughput(server, concurrency, options.tasks, workdir)
+                rate, peak, per_task = throughput(server, concurrency, options.tasks, workdir)
                 rates.append(rate)
                 rss.append(peak / 1024)
+                cpu.append(per_task)
             floor, rate = statistics.median(floors), statistics.median(rates)
-            print(f"| {concurrency} | {floor:,.0f} | {rate:,.0f} | {rate / floor:.2f}x | {max(rss):.1f} |", flush=True)
+            worker_ms, agents_ms, server_ms = (statistics.median(c[i] for c in cpu) for i in range(3))
+            print(f"| {concurrency} | {floor:,.0f} | {rate:,.0f} | {rate / floor:.2f}x | {max(rss):.1f} "
+                  f"| {worker_ms:.2f} | {agents_ms:.2f} | {server_ms:.2f} |", flush=True)
         to_claim, to_start = pickup(server, options.samples, workdir)
         print(f"\nPickup of an idle worker ({options.samples} tasks enqueued one at a time), ms from the commit:\n")
         print("| to | p50 | p95 | p99 |")

@@ -1,98 +1,172 @@
-"""Profiles from a worker's TOML file (`--config`): overrides of built-ins and new profiles."""
+"""The profiles a worker knows: the built-ins, changed or extended by its TOML file (`--config`).
+
+    [profiles.claude]              # override a built-in: any of the OVERRIDE_KEYS
+    command = ["python3", "fake_claude.py"]
+    timeout_seconds = 3600
+
+    [profiles.mytool]              # a new profile: an argv template and an output parser
+    argv = ["mytool", "--model", "{args.model}", "--", "{prompt}"]
+    parser = "plain"
+
+    [profiles.claude-opus]         # or a built-in's argv and parser under another name
+    base = "claude"
+    extra_args = ["--model", "opus"]
+
+Bad input raises UsageError naming the file, the profile and the key.
+"""
 from __future__ import annotations
 
 import dataclasses
+import re
 import signal
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pgswarm.worker.errors import UsageError
-from pgswarm.worker.profiles.base import Outcome, Profile, ProfileSet, TaskSpec
+from pgswarm.worker.profiles.aider import AiderProfile, parse_aider
+from pgswarm.worker.profiles.base import Outcome, ProfileSet, TaskSpec
+from pgswarm.worker.profiles.claude import ClaudeProfile, parse_claude
+from pgswarm.worker.profiles.cli import CliProfile, common_outcome
+from pgswarm.worker.profiles.codex import CodexProfile, parse_codex
+from pgswarm.worker.profiles.gemini import GeminiProfile, parse_gemini
 from pgswarm.worker.profiles.shell import ShellProfile, exit_code_outcome
 
-OVERRIDE_KEYS = {"command", "timeout_seconds", "env_allowlist", "env", "stop_signals", "worktree", "extra_args"}
-
-
-def builtin_profiles(allow_shell: bool) -> dict[str, Profile]:
-    profiles: dict[str, Profile] = {}
-    if allow_shell:
-        profiles["shell"] = ShellProfile()
-    return profiles
+BUILTINS: dict[str, type[CliProfile]] = {"claude": ClaudeProfile, "codex": CodexProfile, "gemini": GeminiProfile,
+                                         "aider": AiderProfile, "shell": ShellProfile}
+PARSERS: dict[str, Callable[[int, str], Outcome]] = {
+    "claude-json": parse_claude, "codex-jsonl": parse_codex, "gemini-json": parse_gemini, "aider": parse_aider,
+    "plain": lambda exit_code, output: common_outcome(exit_code, "agent") or exit_code_outcome(exit_code, output),
+}
+OVERRIDE_KEYS = {"command": (str, list), "timeout_seconds": int, "env_allowlist": list, "env": dict,
+                 "stop_signals": list, "worktree": bool, "extra_args": list}
+_PLACEHOLDER = re.compile(r"\{(prompt|args\.[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclasses.dataclass
-class TemplateProfile:
-    """A profile defined by an argv template: {prompt} and {args.NAME} fill whole elements."""
+class TemplateProfile(CliProfile):
+    """A profile defined by an argv template; {prompt} and {args.NAME} are substituted inside
+    each element, so every element stays one argument whatever the values hold (the template is
+    the whole command line: command and extra_args do not apply)."""
 
-    name: str
-    argv: list[str]
-    stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM,)
+    argv: tuple[str, ...] = ()
+    parser: str = "plain"
     worktree: bool = False
-    env_allowlist: tuple[str, ...] = ()
-    extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
-    timeout_seconds: int | None = None
 
     def build_argv(self, task: TaskSpec) -> list[str]:
-        out = []
-        for element in self.argv:
-            if element == "{prompt}":
-                out.append(task.prompt)
-            elif element.startswith("{args.") and element.endswith("}"):
-                key = element[6:-1]
-                if key not in task.args:
-                    raise ValueError(f"the {self.name} profile needs args.{key}")
-                out.append(str(task.args[key]))
-            else:
-                out.append(element)
-        return out
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name == "prompt":
+                return task.prompt
+            key = name.removeprefix("args.")
+            if key not in task.args or task.args[key] is None:
+                raise ValueError(f"the {self.name} profile needs args.{key}")
+            value = task.args[key]
+            if isinstance(value, (dict, list)):
+                raise ValueError(f"args.{key} must be a string or a number for the {self.name} profile")
+            return str(value)
+
+        return [_PLACEHOLDER.sub(fill, element) for element in self.argv]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
-        return exit_code_outcome(exit_code, output)
+        return PARSERS[self.parser](exit_code, output)
 
 
-def _signals(names: Any, where: str) -> tuple[signal.Signals, ...]:
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise UsageError(f"{where}: stop_signals must be a list of signal names like [\"SIGINT\", \"SIGTERM\"]")
-    try:
-        return tuple(signal.Signals[n if n.startswith("SIG") else f"SIG{n}"] for n in names)
-    except KeyError as exc:
-        raise UsageError(f"{where}: unknown signal {exc.args[0]}") from None
+def builtin_profiles(allow_shell: bool) -> dict[str, CliProfile]:
+    return {name: cls() for name, cls in BUILTINS.items() if name != "shell" or allow_shell}
 
 
 def load_profiles(path: Path | None, allow_shell: bool) -> ProfileSet:
     profiles = builtin_profiles(allow_shell)
-    if path is None:
-        return ProfileSet(profiles)
+    if path is not None:
+        for name, table in _read(path).items():
+            where = f"{path}: [profiles.{name}]"
+            if not isinstance(table, dict):
+                raise UsageError(f"{where} must be a table")
+            if name == "shell" and not allow_shell:
+                continue  # shell stays off without --allow-shell, whatever the file says
+            profiles[name] = _profile(name, table, profiles, where)
+    return ProfileSet(dict(profiles))
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(Path(path).read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"cannot read worker config {path}: {exc}") from None
-    for name, table in data.get("profiles", {}).items():
-        where = f"{path}: [profiles.{name}]"
-        if name == "shell" and not allow_shell:
+    except OSError as exc:
+        raise UsageError(f"cannot read worker config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"worker config {path} is not valid TOML: {exc}") from None
+    unknown = set(data) - {"profiles"}
+    if unknown:
+        raise UsageError(f"{path}: unknown section {sorted(unknown)[0]!r} (only [profiles.NAME] tables)")
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise UsageError(f"{path}: profiles must be tables: [profiles.NAME]")
+    return profiles
+
+
+def _profile(name: str, table: dict[str, Any], known: dict[str, CliProfile], where: str) -> CliProfile:
+    if "argv" in table:
+        argv = table["argv"]
+        if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+            raise UsageError(f"{where}: argv must be a non-empty list of strings")
+        parser = table.get("parser", "plain")
+        if parser not in PARSERS:
+            raise UsageError(f"{where}: unknown parser {parser!r}; one of {', '.join(PARSERS)}")
+        start: CliProfile = TemplateProfile(name=name, argv=tuple(argv), parser=parser)
+        if "base" in table:
+            raise UsageError(f"{where}: give either argv (a new command line) or base (a built-in's), not both")
+    elif "base" in table:
+        base = table["base"]
+        if base not in BUILTINS:
+            raise UsageError(f"{where}: base must be one of {', '.join(BUILTINS)} (got {base!r})")
+        start = BUILTINS[base](name=name)
+    elif name in known:
+        start = known[name]
+    else:
+        raise UsageError(f"{where}: a new profile needs argv (a command line template) or base (a built-in)")
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in ("argv", "parser", "base"):
             continue
-        base = profiles.get(name)
-        if "argv" in table:
-            argv = table["argv"]
-            base = TemplateProfile(name=name, argv=list(argv))
-        elif base is None:
-            raise UsageError(f"{where}: a new profile needs argv")
-        changes: dict[str, Any] = {}
-        for key, value in table.items():
-            if key in ("argv", "parser"):
-                continue
-            if key not in OVERRIDE_KEYS:
-                raise UsageError(f"{where}: unknown key {key!r}")
-            if key == "env":
-                changes["extra_env"] = dict(value)
-            elif key == "env_allowlist":
-                changes["env_allowlist"] = tuple(value)
-            elif key == "stop_signals":
-                changes["stop_signals"] = _signals(value, where)
-            elif key == "command":
-                changes["command"] = tuple([value] if isinstance(value, str) else value)
-            else:
-                changes[key] = value
-        profiles[name] = dataclasses.replace(base, **changes)  # type: ignore[type-var]
-    return ProfileSet(profiles)
+        expected = OVERRIDE_KEYS.get(key)
+        if expected is None:
+            raise UsageError(f"{where}: unknown key {key!r}; known: argv, parser, base, {', '.join(OVERRIDE_KEYS)}")
+        if not isinstance(value, expected):
+            raise UsageError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+        changes.update(_change(key, value, where))
+    return dataclasses.replace(start, **changes)
+
+
+def _change(key: str, value: Any, where: str) -> dict[str, Any]:
+    if key == "command":
+        command = [value] if isinstance(value, str) else value
+        if not command or not all(isinstance(c, str) and c for c in command):
+            raise UsageError(f"{where}: command must be a program or a non-empty list of strings")
+        return {"command": tuple(command)}
+    if key == "env":
+        if not all(isinstance(v, str) for v in value.values()):
+            raise UsageError(f"{where}: env values must be strings")
+        return {"extra_env": dict(value)}
+    if key == "stop_signals":
+        return {"stop_signals": _signals(value, where)}
+    if key in ("env_allowlist", "extra_args"):
+        if not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{where}: {key} must be a list of strings")
+        return {key: tuple(value)}
+    if key == "timeout_seconds" and value < 1:
+        raise UsageError(f"{where}: timeout_seconds must be at least 1")
+    return {key: value}
+
+
+def _signals(names: list[Any], where: str) -> tuple[signal.Signals, ...]:
+    chosen = []
+    for n in names:
+        if not isinstance(n, str):
+            raise UsageError(f"{where}: stop_signals must be signal names like \"SIGINT\"")
+        try:
+            chosen.append(signal.Signals[n if n.upper().startswith("SIG") else f"SIG{n}"])
+        except KeyError:
+            raise UsageError(f"{where}: unknown signal {n!r} in stop_signals") from None
+    return tuple(chosen)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from pgswarm.worker.profiles.base import Outcome, TaskSpec
+from pgswarm.worker.profiles.cli import CliProfile
 
 EX_TEMPFAIL = 75
 _PLAIN_COMMAND = re.compile(r"[A-Za-z0-9_./:,+@%-]+(?: [A-Za-z0-9_./:=,+@%-]+)*")
@@ -47,21 +48,17 @@ def exit_code_outcome(exit_code: int, output: str) -> Outcome:
 
 
 @dataclass
-class ShellProfile:
+class ShellProfile(CliProfile):
     name: str = "shell"
     command: tuple[str, ...] = ("sh", "-c")
-    stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM,)
     worktree: bool = False
-    env_allowlist: tuple[str, ...] = ()
-    extra_env: dict[str, str] = field(default_factory=dict)
-    timeout_seconds: int | None = None
 
     def build_argv(self, task: TaskSpec) -> list[str]:
-        if self.command == ("sh", "-c"):
+        if self.command == ("sh", "-c") and not self.extra_args:
             direct = direct_argv(task.prompt)
             if direct is not None:
                 return direct
-        return [*self.command, task.prompt]
+        return [*self.command, *self.extra_args, task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return exit_code_outcome(exit_code, output)

@@ -1,0 +1,113 @@
+"""Claude Code: `claude -p --output-format stream-json --verbose [options] -- PROMPT`.
+
+The outcome comes from the last `type == "result"` object (stream-json lines, or the object or
+array that `--output-format json` prints) together with the exit code: `is_error: true` is a
+failure even with exit 0. A rejected `rate_limit_event`, or a usage-limit message in the final
+result or the last lines of stderr, pauses the agent; the result text of a successful run is
+never searched for limits (an agent may well write about them).
+"""
+from __future__ import annotations
+
+import json
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgswarm.worker.profiles.base import Outcome, TaskSpec
+from pgswarm.worker.profiles.cli import (CliProfile, common_outcome, json_objects, last_line, limit_outcome,
+                                         option_args, plain_lines)
+
+OPTIONS: dict[str, tuple[str, type]] = {
+    "model": ("--model", str),
+    "fallback_model": ("--fallback-model", str),
+    "max_turns": ("--max-turns", int),
+    "allowed_tools": ("--allowedTools", list),
+    "disallowed_tools": ("--disallowedTools", list),
+    "permission_mode": ("--permission-mode", str),
+    "append_system_prompt": ("--append-system-prompt", str),
+    "resume": ("--resume", str),
+}
+AUTH_HINTS = ("not logged in", "please run /login", "invalid api key", "authentication_error", "oauth token")
+
+
+@dataclass
+class ClaudeProfile(CliProfile):
+    name: str = "claude"
+    command: tuple[str, ...] = ("claude",)
+    stop_signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+    env_allowlist: tuple[str, ...] = ("ANTHROPIC_*", "CLAUDE_*", "AWS_*", "CLOUD_ML_REGION", "GOOGLE_*",
+                                      "DISABLE_*", "MCP_*", "NODE_*", "XDG_*")
+
+    def build_argv(self, task: TaskSpec) -> list[str]:
+        return [*self.command, "-p", "--output-format", "stream-json", "--verbose",
+                *option_args(task.args, OPTIONS), *self.extra_args, "--", task.prompt]
+
+    def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
+        return parse_claude(exit_code, output)
+
+
+def parse_claude(exit_code: int, output: str) -> Outcome:
+    common = common_outcome(exit_code, "claude")
+    if common is not None:
+        return common
+    objects = json_objects(output)
+    results = [o for o in objects if o.get("type") == "result"]
+    limit_events = [o for o in objects if o.get("type") == "rate_limit_event"]
+    stderr = plain_lines(output)
+    if results:
+        final = results[-1]
+        text = final.get("result") if isinstance(final.get("result"), str) else ""
+        failed = bool(final.get("is_error")) or exit_code != 0 or str(final.get("subtype", "")).startswith("error")
+        cost, tokens_in, tokens_out = _usage(final)
+        if not failed:
+            return Outcome(kind="completed", result=_result_fields(final, text), cost_usd=cost,
+                           input_tokens=tokens_in, output_tokens=tokens_out)
+        limit_text = "\n".join([*(_event_line(e) for e in limit_events[-1:]), text or "", stderr])
+        limited = limit_outcome(limit_text, "claude")
+        if limited is not None:
+            return limited
+        what = text or final.get("subtype") or "error result"
+        retryable = not any(hint in what.lower() for hint in AUTH_HINTS)
+        if not retryable:
+            what = f"{what} (claude is not logged in on this node: run `claude /login` or set ANTHROPIC_API_KEY)"
+        return Outcome(kind="failed", error=f"claude reported an error (exit {exit_code}): {what}"[:2000],
+                       result=_result_fields(final, text), cost_usd=cost, input_tokens=tokens_in,
+                       output_tokens=tokens_out, retryable=retryable)
+    limited = limit_outcome("\n".join([*(_event_line(e) for e in limit_events[-1:]), stderr]), "claude")
+    if limited is not None:
+        return limited
+    if exit_code == 0:
+        return Outcome(kind="failed", error="claude exited 0 without a result object (was --output-format changed?)")
+    return Outcome(kind="failed", error=f"claude exited {exit_code}: {last_line(stderr) or 'no output'}"[:2000])
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    return json.dumps(event)
+
+
+def _result_fields(final: dict[str, Any], text: str) -> dict[str, Any]:
+    fields = {"text": text}
+    for key in ("session_id", "num_turns", "duration_ms", "subtype"):
+        if key in final:
+            fields[key] = final[key]
+    return fields
+
+
+def _usage(final: dict[str, Any]) -> tuple[float | None, int | None, int | None]:
+    """(cost, input tokens, output tokens): modelUsage summed over models when present, else usage.
+    Input counts cache reads and writes: they are tokens the model took in."""
+    cost = final.get("total_cost_usd", final.get("cost_usd"))
+    cost = float(cost) if isinstance(cost, (int, float)) else None
+    models = final.get("modelUsage")
+    if isinstance(models, dict) and models:
+        tokens_in = sum(int(m.get(k) or 0) for m in models.values() if isinstance(m, dict)
+                        for k in ("inputTokens", "cacheReadInputTokens", "cacheCreationInputTokens"))
+        tokens_out = sum(int(m.get("outputTokens") or 0) for m in models.values() if isinstance(m, dict))
+        return cost, tokens_in, tokens_out
+    usage = final.get("usage")
+    if isinstance(usage, dict):
+        tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_read_input_tokens",
+                                                         "cache_creation_input_tokens"))
+        return cost, tokens_in, int(usage.get("output_tokens") or 0)
+    return cost, None, None

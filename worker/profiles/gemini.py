@@ -1,0 +1,73 @@
+"""Gemini CLI: `gemini --output-format json [options] --prompt=PROMPT` (the prompt is the value
+of one element, so a prompt starting with '-' is safe). The JSON document holds `response`,
+`stats` and, on failure, `error`; its exit codes name the kind of failure."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgswarm.worker.profiles.base import Outcome, TaskSpec
+from pgswarm.worker.profiles.cli import (CliProfile, common_outcome, json_objects, last_line, limit_outcome,
+                                         option_args, plain_lines)
+
+OPTIONS: dict[str, tuple[str, type]] = {"model": ("--model", str), "approval_mode": ("--approval-mode", str)}
+# gemini-cli's fatal exit codes; retrying helps with none of these but a tool failure.
+EXIT_CODES = {
+    41: ("authentication error: log in or set GEMINI_API_KEY on this node", False),
+    42: ("input error: the prompt or arguments were refused", False),
+    44: ("sandbox error: the sandbox could not start", False),
+    52: ("configuration error: check the gemini settings files", False),
+    53: ("turn limit reached: the session used its maximum number of turns", False),
+    54: ("tool execution error", True),
+    55: ("the workspace is not trusted or the session was refused", False),
+    130: ("cancelled", True),
+}
+
+
+@dataclass
+class GeminiProfile(CliProfile):
+    name: str = "gemini"
+    command: tuple[str, ...] = ("gemini",)
+    env_allowlist: tuple[str, ...] = ("GEMINI_*", "GOOGLE_*", "XDG_*", "NODE_*")
+
+    def build_argv(self, task: TaskSpec) -> list[str]:
+        return [*self.command, "--output-format", "json", *option_args(task.args, OPTIONS), *self.extra_args,
+                f"--prompt={task.prompt}"]
+
+    def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
+        return parse_gemini(exit_code, output)
+
+
+def parse_gemini(exit_code: int, output: str) -> Outcome:
+    common = common_outcome(exit_code, "gemini")
+    if common is not None:
+        return common
+    documents = [d for d in json_objects(output) if {"response", "error", "stats"} & d.keys()]
+    document = documents[-1] if documents else {}
+    error = document.get("error") if isinstance(document.get("error"), dict) else None
+    message = error.get("message") if error else None
+    stderr = plain_lines(output)
+    tokens_in, tokens_out = _tokens(document.get("stats"))
+    if exit_code == 0 and not error and isinstance(document.get("response"), str):
+        return Outcome(kind="completed", result={"text": document["response"]}, input_tokens=tokens_in,
+                       output_tokens=tokens_out)
+    limited = limit_outcome("\n".join(filter(None, [message, stderr])), "gemini")
+    if limited is not None:
+        return limited
+    meaning, retryable = EXIT_CODES.get(exit_code, ("", True))
+    detail = message or last_line(stderr) or ("no response in its JSON output" if exit_code == 0 else "no output")
+    label = f"gemini exited {exit_code}" + (f" ({meaning})" if meaning else "")
+    return Outcome(kind="failed", error=f"{label}: {detail}"[:2000], retryable=retryable,
+                   input_tokens=tokens_in, output_tokens=tokens_out)
+
+
+def _tokens(stats: Any) -> tuple[int | None, int | None]:
+    if not isinstance(stats, dict) or not isinstance(stats.get("models"), dict):
+        return None, None
+    tokens_in = tokens_out = 0
+    for model in stats["models"].values():
+        tokens = model.get("tokens", {}) if isinstance(model, dict) else {}
+        tokens_in += int(tokens.get("prompt") or tokens.get("input") or 0)
+        tokens_out += int(tokens.get("candidates") or tokens.get("output") or 0)
+    return tokens_in, tokens_out

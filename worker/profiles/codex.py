@@ -59,7 +59,7 @@ def parse_codex(exit_code: int, output: str) -> Outcome:
             errors.append(_error_text(event))
     stderr = plain_lines(output)
     if errors or exit_code != 0:
-        final = "\n".join(errors[-1:] + [stderr])
+        final = "\n".join(errors[-3:] + [stderr])
         limited = limit_outcome(final, "codex")
         if limited is not None:
             return limited

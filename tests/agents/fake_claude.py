@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""A fake `claude -p`: prints what Claude Code prints, chosen by a word in the prompt (`mode:NAME`).
+
+It takes the real argv (`-p --output-format stream-json --verbose ... -- PROMPT`); the prompt is
+the element after `--`. Modes: success (stream-json), json-object, json-array, is-error-exit0,
+not-logged-in, limit-epoch, limit-resets, limit-reset-at, rate-limit-event, overloaded,
+talks-about-limits, tempfail, echo-args, slow (sleeps 30 s first).
+"""
+import json
+import re
+import sys
+import time
+
+argv = sys.argv[1:]
+prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else "")
+match = re.search(r"mode:([a-z0-9-]+)", prompt)
+mode = match.group(1) if match else "success"
+session = "5f1c2d3e-0000-4000-8000-000000000001"
+usage = {"input_tokens": 1200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 500, "output_tokens": 420}
+model_usage = {"claude-sonnet-4-5": {"inputTokens": 1000, "outputTokens": 400, "cacheReadInputTokens": 500,
+                                     "cacheCreationInputTokens": 300, "costUSD": 0.0123},
+               "claude-haiku-4-5": {"inputTokens": 200, "outputTokens": 20, "cacheReadInputTokens": 0,
+                                    "cacheCreationInputTokens": 0, "costUSD": 0.0004}}
+
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def result(text, is_error=False, subtype="success", with_model_usage=True):
+    out = {"type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": 2345, "duration_api_ms": 2100,
+           "num_turns": 3, "result": text, "session_id": session, "total_cost_usd": 0.0127, "usage": usage}
+    if with_model_usage:
+        out["modelUsage"] = model_usage
+    return out
+
+
+init = {"type": "system", "subtype": "init", "session_id": session, "model": "claude-sonnet-4-5", "tools": ["Bash"]}
+assistant = {"type": "assistant", "session_id": session,
+             "message": {"role": "assistant", "content": [{"type": "text", "text": "Working on it."}]}}
+
+if mode == "slow":
+    time.sleep(30)
+if mode == "tempfail":
+    print("temporary trouble, try later", file=sys.stderr)
+    sys.exit(75)
+if mode in ("success", "slow"):
+    for obj in (init, assistant, result("Fixed the flaky test: the retry loop now waits for the socket.")):
+        emit(obj)
+elif mode == "echo-args":
+    emit(init)
+    emit(result(json.dumps(argv), with_model_usage=False))
+elif mode == "json-object":
+    print(json.dumps(result("Done as a single object.", with_model_usage=False), indent=2))
+elif mode == "json-array":
+    print(json.dumps([init, assistant, result("Done as an array.")]))
+elif mode == "is-error-exit0":
+    emit(init)
+    emit(result("Execution error: the tool call failed", is_error=True, subtype="error_during_execution"))
+elif mode == "not-logged-in":
+    emit(result("Not logged in · Please run /login", is_error=True, with_model_usage=False) | {"total_cost_usd": 0})
+    sys.exit(1)
+elif mode == "limit-epoch":
+    emit(init)
+    emit(result("Claude AI usage limit reached|4102444800", is_error=True))
+    sys.exit(1)
+elif mode == "limit-resets":
+    emit(result("You've hit your session limit · resets 3:45pm (Europe/Berlin)", is_error=True))
+    sys.exit(1)
+elif mode == "limit-reset-at":
+    emit(result("Claude usage limit reached. Your limit will reset at 3pm (America/New_York).", is_error=True))
+    sys.exit(1)
+elif mode == "rate-limit-event":
+    emit(init)
+    emit({"type": "rate_limit_event", "rate_limit_info": {"status": "allowed_warning", "resetsAt": 4102444800}})
+    emit({"type": "rate_limit_event", "rate_limit_info": {"status": "rejected", "resetsAt": 4102444800,
+                                                          "rateLimitType": "five_hour"}})
+    emit(result("Request rejected", is_error=True))
+    sys.exit(1)
+elif mode == "overloaded":
+    emit(result('API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
+                is_error=True))
+    sys.exit(1)
+elif mode == "talks-about-limits":
+    emit(init)
+    emit(result("I documented how the client handles 'Claude AI usage limit reached|1700000000' messages."))
+else:
+    print(f"fake_claude: unknown mode {mode}", file=sys.stderr)
+    sys.exit(2)

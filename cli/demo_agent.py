@@ -3,7 +3,7 @@
 It works for 1-3 seconds, then prints one Claude-style JSON result with a cost and token counts.
 A prompt containing "[flaky]" fails on its first attempt (PGSWARM_ATTEMPT=1) with an error
 result, the way a real agent sometimes does, and succeeds when the queue retries it.
-Usage: python -m pgswarm.cli.demo_agent [-p] PROMPT [--output-format json]
+Usage: python -m pgswarm.cli.demo_agent [-p] [--output-format json] [--verbose] [--] PROMPT
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ FLAKY_MARKER = "[flaky]"
 
 
 def _prompt(argv: list[str]) -> str:
+    if "--" in argv:  # the claude profile's argv: options, then -- PROMPT
+        return " ".join(argv[argv.index("--") + 1:]).strip()
     words = [a for a in argv if a not in ("-p", "--print")]
     if "--output-format" in words:
         i = words.index("--output-format")

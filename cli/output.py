@@ -89,7 +89,8 @@ def table(rows: Sequence[dict[str, Any]], columns: Iterable[str] | None = None, 
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*[status_text(row[c]) if c == "status" else cell(row.get(c)) for c in columns])
+        # Text, not str: a prompt like "fix [flaky] test" is data, not rich markup.
+        out.add_row(*[status_text(row[c]) if c == "status" else Text(str(cell(row.get(c)))) for c in columns])
     return out
 
 

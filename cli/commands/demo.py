@@ -1,5 +1,194 @@
-"""placeholder"""
+"""`pgswarm demo`: the whole system in under half a minute, on the embedded default database.
+
+It enqueues a small pipeline (research -> three parts implemented in parallel -> test -> review)
+in one transaction for a simulated agent (`pgswarm.cli.demo_agent`, a real process that prints
+Claude-style JSON with costs, one step failing once), runs a real `pgswarm worker` with
+concurrency 3 as a subprocess, shows the tasks move, and sums up what happened.
+"""
 from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+import psycopg
 import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from pgswarm.cli.common import DsnOption, dsn_for, open_connection
+from pgswarm.cli.output import status_text
+from pgswarm.worker.dsn import dsn_from_environment, redact_dsn
+
+AGENT = "demo"
+TERMINAL = ("completed", "failed", "cancelled")
+# (step, prompt, the steps it runs after)
+PIPELINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("research", "Research why sessions expire early: read auth/session.py and the cache settings", ()),
+    ("implement-cache", "Implement a sliding expiry in the session cache", ("research",)),
+    ("implement-api", "Add a /session/refresh endpoint [flaky]", ("research",)),
+    ("implement-docs", "Document the new session lifetime settings", ("research",)),
+    ("test", "Write and run tests for session refresh and sliding expiry",
+     ("implement-cache", "implement-api", "implement-docs")),
+    ("review", "Review the whole change and summarise it for the pull request", ("test",)),
+)
+WORKER_CONFIG = """\
+# The demo's simulated agent: the built-in claude profile (argv, JSON parsing) with another program.
+[profiles.demo]
+base = "claude"
+command = [{python}, "-m", "pgswarm.cli.demo_agent"]
+worktree = false
+"""
+
+
+def _enqueue(conn: psycopg.Connection, run: str) -> dict[str, int]:
+    """The whole pipeline in one transaction: either every step is queued or none."""
+    ids: dict[str, int] = {}
+    with conn.transaction():
+        conn.execute("insert into swarm.agents (name, description) values (%s, 'pgswarm demo: a simulated agent') "
+                     "on conflict (name) do nothing", (AGENT,))
+        conn.execute("update swarm.agents set retry_backoff_base_seconds = 1, retry_backoff_max_seconds = 2, "
+                     "paused_until = null where name = %s", (AGENT,))
+        for step, prompt, after in PIPELINE:
+            ids[step] = conn.execute(
+                "select swarm.enqueue(%s, agent => %s, depends_on => %s::bigint[], key => %s, max_attempts => 3, "
+                "timeout_seconds => 120, tags => array['demo', %s], metadata => jsonb_build_object('step', %s::text))",
+                (prompt, AGENT, [ids[a] for a in after], f"demo-{run}-{step}", run, step)).fetchone()[0]
+    return ids
+
+
+def _tasks(conn: psycopg.Connection, ids: dict[str, int]) -> list[dict[str, Any]]:
+    rows = conn.execute("select id, status, attempts, cost_usd, metadata->>'step' as step from swarm.agent_tasks "
+                        "where id = any(%s) order by id", (list(ids.values()),)).fetchall()
+    return [dict(zip(("id", "status", "attempts", "cost_usd", "step"), row)) for row in rows]
+
+
+def _render(tasks: list[dict[str, Any]], elapsed: float) -> Table:
+    view = Table(title=f"pgswarm demo: {elapsed:4.1f}s", title_justify="left")
+    for column in ("id", "step", "status", "attempts", "cost"):
+        view.add_column(column)
+    for task in tasks:
+        cost = f"${task['cost_usd']:.4f}" if task["cost_usd"] is not None else ""
+        view.add_row(str(task["id"]), task["step"], status_text(task["status"]), str(task["attempts"]), cost)
+    return view
+
+
+def _follow(conn: psycopg.Connection, ids: dict[str, int], worker: subprocess.Popen[bytes], worker_log: Path,
+            deadline: float, console: Console) -> list[dict[str, Any]]:
+    """Show progress until every step has finished (a live table on a terminal, lines otherwise)."""
+    started = time.monotonic()
+    seen: dict[int, tuple[str, int]] = {}
+    live = Live(console=console, refresh_per_second=8, transient=False) if console.is_terminal else None
+    if live:
+        live.start()
+    try:
+        while True:
+            tasks = _tasks(conn, ids)
+            elapsed = time.monotonic() - started
+            if live:
+                live.update(_render(tasks, elapsed))
+            else:
+                for task in tasks:
+                    state = (task["status"], task["attempts"])
+                    if seen.get(task["id"]) != state:
+                        seen[task["id"]] = state
+                        print(f"{elapsed:5.1f}s  {task['step']:<16} {task['status']:<9} attempt {task['attempts']}",
+                              flush=True)
+            if all(task["status"] in TERMINAL for task in tasks):
+                return tasks
+            if worker.poll() is not None:
+                print(f"pgswarm: error: the demo worker exited with code {worker.returncode}; its log: {worker_log}",
+                      file=sys.stderr)
+                raise typer.Exit(1)
+            if time.monotonic() > deadline:
+                console.print("[red]the demo did not finish in time; the tasks stay queued (see `pgswarm ls --tag demo`)")
+                raise typer.Exit(1)
+            time.sleep(0.2)
+    finally:
+        if live:
+            live.stop()
+
+
+def _parallelism(conn: psycopg.Connection, ids: dict[str, int]) -> int:
+    """The most attempts that ran at the same moment, from the claimed/finished events."""
+    rows = conn.execute("""
+        select at, case when event = 'claimed' then 1 else -1 end
+          from swarm.task_events
+         where task_id = any(%s)
+           and event in ('claimed', 'completed', 'failed', 'retry_scheduled', 'released', 'cancelled', 'lease_expired')
+         order by at, 2""", (list(ids.values()),)).fetchall()
+    running = most = 0
+    for _, change in rows:
+        running += change
+        most = max(most, running)
+    return most
+
+
+def _summary(conn: psycopg.Connection, ids: dict[str, int], tasks: list[dict[str, Any]], wall: float, dsn: str,
+             embedded: bool, console: Console) -> None:
+    retries = sum(max(0, t["attempts"] - 1) for t in tasks)
+    cost = sum(float(t["cost_usd"] or 0) for t in tasks)
+    tokens_in, tokens_out, run_seconds = conn.execute(
+        "select coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+        "coalesce(extract(epoch from sum(finished_at - started_at)), 0) from swarm.agent_tasks where id = any(%s)",
+        (list(ids.values()),)).fetchone()
+    completed = sum(t["status"] == "completed" for t in tasks)
+    first, last = min(ids.values()), max(ids.values())
+    console.print(f"\n[bold]{completed} of {len(tasks)} tasks completed in {wall:.1f}s[/bold]")
+    console.print(f"  parallelism: up to {_parallelism(conn, ids)} agents at once (worker concurrency 3)")
+    console.print(f"  retries:     {retries} (the flaky step failed once and passed on retry)")
+    console.print(f"  cost:        ${cost:.4f}, {tokens_in:,} input and {tokens_out:,} output tokens")
+    console.print(f"  agent time:  {float(run_seconds):.1f}s of work in {wall:.1f}s of wall time")
+    where = '"$(pgswarm db url)"' if embedded else f"'{redact_dsn(dsn)}'"
+    console.print("\nLook further:", soft_wrap=True)
+    console.print(f"  pgswarm ls --tag demo\n  pgswarm show {ids['implement-api']}    # the retried step: events, log tail\n"
+                  f"  pgswarm stats\n  psql {where} -c 'select * from swarm.queue_stats'\n"
+                  f"  psql {where} -c 'select id, status, attempts, cost_usd, result->>''text'' as result "
+                  f"from swarm.agent_tasks where id between {first} and {last} order by id'", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def demo(dsn: Optional[str] = DsnOption,
+             timeout: float = typer.Option(90, "--timeout", help="give up after this many seconds")) -> None:
+        """A newcomer's tour: a small agent pipeline runs through a real worker in under 30 s."""
+        from pgswarm.cli.migrate import migrate
+
+        target = dsn_for(dsn)
+        open_connection(target).close()
+        migrate(target)
+        console = Console()
+        run = uuid.uuid4().hex[:8]
+        workdir = Path(tempfile.mkdtemp(prefix="pgswarm-demo-"))
+        config = workdir / "worker.toml"
+        config.write_text(WORKER_CONFIG.format(python=f'"{sys.executable}"'))
+        log_path = workdir / "worker.log"
+        started = time.monotonic()
+        with open_connection(target) as conn:
+            ids = _enqueue(conn, run)
+            console.print(f"Enqueued a {len(ids)}-step pipeline (research -> 3 parallel parts -> test -> review) "
+                          f"for the simulated agent; starting a worker with concurrency 3.")
+            with open(log_path, "wb") as log:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "pgswarm.cli.main", "worker", "--dsn", target, "--agents", AGENT,
+                     "--concurrency", "3", "--config", str(config), "--name", f"demo-{run}", "--poll-interval", "1",
+                     "--shutdown-grace", "5", "--log-dir", str(workdir / "logs")],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                tasks = _follow(conn, ids, worker, log_path, started + timeout, console)
+            finally:
+                if worker.poll() is None:
+                    worker.send_signal(signal.SIGTERM)
+                    try:
+                        worker.wait(30)
+                    except subprocess.TimeoutExpired:
+                        worker.kill()
+            _summary(conn, ids, tasks, time.monotonic() - started, target, dsn_from_environment(dsn) is None, console)
+        if any(t["status"] != "completed" for t in tasks):
+            raise typer.Exit(1)

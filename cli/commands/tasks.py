@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import psycopg
 import typer
+from rich.text import Text
 from rich.tree import Tree
 
 from pgswarm.cli import pipeline as pipeline_file
@@ -210,25 +211,25 @@ def show(
         value = task.get(name)
         if value in (None, [], {}, "") or (name == "archived" and not value):
             continue
-        console.print(f"  {name:<22} {cell(value)}")
-    console.print(f"  {'prompt':<22} {shorten(task['prompt'], 400)}")
+        console.print(f"  {name:<22} {cell(value)}", markup=False, highlight=False)
+    console.print(f"  {'prompt':<22} {shorten(task['prompt'], 400)}", markup=False, highlight=False)
     if task.get("result") is not None:
-        console.print(f"  {'result':<22} {shorten(cell(task['result']), 400)}")
+        console.print(f"  {'result':<22} {shorten(cell(task['result']), 400)}", markup=False, highlight=False)
     tree = Tree(f"[bold]dependencies[/bold]")
     if deps or dependents or kids:
         up = tree.add("waits for") if deps else None
         for d in deps:
             assert up is not None
-            up.add(f"{'  ' * (d['depth'] - 1)}#{d['id']} {d['status'] or 'archived'} {d['agent'] or ''} "
-                   f"{shorten(d['prompt'], 50)}")
+            up.add(Text(f"{'  ' * (d['depth'] - 1)}#{d['id']} {d['status'] or 'archived'} {d['agent'] or ''} "
+                        f"{shorten(d['prompt'], 50)}"))
         if dependents:
             down = tree.add("needed by")
             for d in dependents:
-                down.add(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}")
+                down.add(Text(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}"))
         if kids:
             branch = tree.add("children (--parent)")
             for d in kids:
-                branch.add(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}")
+                branch.add(Text(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}"))
         console.print(tree)
     print_table([{**e, "detail": shorten(cell(e["detail"]) if e["detail"] else "", 70)} for e in events],
                 ["at", "event", "worker", "attempt", "detail"], title="events")

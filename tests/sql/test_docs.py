@@ -1,4 +1,4 @@
-"""The SQL examples in docs/sql-api.md run as written, in order, through psql."""
+"""The SQL examples in docs/sql-api.md and README.md run as written, in order, through psql."""
 from __future__ import annotations
 
 import re
@@ -7,19 +7,37 @@ from pathlib import Path
 
 from tests.pgserver import PgServer
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "sql-api.md"
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "sql-api.md"
+README = REPO / "README.md"
+# A block that starts with this runs in another database (postgres_fdw); tests/sql/test_fdw.py covers it.
+OTHER_DATABASE = "-- in the other service's database"
 
 
-def test_every_sql_example_in_the_docs_runs(pg_server: PgServer, dsn: str) -> None:
-    blocks = re.findall(r"```sql\n(.*?)```", DOC.read_text(), flags=re.S)
-    assert len(blocks) >= 6
-    psql = pg_server.bindir / "psql"
+def run_blocks(psql: Path, dsn: str, text: str) -> int:
+    blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, flags=re.S) if not b.startswith(OTHER_DATABASE)]
     for block in blocks:
         out = subprocess.run([str(psql), "-X", "-v", "ON_ERROR_STOP=1", "-d", dsn], input=block,
                              capture_output=True, text=True)
         assert out.returncode == 0, f"example failed:\n{block}\n{out.stderr}"
+    return len(blocks)
+
+
+def test_every_sql_example_in_the_docs_runs(pg_server: PgServer, dsn: str) -> None:
+    psql = pg_server.bindir / "psql"
+    assert run_blocks(psql, dsn, DOC.read_text()) >= 6
     check = subprocess.run([str(psql), "-X", "-At", "-d", dsn, "-c",
                             "select count(*) filter (where status = 'waiting'), count(*) from swarm.agent_tasks"],
                            capture_output=True, text=True)
     waiting, total = map(int, check.stdout.strip().split("|"))
     assert total == 6 and waiting == 3
+
+
+def test_every_sql_example_in_the_readme_runs(pg_server: PgServer, dsn: str) -> None:
+    psql = pg_server.bindir / "psql"
+    assert run_blocks(psql, dsn, README.read_text()) >= 4
+    check = subprocess.run([str(psql), "-X", "-At", "-d", dsn, "-c",
+                            "select count(*), count(*) filter (where status = 'cancelled') from swarm.agent_tasks"],
+                           capture_output=True, text=True)
+    total, cancelled = map(int, check.stdout.strip().split("|"))
+    assert total == 6 and cancelled == 1

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from pgswarm.cli import queries
 from pgswarm.cli.common import DsnOption, dsn_for, open_connection
 from pgswarm.cli.output import status_text
 from pgswarm.worker.dsn import dsn_from_environment, redact_dsn
@@ -51,10 +52,10 @@ def _enqueue(conn: psycopg.Connection, run: str) -> dict[str, int]:
     """The whole pipeline in one transaction: either every step is queued or none."""
     ids: dict[str, int] = {}
     with conn.transaction():
-        conn.execute("insert into swarm.agents (name, description) values (%s, 'pgswarm demo: a simulated agent') "
-                     "on conflict (name) do nothing", (AGENT,))
-        conn.execute("update swarm.agents set retry_backoff_base_seconds = 1, retry_backoff_max_seconds = 2, "
-                     "paused_until = null where name = %s", (AGENT,))
+        queries.ensure_agent(conn, AGENT, "pgswarm demo: a simulated agent")
+        # A quick retry for the flaky step, so the tour stays short.
+        queries.set_agent(conn, AGENT, {"retry_backoff_base_seconds": 1, "retry_backoff_max_seconds": 2})
+        conn.execute("select swarm.resume_agent(%s)", (AGENT,))
         for step, prompt, after in PIPELINE:
             ids[step] = conn.execute(
                 "select swarm.enqueue(%s, agent => %s, depends_on => %s::bigint[], key => %s, max_attempts => 3, "

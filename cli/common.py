@@ -28,9 +28,20 @@ class Settings:
     debug: bool = False
 
 
-def connection_failure_cause(exc: BaseException) -> str:
-    """The reason part of a libpq connection error, e.g. 'Connection refused'."""
-    text = " ".join(str(exc).split())
+_URL_PASSWORD = re.compile(r"(\w+://[^:/@\s\"']*):[^@\s\"']*@")
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", re.I)
+
+
+def scrub_passwords(text: str, dsn: str | None = None) -> str:
+    """`text` with the DSN's password hidden wherever it appears (libpq may quote the whole DSN)."""
+    if dsn:
+        text = text.replace(dsn, redact_dsn(dsn))
+    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
+
+
+def connection_failure_cause(exc: BaseException, dsn: str | None = None) -> str:
+    """The reason part of a libpq connection error, e.g. 'Connection refused' (passwords hidden)."""
+    text = scrub_passwords(" ".join(str(exc).split()), dsn)
     if "failed: " in text:
         text = text.rsplit("failed: ", 1)[1]
     text = re.sub(r"\s*Is the server running.*$", "", text)
@@ -42,10 +53,10 @@ def open_connection(dsn: str, *, autocommit: bool = True) -> psycopg.Connection:
         return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10, application_name="pgswarm-cli")
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to {redact_dsn(dsn)} ({connection_failure_cause(exc)}); set --dsn or PGSWARM_DSN"
+            f"cannot connect to {redact_dsn(dsn)} ({connection_failure_cause(exc, dsn)}); set --dsn or PGSWARM_DSN"
         ) from exc
     except psycopg.ProgrammingError as exc:  # a DSN libpq cannot parse
-        raise UsageError(f"invalid DSN {redact_dsn(dsn)}: {connection_failure_cause(exc)}") from exc
+        raise UsageError(f"invalid DSN {redact_dsn(dsn)}: {connection_failure_cause(exc, dsn)}") from exc
 
 
 def dsn_for(flag: str | None) -> str:

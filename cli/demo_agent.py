@@ -1,9 +1,12 @@
-"""The simulated agent behind `pgswarm demo`: a real process that behaves like `claude -p ... --output-format json`.
+"""The simulated agent behind `pgswarm demo`: a real process that behaves like Claude Code.
 
-It works for 1-3 seconds, then prints one Claude-style JSON result with a cost and token counts.
-A prompt containing "[flaky]" fails on its first attempt (PGSWARM_ATTEMPT=1) with an error
-result, the way a real agent sometimes does, and succeeds when the queue retries it.
-Usage: python -m pgswarm.cli.demo_agent [-p] [--output-format json] [--verbose] [--] PROMPT
+Called with the claude profile's argv (`-p --output-format stream-json --verbose [options] -- PROMPT`),
+it works for 1-3 seconds and prints stream-json lines the way `claude` does: a `system` init
+object, `assistant` messages, and a final `type: "result"` object with `total_cost_usd`, `usage`
+and `session_id`. A prompt containing "[flaky]" fails on its first attempt (PGSWARM_ATTEMPT=1)
+with an error result and exit code 1, the way a real agent sometimes does, and succeeds when the
+queue retries it. `--output-format json` prints only the result object.
+Usage: python -m pgswarm.cli.demo_agent [-p] [--output-format stream-json|json] [--verbose] [--] PROMPT
 """
 from __future__ import annotations
 
@@ -13,22 +16,39 @@ import os
 import sys
 import time
 import uuid
+from typing import Any
 
 FLAKY_MARKER = "[flaky]"
+MODEL = "claude-sonnet-4-5 (simulated)"
 
 
-def _prompt(argv: list[str]) -> str:
-    if "--" in argv:  # the claude profile's argv: options, then -- PROMPT
-        return " ".join(argv[argv.index("--") + 1:]).strip()
-    words = [a for a in argv if a not in ("-p", "--print")]
+def parse_args(argv: list[str]) -> tuple[str, str]:
+    """(prompt, output format) from a claude-style argv."""
+    fmt = "stream-json"
+    words = list(argv)
+    if "--output-format" in words:
+        i = words.index("--output-format")
+        fmt = words[i + 1] if i + 1 < len(words) else fmt
+    if "--" in words:  # the claude profile's argv: options, then -- PROMPT
+        return " ".join(words[words.index("--") + 1:]).strip(), fmt
     if "--output-format" in words:
         i = words.index("--output-format")
         del words[i:i + 2]
-    return " ".join(words).strip()
+    return " ".join(w for w in words if w not in ("-p", "--print", "--verbose")).strip(), fmt
+
+
+def _emit(event: dict[str, Any], fmt: str) -> None:
+    if fmt == "stream-json":
+        print(json.dumps(event), flush=True)
+
+
+def _assistant(session: str, text: str) -> dict[str, Any]:
+    return {"type": "assistant", "session_id": session,
+            "message": {"role": "assistant", "model": MODEL, "content": [{"type": "text", "text": text}]}}
 
 
 def main(argv: list[str]) -> int:
-    prompt = _prompt(argv)
+    prompt, fmt = parse_args(argv)
     if not prompt:
         print("demo_agent: no prompt given", file=sys.stderr)
         return 2
@@ -39,28 +59,31 @@ def main(argv: list[str]) -> int:
     seconds = 1.0 + (seed % 2000) / 1000
     cost = round(0.004 + (seed % 900) / 100_000, 4)
     input_tokens, output_tokens = 800 + seed % 4000, 150 + seed % 900
+    session = str(uuid.UUID(int=seed << 64 | attempt))
 
-    print(f"[demo agent] task {task_id}, attempt {attempt}: {prompt}", file=sys.stderr, flush=True)
+    _emit({"type": "system", "subtype": "init", "session_id": session, "model": MODEL, "cwd": os.getcwd(),
+           "tools": ["Read", "Edit", "Bash"], "permissionMode": "default"}, fmt)
+    _emit(_assistant(session, f"Task {task_id}, attempt {attempt}: reading the code for: {prompt}"), fmt)
     time.sleep(seconds / 2)
-    print("[demo agent] reading the code, planning the change", file=sys.stderr, flush=True)
+    _emit(_assistant(session, "Planning the change and running the checks."), fmt)
     time.sleep(seconds / 2)
-    result = {
+    result: dict[str, Any] = {
         "type": "result",
         "subtype": "success",
         "is_error": False,
         "duration_ms": int(seconds * 1000),
         "num_turns": 1 + seed % 7,
-        "session_id": str(uuid.UUID(int=seed << 64 | attempt)),
+        "session_id": session,
         "total_cost_usd": cost,
         "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
     }
     if FLAKY_MARKER in prompt and attempt == 1:
         result.update(subtype="error_during_execution", is_error=True,
                       result="the test runner crashed (simulated); a retry will pass")
-        print(json.dumps(result))
+        print(json.dumps(result), flush=True)
         return 1
     result["result"] = f"Done: {prompt.replace(FLAKY_MARKER, '').strip()}"
-    print(json.dumps(result))
+    print(json.dumps(result), flush=True)
     return 0
 
 

@@ -39,13 +39,24 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _is_database_down(exc: BaseException) -> bool:
+    try:
+        from pgswarm.worker.sqlapi import DatabaseDown
+    except ImportError:
+        return False
+    return isinstance(exc, DatabaseDown)
+
+
 def _handle(exc: BaseException) -> int:
     """The exit code for an exception, after printing its one line."""
     if isinstance(exc, PgswarmError):
         return _fail(str(exc), exc.exit_code)
-    if isinstance(exc, _click_class("NoArgsIsHelpError")):  # `pgswarm agents`: show help
-        ctx = getattr(exc, "ctx", None)
-        print(ctx.get_help() if ctx else "", file=sys.stderr)
+    if isinstance(exc, _click_class("NoArgsIsHelpError")):  # `pgswarm db`: the help, once
+        # Building the exception rendered the help; with rich markup it is already printed and the
+        # message is empty, so asking the context for it again would print it twice.
+        message = exc.format_message()  # type: ignore[attr-defined]
+        if message.strip():
+            print(message, file=sys.stderr)
         return 2
     if isinstance(exc, _click_class("UsageError")):
         ctx = getattr(exc, "ctx", None)
@@ -66,6 +77,8 @@ def _handle(exc: BaseException) -> int:
         if isinstance(exc, psycopg.OperationalError):
             return _fail(f"database connection lost: {describe(exc)}", 3)
         return _fail(f"database error: {describe(exc)}", 1)
+    if _is_database_down(exc):  # the worker runtime's own "cannot reach the database"
+        return _fail(str(exc), 3)
     if type(exc).__name__ == "MigrationChecksumMismatch":  # the installer's own exception
         return _fail(describe(exc), 4)
     if isinstance(exc, OSError):

@@ -7,6 +7,8 @@ concurrency 3 as a subprocess, shows the tasks move, and sums up what happened.
 """
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,11 +23,13 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from pgswarm.cli import queries
-from pgswarm.cli.common import DsnOption, dsn_for, open_connection
-from pgswarm.cli.output import status_text
-from pgswarm.worker.dsn import dsn_from_environment, redact_dsn
+from pgswarm.cli.common import DsnOption, Settings, dsn_for, open_connection
+from pgswarm.cli.output import shorten, status_text
+from pgswarm.worker.dsn import redact_dsn
+from pgswarm.worker.errors import UsageError
 
 AGENT = "demo"
 TERMINAL = ("completed", "failed", "cancelled")
@@ -65,18 +69,26 @@ def _enqueue(conn: psycopg.Connection, run: str) -> dict[str, int]:
 
 
 def _tasks(conn: psycopg.Connection, ids: dict[str, int]) -> list[dict[str, Any]]:
-    rows = conn.execute("select id, status, attempts, cost_usd, metadata->>'step' as step from swarm.agent_tasks "
-                        "where id = any(%s) order by id", (list(ids.values()),)).fetchall()
-    return [dict(zip(("id", "status", "attempts", "cost_usd", "step"), row)) for row in rows]
+    rows = conn.execute("select id, status, attempts, cost_usd, metadata->>'step' as step, error "
+                        "from swarm.agent_tasks where id = any(%s) order by id", (list(ids.values()),)).fetchall()
+    return [dict(zip(("id", "status", "attempts", "cost_usd", "step", "error"), row)) for row in rows]
+
+
+def _note(task: dict[str, Any]) -> str:
+    """Why a task that already ran is pending again: its last error, and that a retry follows."""
+    if task["status"] == "pending" and task["attempts"] > 0 and task["error"]:
+        return f"retry scheduled after: {shorten(task['error'], 100)}"
+    return ""
 
 
 def _render(tasks: list[dict[str, Any]], elapsed: float) -> Table:
     view = Table(title=f"pgswarm demo: {elapsed:4.1f}s", title_justify="left")
-    for column in ("id", "step", "status", "attempts", "cost"):
+    for column in ("id", "step", "status", "attempts", "cost", "note"):
         view.add_column(column)
     for task in tasks:
         cost = f"${task['cost_usd']:.4f}" if task["cost_usd"] is not None else ""
-        view.add_row(str(task["id"]), task["step"], status_text(task["status"]), str(task["attempts"]), cost)
+        view.add_row(str(task["id"]), task["step"], status_text(task["status"]), str(task["attempts"]), cost,
+                     Text(_note(task), style="yellow"))
     return view
 
 
@@ -99,8 +111,9 @@ def _follow(conn: psycopg.Connection, ids: dict[str, int], worker: subprocess.Po
                     state = (task["status"], task["attempts"])
                     if seen.get(task["id"]) != state:
                         seen[task["id"]] = state
-                        print(f"{elapsed:5.1f}s  {task['step']:<16} {task['status']:<9} attempt {task['attempts']}",
-                              flush=True)
+                        note = _note(task)
+                        print(f"{elapsed:5.1f}s  {task['step']:<16} {task['status']:<9} attempt {task['attempts']}"
+                              + (f"  ({note})" if note else ""), flush=True)
             if all(task["status"] in TERMINAL for task in tasks):
                 return tasks
             if worker.poll() is not None:
@@ -108,12 +121,22 @@ def _follow(conn: psycopg.Connection, ids: dict[str, int], worker: subprocess.Po
                       file=sys.stderr)
                 raise typer.Exit(1)
             if time.monotonic() > deadline:
-                console.print("[red]the demo did not finish in time; the tasks stay queued (see `pgswarm ls --tag demo`)")
+                print(f"pgswarm: error: the demo did not finish within --timeout ({deadline - started:.0f} s); its "
+                      f"unfinished tasks are cancelled (see `pgswarm ls --tag demo`, the worker's log: {worker_log})",
+                      file=sys.stderr)
                 raise typer.Exit(1)
             time.sleep(0.2)
     finally:
         if live:
             live.stop()
+
+
+def _cancel_unfinished(conn: psycopg.Connection, ids: dict[str, int]) -> None:
+    try:
+        conn.execute("select swarm.cancel_task(id, 'pgswarm demo stopped early') from swarm.agent_tasks "
+                     "where id = any(%s) and status in ('waiting', 'pending', 'running')", (list(ids.values()),))
+    except psycopg.Error:
+        pass  # the database went away; the tasks stay as they are
 
 
 def _parallelism(conn: psycopg.Connection, ids: dict[str, int]) -> int:
@@ -132,7 +155,7 @@ def _parallelism(conn: psycopg.Connection, ids: dict[str, int]) -> int:
 
 
 def _summary(conn: psycopg.Connection, ids: dict[str, int], tasks: list[dict[str, Any]], wall: float, dsn: str,
-             embedded: bool, console: Console) -> None:
+             dsn_flag: str | None, console: Console) -> None:
     retries = sum(max(0, t["attempts"] - 1) for t in tasks)
     cost = sum(float(t["cost_usd"] or 0) for t in tasks)
     tokens_in, tokens_out, run_seconds = conn.execute(
@@ -146,12 +169,24 @@ def _summary(conn: psycopg.Connection, ids: dict[str, int], tasks: list[dict[str
     console.print(f"  retries:     {retries} (the flaky step failed once and passed on retry)")
     console.print(f"  cost:        ${cost:.4f}, {tokens_in:,} input and {tokens_out:,} output tokens")
     console.print(f"  agent time:  {float(run_seconds):.1f}s of work in {wall:.1f}s of wall time")
-    where = '"$(pgswarm db url)"' if embedded else f"'{redact_dsn(dsn)}'"
+    where = _psql_target(dsn_flag)
+    cli = "pgswarm" + (f" --dsn '{redact_dsn(dsn)}'" if dsn_flag else "")
     console.print("\nLook further:", soft_wrap=True)
-    console.print(f"  pgswarm ls --tag demo\n  pgswarm show {ids['implement-api']}    # the retried step: events, log tail\n"
-                  f"  pgswarm stats\n  psql {where} -c 'select * from swarm.queue_stats'\n"
-                  f"  psql {where} -c 'select id, status, attempts, cost_usd, result->>''text'' as result "
-                  f"from swarm.agent_tasks where id between {first} and {last} order by id'", soft_wrap=True)
+    console.print(f"  {cli} ls --tag demo\n  {cli} show {ids['implement-api']}    # the retried step: events, log tail\n"
+                  f"  {cli} stats\n  psql {where} -c 'select * from swarm.queue_stats'\n"
+                  f"  psql {where} -c \"select id, status, attempts, cost_usd, result->>'text' as result "
+                  f"from swarm.agent_tasks where id between {first} and {last} order by id\"",
+                  soft_wrap=True, highlight=False, markup=False)
+
+
+def _psql_target(dsn_flag: str | None) -> str:
+    """How the user names this database to psql: the embedded server's URL, or where the DSN came from."""
+    if dsn_flag:
+        return f"'{redact_dsn(dsn_flag)}'"
+    for name in ("PGSWARM_DSN", "DATABASE_URL"):
+        if os.environ.get(name, "").strip():
+            return f'"${name}"'
+    return '"$(pgswarm db url)"'
 
 
 def register(app: typer.Typer) -> None:
@@ -161,6 +196,8 @@ def register(app: typer.Typer) -> None:
         """A newcomer's tour: a small agent pipeline runs through a real worker in under 30 s."""
         from pgswarm.cli.migrate import migrate
 
+        if timeout <= 0:
+            raise UsageError(f"--timeout {timeout:g} must be a positive number of seconds")
         target = dsn_for(dsn)
         open_connection(target).close()
         migrate(target)
@@ -168,19 +205,22 @@ def register(app: typer.Typer) -> None:
         run = uuid.uuid4().hex[:8]
         workdir = Path(tempfile.mkdtemp(prefix="pgswarm-demo-"))
         config = workdir / "worker.toml"
-        config.write_text(WORKER_CONFIG.format(python=f'"{sys.executable}"'))
+        config.write_text(WORKER_CONFIG.format(python=json.dumps(sys.executable)))  # a TOML basic string
         log_path = workdir / "worker.log"
         started = time.monotonic()
         with open_connection(target) as conn:
             ids = _enqueue(conn, run)
             console.print(f"Enqueued a {len(ids)}-step pipeline (research -> 3 parallel parts -> test -> review) "
-                          f"for the simulated agent; starting a worker with concurrency 3.")
+                          f"for the simulated agent; starting a worker with concurrency 3.", soft_wrap=True)
             with open(log_path, "wb") as log:
+                # The DSN goes through the environment, never argv: `ps` shows argv to every user.
                 worker = subprocess.Popen(
-                    [sys.executable, "-m", "pgswarm.cli.main", "worker", "--dsn", target, "--agents", AGENT,
+                    [sys.executable, "-m", "pgswarm.cli.main", "worker", "--agents", AGENT,
                      "--concurrency", "3", "--config", str(config), "--name", f"demo-{run}", "--poll-interval", "1",
                      "--shutdown-grace", "5", "--log-dir", str(workdir / "logs")],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env={**os.environ, "PGSWARM_DSN": target})
+            tasks: list[dict[str, Any]] = []
             try:
                 tasks = _follow(conn, ids, worker, log_path, started + timeout, console)
             finally:
@@ -190,6 +230,9 @@ def register(app: typer.Typer) -> None:
                         worker.wait(30)
                     except subprocess.TimeoutExpired:
                         worker.kill()
-            _summary(conn, ids, tasks, time.monotonic() - started, target, dsn_from_environment(dsn) is None, console)
+                        worker.wait()
+                if not tasks:  # interrupted or gave up: leave nothing behind for the next demo's worker
+                    _cancel_unfinished(conn, ids)
+            _summary(conn, ids, tasks, time.monotonic() - started, target, dsn or Settings.dsn, console)
         if any(t["status"] != "completed" for t in tasks):
             raise typer.Exit(1)

@@ -19,7 +19,7 @@ from pgswarm.cli.common import (DsnOption, JsonOption, connect, db_errors, did_y
                                 parse_task_id,
                                 parse_key_values, parse_when)
 from pgswarm.cli.output import cell, console, print_json, print_table, shorten, status_text
-from pgswarm.worker.errors import UnknownAgent, UnknownTask, UsageError
+from pgswarm.worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
 
 STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -123,7 +123,14 @@ def _add_pipeline(file: Path, base: queries.NewTask, as_json: bool, dsn: str | N
             with db_errors(), conn.transaction():  # all steps or none
                 for p in planned:
                     depends_on = [*p.after_ids, *(i for step in p.after_steps for i in ids_by_step[step])]
-                    task_id = queries.enqueue(conn, replace(p.task, depends_on=tuple(depends_on)))
+                    try:
+                        with db_errors():
+                            task_id = queries.enqueue(conn, replace(p.task, depends_on=tuple(depends_on)))
+                    except TaskError as exc:  # name the step; the transaction rolls back every step
+                        if isinstance(exc, UnknownAgent):
+                            raise
+                        raise type(exc)(f"{file.name}: step {p.step!r}: {exc}", hint=exc.hint,
+                                        sqlstate=exc.sqlstate) from exc
                     ids_by_step.setdefault(p.step, []).append(task_id)
                     created.append({"step": p.step, "item": p.item, "id": task_id, "agent": p.task.agent,
                                     "after": depends_on})

@@ -1,12 +1,19 @@
-"""`pgswarm worker`: options in, a WorkerConfig out, then the worker package runs it."""
+"""`pgswarm worker`: options in, a WorkerConfig out, then the worker package runs it.
+
+The options are checked before the database is touched, so a typo never starts the embedded
+server; the DSN follows the CLI's rule (--dsn, PGSWARM_DSN, DATABASE_URL, else the embedded
+server, started and migrated on first use).
+"""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from pgswarm.cli.common import DsnOption, dsn_for
+from pgswarm.cli.common import DsnOption, dsn_for, open_connection
+from pgswarm.worker.errors import UsageError
 
 
 def _names(value: str | None, option: str) -> list[str] | None:
@@ -14,7 +21,7 @@ def _names(value: str | None, option: str) -> list[str] | None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
-        raise typer.BadParameter(f"{option} needs at least one name (comma-separated)")
+        raise UsageError(f"{option} {value!r}: name at least one (comma-separated), or leave the option out")
     return names
 
 
@@ -44,10 +51,19 @@ def register(app: typer.Typer) -> None:
         from pgswarm.worker.runner import run_worker
 
         if config is not None and not config.is_file():
-            raise typer.BadParameter(f"config file {config} does not exist", param_hint="--config")
+            raise UsageError(f"--config {config}: no such file")
+        if name is not None and not name.strip():
+            raise UsageError("--name must not be empty")
+        if log_max_mb <= 0:
+            raise UsageError(f"--log-max-mb {log_max_mb:g} must be positive")
+        if log_dir is not None and log_dir.exists() and not log_dir.is_dir():
+            raise UsageError(f"--log-dir {log_dir} is not a folder")
+        # Built without the DSN first: WorkerConfig checks the ranges before anything connects.
         settings = WorkerConfig(
-            dsn=dsn_for(dsn), name=name, agents=_names(agents, "--agents"), queues=_names(queues, "--queues"),
+            dsn="", name=name, agents=_names(agents, "--agents"), queues=_names(queues, "--queues"),
             concurrency=concurrency, allow_shell=allow_shell, config_file=config, lease_seconds=lease_seconds,
             poll_interval=poll_interval, shutdown_grace=shutdown_grace, kill_grace=kill_grace, log_dir=log_dir,
-            log_max_bytes=int(log_max_mb * 1024 * 1024), metrics_port=metrics_port)
-        raise typer.Exit(run_worker(settings))
+            log_max_bytes=max(4096, int(log_max_mb * 1024 * 1024)), metrics_port=metrics_port)
+        target = dsn_for(dsn)
+        open_connection(target).close()  # unreachable at start: one clear line, exit 3 (systemd restarts it)
+        raise typer.Exit(run_worker(replace(settings, dsn=target)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -63,7 +64,22 @@ def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A pgswarm home of its own (never the user's real data dir); its server is stopped at the end."""
     home = tmp_path_factory.mktemp("pgswarm-home")
     yield home
-    run_pgswarm("db", "stop", env={"PGSWARM_HOME": str(home)}, timeout=120)
+    stop_embedded({"PGSWARM_HOME": str(home)}, home / "postgres")
+
+
+def stop_embedded(env: dict[str, str], data_dir: Path) -> None:
+    """`pgswarm db stop`; should that fail, the postmaster gets SIGINT (fast shutdown): no server outlives the tests."""
+    pid_file = data_dir / "postmaster.pid"
+    pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+    run_pgswarm("db", "stop", env=env, timeout=120)
+    if pid is None:
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return  # stopped
+    if str(data_dir).encode() in cmdline:  # still that server, not a reused pid
+        os.kill(pid, signal.SIGINT)
 
 
 @pytest.fixture

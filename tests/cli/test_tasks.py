@@ -129,12 +129,24 @@ def test_add_file_reads_toml(cli: Cli, swarm: SwarmClient, tmp_path: Path) -> No
     ("steps: [unclosed\n", "not valid YAML"),
     ("steps:\n  a: {prompt: x}\n  b: {prompt: y, agent: nosuchagent, after: [a]}\n", "unknown agent 'nosuchagent'"),
     ("steps:\n  a: {prompt: x, after: [9999]}\n", "task 9999 not found"),
+    # The engine refuses the third insert: the two before it are rolled back with it.
+    ("steps:\n  a: {prompt: x}\n  b: {prompt: y, after: [a]}\n  c: {prompt: z, priority: 5000, after: [b]}\n",
+     "bad.yaml: step 'c': priority 5000"),
 ])
 def test_a_bad_pipeline_is_refused_whole(cli: Cli, conn: psycopg.Connection, tmp_path: Path, text: str,
                                          fragment: str) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     assert_user_error(cli("add", "--file", str(path)), fragment)
+    assert count_tasks(conn) == 0
+
+
+def test_a_bad_toml_pipeline_is_refused(cli: Cli, conn: psycopg.Connection, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('[steps.build]\nprompt = "make build"\n[steps.test\nprompt = "make test"\n')
+    assert_user_error(cli("add", "--file", str(path)), "bad.toml: not valid TOML")
+    path.write_text('[steps.build]\nprompt = "make build"\nmax_attempts = "three"\n')
+    assert_user_error(cli("add", "--file", str(path)), "max_attempts must be an integer")
     assert count_tasks(conn) == 0
 
 

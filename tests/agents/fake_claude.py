@@ -2,11 +2,15 @@
 """A fake `claude -p`: prints what Claude Code prints, chosen by a word in the prompt (`mode:NAME`).
 
 It takes the real argv (`-p --output-format stream-json --verbose ... -- PROMPT`); the prompt is
-the element after `--`. Modes: success (stream-json), json-object, json-array, is-error-exit0,
-not-logged-in, limit-epoch, limit-resets, limit-reset-at, rate-limit-event, overloaded,
-talks-about-limits, tempfail, echo-args, slow (sleeps 30 s first).
+the element after `--`; FAKE_MODE in the environment wins over the prompt. Modes: success
+(stream-json), json-object, json-array, huge-array (a json array bigger than the worker's 256 KiB
+tail), is-error-exit0, not-logged-in (what the real CLI prints without a login), limit-epoch,
+limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, not-your-limit,
+talks-about-limits, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
+30 s first).
 """
 import json
+import os
 import re
 import sys
 import time
@@ -14,7 +18,7 @@ import time
 argv = sys.argv[1:]
 prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else "")
 match = re.search(r"mode:([a-z0-9-]+)", prompt)
-mode = match.group(1) if match else "success"
+mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
 session = "5f1c2d3e-0000-4000-8000-000000000001"
 usage = {"input_tokens": 1200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 500, "output_tokens": 420}
 model_usage = {"claude-sonnet-4-5": {"inputTokens": 1000, "outputTokens": 400, "cacheReadInputTokens": 500,
@@ -23,8 +27,13 @@ model_usage = {"claude-sonnet-4-5": {"inputTokens": 1000, "outputTokens": 400, "
                                     "cacheCreationInputTokens": 0, "costUSD": 0.0004}}
 
 
+def dumps(obj, **kw):
+    """JSON as Claude Code writes it: compact, UTF-8."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), **kw)
+
+
 def emit(obj):
-    print(json.dumps(obj), flush=True)
+    print(dumps(obj), flush=True)
 
 
 def result(text, is_error=False, subtype="success", with_model_usage=True):
@@ -53,12 +62,27 @@ elif mode == "echo-args":
 elif mode == "json-object":
     print(json.dumps(result("Done as a single object.", with_model_usage=False), indent=2))
 elif mode == "json-array":
-    print(json.dumps([init, assistant, result("Done as an array.")]))
+    print(dumps([init, assistant, result("Done as an array.")]))
 elif mode == "is-error-exit0":
     emit(init)
     emit(result("Execution error: the tool call failed", is_error=True, subtype="error_during_execution"))
-elif mode == "not-logged-in":
-    emit(result("Not logged in · Please run /login", is_error=True, with_model_usage=False) | {"total_cost_usd": 0})
+elif mode == "huge-array":
+    filler = [{"type": "assistant", "session_id": session, "message": {"role": "assistant", "content": [
+        {"type": "text", "text": "x" * 1000}]}} for _ in range(400)]
+    print(dumps([init, *filler, result("Done after a long conversation.")]))
+elif mode == "not-logged-in":  # Claude Code 2.1 with no login, byte for byte but ids
+    emit(init | {"apiKeySource": "none"})
+    emit({"type": "assistant", "message": {"model": "<synthetic>", "role": "assistant", "stop_reason": "stop_sequence",
+                                           "usage": {"input_tokens": 0, "output_tokens": 0},
+                                           "content": [{"type": "text", "text": "Not logged in · Please run /login"}]},
+          "parent_tool_use_id": None, "session_id": session, "error": "authentication_failed"})
+    emit(result("Not logged in · Please run /login", is_error=True, with_model_usage=False)
+         | {"total_cost_usd": 0, "modelUsage": {}, "usage": {k: 0 for k in usage}})
+    sys.exit(1)
+elif mode == "crash":
+    emit(init)
+    print("Traceback (most recent call last):\n  File \"cli.js\", line 1\nError: ENOSPC: no space left on device",
+          file=sys.stderr)
     sys.exit(1)
 elif mode == "limit-epoch":
     emit(init)
@@ -66,6 +90,9 @@ elif mode == "limit-epoch":
     sys.exit(1)
 elif mode == "limit-resets":
     emit(result("You've hit your session limit · resets 3:45pm (Europe/Berlin)", is_error=True))
+    sys.exit(1)
+elif mode == "limit-weekly-date":
+    emit(result("You've hit your weekly limit · resets Nov 25, 3pm (Europe/Berlin)", is_error=True))
     sys.exit(1)
 elif mode == "limit-reset-at":
     emit(result("Claude usage limit reached. Your limit will reset at 3pm (America/New_York).", is_error=True))
@@ -81,9 +108,14 @@ elif mode == "overloaded":
     emit(result('API Error: 529 {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}',
                 is_error=True))
     sys.exit(1)
+elif mode == "not-your-limit":
+    emit(result("API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited",
+                is_error=True))
+    sys.exit(1)
 elif mode == "talks-about-limits":
     emit(init)
-    emit(result("I documented how the client handles 'Claude AI usage limit reached|1700000000' messages."))
+    emit(result("I documented how the client handles 'Claude AI usage limit reached|1700000000' messages.\n"
+                "You've hit your limit · resets 3pm (Europe/Berlin) is the other form; 529 overloaded is a throttle."))
 else:
     print(f"fake_claude: unknown mode {mode}", file=sys.stderr)
     sys.exit(2)

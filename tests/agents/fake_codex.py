@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""A fake `codex exec --json`: JSON lines as codex prints them, by `mode:NAME` in the prompt
-(success, error, usage-limit, turn-failed)."""
+"""A fake `codex exec --json`: JSON lines as codex 0.1xx prints them, by `mode:NAME` in the prompt
+or FAKE_MODE: success, reconnect-then-success (transient error events, then a completed turn),
+error, usage-limit (try again in ...), usage-limit-at (try again at 12:16 PM), turn-failed,
+offline (what codex prints without network, then exit 0 as if it had stopped), echo-args."""
 import json
+import os
 import re
 import sys
 
 argv = sys.argv[1:]
-prompt = argv[argv.index("--") + 1] if "--" in argv else argv[-1]
-mode = (re.search(r"mode:([a-z-]+)", prompt) or re.search("(success)", "success")).group(1)
+prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else "")
+match = re.search(r"mode:([a-z-]+)", prompt)
+mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
+print("Reading additional input from stdin...", file=sys.stderr, flush=True)
 
 
 def emit(obj):
@@ -20,6 +25,27 @@ if mode == "success":
     emit({"type": "item.completed", "item": {"id": "item_0", "type": "reasoning", "text": "Looking at the tests"}})
     emit({"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "Added the test."}})
     emit({"type": "turn.completed", "usage": {"input_tokens": 2400, "cached_input_tokens": 1000, "output_tokens": 310}})
+elif mode == "reconnect-then-success":
+    for n in (1, 2):
+        emit({"type": "error", "message": f"Reconnecting... {n}/5 (stream disconnected before completion)"})
+    emit({"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": "Done despite the network."}})
+    emit({"type": "turn.completed", "usage": {"input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 10}})
+elif mode == "echo-args":
+    emit({"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": json.dumps(argv)}})
+    emit({"type": "turn.completed", "usage": {"input_tokens": 1, "cached_input_tokens": 0, "output_tokens": 1}})
+elif mode == "offline":
+    for n in range(2, 6):
+        emit({"type": "error", "message": f"Reconnecting... {n}/5 (stream disconnected before completion: "
+                                          "failed to lookup address information: Name does not resolve)"})
+    emit({"type": "item.completed", "item": {"id": "item_0", "type": "error", "message": "Falling back from "
+          "WebSockets to HTTPS transport. stream disconnected before completion"}})
+    emit({"type": "error", "message": "Reconnecting... waiting for network (Connection failed: error sending request)"})
+elif mode == "usage-limit-at":
+    text = ("You've hit your usage limit. To get more access now, send a request to your admin "
+            "or try again at 12:16 PM.")
+    emit({"type": "error", "message": text})
+    emit({"type": "turn.failed", "error": {"message": text}})
+    sys.exit(1)
 elif mode == "error":
     emit({"type": "error", "message": "stream disconnected before completion: error sending request"})
     emit({"type": "turn.failed", "error": {"message": "stream disconnected before completion"}})

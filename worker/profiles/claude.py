@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import (CliProfile, common_outcome, json_objects, last_line, limit_outcome,
-                                         option_args, plain_lines)
+from pgswarm.worker.profiles.cli import CliProfile, Repeated, common_outcome, limit_outcome, option_args, split_output
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -27,6 +26,9 @@ OPTIONS: dict[str, tuple[str, type]] = {
     "permission_mode": ("--permission-mode", str),
     "append_system_prompt": ("--append-system-prompt", str),
     "resume": ("--resume", str),
+    "add_dirs": ("--add-dir", Repeated),
+    "effort": ("--effort", str),
+    "max_budget_usd": ("--max-budget-usd", float),
 }
 AUTH_HINTS = ("not logged in", "please run /login", "invalid api key", "authentication_error", "oauth token")
 
@@ -51,10 +53,13 @@ def parse_claude(exit_code: int, output: str) -> Outcome:
     common = common_outcome(exit_code, "claude")
     if common is not None:
         return common
-    objects = json_objects(output)
-    results = [o for o in objects if o.get("type") == "result"]
+    objects, plain = split_output(output)
+    results = [o for o in objects if o.get("type") == "result"] or _cut_result(output)
     limit_events = [o for o in objects if o.get("type") == "rate_limit_event"]
-    stderr = plain_lines(output)
+    # The assistant message of a failed API call names the kind of error (authentication_failed,
+    # rate_limit, overloaded, billing_error, ...).
+    api_errors = [str(o["error"]) for o in objects if o.get("type") == "assistant" and o.get("error")]
+    stderr = "\n".join(plain[-20:])
     if results:
         final = results[-1]
         text = final.get("result") if isinstance(final.get("result"), str) else ""
@@ -68,18 +73,34 @@ def parse_claude(exit_code: int, output: str) -> Outcome:
         if limited is not None:
             return limited
         what = text or final.get("subtype") or "error result"
-        retryable = not any(hint in what.lower() for hint in AUTH_HINTS)
-        if not retryable:
+        auth = bool({"authentication_failed", "oauth_org_not_allowed"} & set(api_errors[-1:])) or any(
+            hint in what.lower() for hint in AUTH_HINTS)
+        if auth:
             what = f"{what} (claude is not logged in on this node: run `claude /login` or set ANTHROPIC_API_KEY)"
+        elif api_errors[-1:] == ["billing_error"]:
+            what = f"{what} (billing: check the plan or credit balance)"
         return Outcome(kind="failed", error=f"claude reported an error (exit {exit_code}): {what}"[:2000],
                        result=_result_fields(final, text), cost_usd=cost, input_tokens=tokens_in,
-                       output_tokens=tokens_out, retryable=retryable)
+                       output_tokens=tokens_out, retryable=not auth and api_errors[-1:] != ["billing_error"])
     limited = limit_outcome("\n".join([*(_event_line(e) for e in limit_events[-1:]), stderr]), "claude")
     if limited is not None:
         return limited
     if exit_code == 0:
         return Outcome(kind="failed", error="claude exited 0 without a result object (was --output-format changed?)")
-    return Outcome(kind="failed", error=f"claude exited {exit_code}: {last_line(stderr) or 'no output'}"[:2000])
+    return Outcome(kind="failed", error=f"claude exited {exit_code} without a result: {stderr[-1500:] or 'no output'}")
+
+
+def _cut_result(output: str) -> list[dict[str, Any]]:
+    """The result object inside a line whose start was cut off (a huge `--output-format json`
+    array bigger than the captured tail)."""
+    at = output.rfind('{"type":"result"')
+    if at < 0:
+        return []
+    try:
+        value, _ = json.JSONDecoder().raw_decode(output, at)
+    except ValueError:
+        return []
+    return [value] if isinstance(value, dict) else []
 
 
 def _event_line(event: dict[str, Any]) -> str:
@@ -87,8 +108,8 @@ def _event_line(event: dict[str, Any]) -> str:
 
 
 def _result_fields(final: dict[str, Any], text: str) -> dict[str, Any]:
-    fields = {"text": text}
-    for key in ("session_id", "num_turns", "duration_ms", "subtype"):
+    fields: dict[str, Any] = {"text": text}
+    for key in ("session_id", "num_turns", "duration_ms", "subtype", "structured_output"):
         if key in final:
             fields[key] = final[key]
     return fields

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pgswarm.worker.profiles.base import Outcome
-from pgswarm.worker.usage_limits import THROTTLE_BACKOFF_SECONDS, detect_usage_limit, pause_window
+from pgswarm.worker.usage_limits import detect_usage_limit, pause_window, throttle_seconds
 
 EX_TEMPFAIL = 75
 
@@ -29,23 +29,35 @@ class CliProfile:
     extra_args: tuple[str, ...] = ()
 
 
+class Repeated:
+    """An option type: a list value repeats the flag once per item (`--file a --file b`)."""
+
+
 def option_args(args: dict[str, Any], options: dict[str, tuple[str, type]]) -> list[str]:
-    """argv options for the task args this profile knows: {arg: (flag, type)}; a list value of a
-    `list` option becomes one comma-separated element. Wrong types raise ValueError."""
+    """argv options for the task args this profile knows: {arg: (flag, type)}. A `list` value
+    becomes one comma-separated element, a `Repeated` one the flag per item; `bool` true adds the
+    bare flag. Args the profile does not know are left alone (the worker reads args.repo and
+    friends). Wrong types, and values starting with '-' (they would read as options), raise
+    ValueError naming the arg."""
     argv: list[str] = []
     for arg, (flag, kind) in options.items():
         if arg not in args or args[arg] is None:
             continue
         value = args[arg]
-        if kind is list:
+        if kind is list or kind is Repeated:
             if isinstance(value, str):
                 value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError(f"args.{arg} must be a string or a list of strings")
-            argv += [flag, ",".join(value)]
+            if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+                raise ValueError(f"args.{arg} must be a string or a non-empty list of strings (got {value!r})")
+            _no_dash(arg, *value)
+            argv += [flag, ",".join(value)] if kind is list else [x for v in value for x in (flag, v)]
         elif kind is int:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"args.{arg} must be a positive integer (got {value!r})")
+            argv += [flag, str(value)]
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"args.{arg} must be a positive number (got {value!r})")
             argv += [flag, str(value)]
         elif kind is bool:
             if not isinstance(value, bool):
@@ -53,41 +65,61 @@ def option_args(args: dict[str, Any], options: dict[str, tuple[str, type]]) -> l
             if value:
                 argv.append(flag)
         else:
-            if not isinstance(value, str) or not value:
+            if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"args.{arg} must be a non-empty string (got {value!r})")
+            _no_dash(arg, value)
             argv += [flag, value]
     return argv
 
 
-def json_objects(output: str) -> list[dict[str, Any]]:
-    """The JSON objects in the output: one per line (JSONL), or one document that is an object or
-    an array of objects. Lines that are not JSON (stderr, progress) are skipped."""
-    text = output.strip()
-    if text.startswith(("[", "{")):
-        try:
-            whole = json.loads(text)
-        except ValueError:
-            pass
-        else:
-            items = whole if isinstance(whole, list) else [whole]
-            return [item for item in items if isinstance(item, dict)]
-    objects = []
-    for line in output.splitlines():
-        line = line.strip()
-        if line.startswith("{") and line.endswith("}"):
+def _no_dash(arg: str, *values: str) -> None:
+    for value in values:
+        if value.startswith("-"):
+            raise ValueError(f"args.{arg} must not start with '-' (got {value!r}): it would read as an option")
+
+
+def split_output(output: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON objects in the output and the other lines, in order. A JSON document starts at
+    the beginning of a line and may span lines (pretty-printed) or be an array of objects; JSON
+    lines (JSONL) are one document each. Text around them (stderr, progress, a line cut off at
+    the start of the captured tail) stays in the other lines."""
+    decoder = json.JSONDecoder()
+    objects: list[dict[str, Any]] = []
+    plain: list[str] = []
+    position, size = 0, len(output)
+    while position < size:
+        end = output.find("\n", position)
+        end = size if end < 0 else end
+        if output.startswith(("{", "["), position):
             try:
-                value = json.loads(line)
+                value, stop = decoder.raw_decode(output, position)
             except ValueError:
+                pass
+            else:
+                items = value if isinstance(value, list) else [value]
+                objects += [item for item in items if isinstance(item, dict)]
+                rest_end = output.find("\n", stop)
+                rest_end = size if rest_end < 0 else rest_end
+                rest = output[stop:rest_end].strip()
+                if rest:
+                    plain.append(rest)
+                position = rest_end + 1
                 continue
-            if isinstance(value, dict):
-                objects.append(value)
-    return objects
+        line = output[position:end]
+        if line.strip():
+            plain.append(line.rstrip())
+        position = end + 1
+    return objects, plain
+
+
+def json_objects(output: str) -> list[dict[str, Any]]:
+    """The JSON objects in the output (see split_output)."""
+    return split_output(output)[0]
 
 
 def plain_lines(output: str, count: int = 20) -> str:
-    """The last lines of output that are not JSON objects (what the CLI printed to stderr)."""
-    lines = [line for line in output.splitlines() if line.strip() and not line.lstrip().startswith(("{", "["))]
-    return "\n".join(lines[-count:])
+    """The last lines of output that are not JSON (what the CLI printed to stderr)."""
+    return "\n".join(split_output(output)[1][-count:])
 
 
 def common_outcome(exit_code: int, agent: str) -> Outcome | None:
@@ -101,13 +133,13 @@ def common_outcome(exit_code: int, agent: str) -> Outcome | None:
 
 def limit_outcome(text: str, agent: str, now: datetime | None = None) -> Outcome | None:
     """A usage limit (pause the agent) or a throttle (a short free retry) found in final text."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc).astimezone()  # local: agents print local clock times
     limit = detect_usage_limit(text, now)
     if limit is None:
         return None
     if limit.kind == "throttle":
         return Outcome(kind="tempfail", error=f"{agent} throttled: {limit.reason}",
-                       retry_in_seconds=THROTTLE_BACKOFF_SECONDS)
+                       retry_in_seconds=throttle_seconds(limit, now))
     until = pause_window(limit, now)
     return Outcome(kind="usage_limit", pause_until=until, pause_reason=f"{agent} usage limit: {limit.reason}",
                    error=f"{agent} usage limit: {limit.reason}")

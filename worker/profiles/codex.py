@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import (CliProfile, common_outcome, json_objects, last_line, limit_outcome,
-                                         option_args, plain_lines)
+from pgswarm.worker.profiles.cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
+                                         split_output)
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
     "profile": ("--profile", str),
     "sandbox": ("--sandbox", str),
     "skip_git_repo_check": ("--skip-git-repo-check", bool),
+    "add_dirs": ("--add-dir", Repeated),
 }
 
 
@@ -41,34 +42,53 @@ def parse_codex(exit_code: int, output: str) -> Outcome:
     if common is not None:
         return common
     message: str | None = None
+    thread_id: str | None = None
     errors: list[str] = []
+    turn_failures: list[str] = []
+    turn_completed = False
     tokens_in = tokens_out = None
-    for event in json_objects(output):
+    objects, plain = split_output(output)
+    for event in objects:
         kind = event.get("type")
         msg = event.get("msg") if isinstance(event.get("msg"), dict) else None
         item = event.get("item") if isinstance(event.get("item"), dict) else None
-        if kind == "item.completed" and item and item.get("type") in ("agent_message", "assistant_message"):
+        if kind == "thread.started" and isinstance(event.get("thread_id"), str):
+            thread_id = event["thread_id"]
+        elif kind == "item.completed" and item and item.get("type") in ("agent_message", "assistant_message"):
             message = item.get("text") or message
         elif msg and msg.get("type") == "agent_message":
             message = msg.get("message") or message
-        elif kind == "turn.completed" and isinstance(event.get("usage"), dict):
-            usage: dict[str, Any] = event["usage"]
-            tokens_in = (tokens_in or 0) + int(usage.get("input_tokens") or 0)
-            tokens_out = (tokens_out or 0) + int(usage.get("output_tokens") or 0)
-        elif kind in ("error", "turn.failed") or (msg and msg.get("type") in ("error", "stream_error")):
+        elif kind == "turn.completed":
+            turn_completed = True
+            usage = event.get("usage")
+            if isinstance(usage, dict):  # input_tokens already include cached_input_tokens
+                tokens_in = (tokens_in or 0) + int(usage.get("input_tokens") or 0)
+                tokens_out = (tokens_out or 0) + int(usage.get("output_tokens") or 0)
+        elif msg and msg.get("type") == "task_complete":
+            turn_completed = True
+        elif kind == "turn.failed":
+            turn_failures.append(_error_text(event))
+        elif kind == "error" or (msg and msg.get("type") in ("error", "stream_error")):
             errors.append(_error_text(event))
-    stderr = plain_lines(output)
-    if errors or exit_code != 0:
-        final = "\n".join(errors[-3:] + [stderr])
+    stderr = "\n".join(plain[-20:])
+    # "Reconnecting... 2/5 (...)" error events are codex retrying; they end the run only when no
+    # turn completes after them.
+    lasting = [e for e in errors if not e.startswith("Reconnecting")]
+    if exit_code != 0 or turn_failures or (errors and not turn_completed):
+        final = "\n".join(turn_failures[-2:] + errors[-3:] + [stderr])
         limited = limit_outcome(final, "codex")
         if limited is not None:
             return limited
-        reason = errors[-1] if errors else last_line(stderr) or "no output"
+        reason = (turn_failures or lasting or errors or [last_line(stderr) or "no output"])[-1]
         return Outcome(kind="failed", error=f"codex failed (exit {exit_code}): {reason}"[:2000],
                        input_tokens=tokens_in, output_tokens=tokens_out)
     if message is None:
-        return Outcome(kind="failed", error="codex exited 0 without an agent message")
-    return Outcome(kind="completed", result={"text": message}, input_tokens=tokens_in, output_tokens=tokens_out)
+        return Outcome(kind="failed", error="codex exited 0 without an agent message"
+                       + ("" if turn_completed else " or a completed turn"))
+    result: dict[str, Any] = {"text": message}
+    if thread_id:
+        result["session_id"] = thread_id
+    return Outcome(kind="completed", result=result, input_tokens=tokens_in, output_tokens=tokens_out)
 
 
 def _error_text(event: dict[str, Any]) -> str:

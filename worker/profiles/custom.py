@@ -133,8 +133,10 @@ def _profile(name: str, table: dict[str, Any], known: dict[str, CliProfile], whe
         expected = OVERRIDE_KEYS.get(key)
         if expected is None:
             raise UsageError(f"{where}: unknown key {key!r}; known: argv, parser, base, {', '.join(OVERRIDE_KEYS)}")
-        if not isinstance(value, expected):
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise UsageError(f"{where}: {key} has the wrong type ({type(value).__name__})")
+        if key in ("command", "extra_args") and isinstance(start, TemplateProfile):
+            raise UsageError(f"{where}: {key} does not apply to an argv template; put it in argv")
         changes.update(_change(key, value, where))
     return dataclasses.replace(start, **changes)
 

@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import (CliProfile, common_outcome, json_objects, last_line, limit_outcome,
-                                         option_args, plain_lines)
+from pgswarm.worker.profiles.cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
+                                         split_output)
 
-OPTIONS: dict[str, tuple[str, type]] = {"model": ("--model", str), "approval_mode": ("--approval-mode", str)}
+OPTIONS: dict[str, tuple[str, type]] = {
+    "model": ("--model", str),
+    "approval_mode": ("--approval-mode", str),
+    "include_directories": ("--include-directories", Repeated),
+    "skip_trust": ("--skip-trust", bool),
+}
 # gemini-cli's fatal exit codes; retrying helps with none of these but a tool failure.
 EXIT_CODES = {
     41: ("authentication error: log in or set GEMINI_API_KEY on this node", False),
@@ -20,7 +25,7 @@ EXIT_CODES = {
     52: ("configuration error: check the gemini settings files", False),
     53: ("turn limit reached: the session used its maximum number of turns", False),
     54: ("tool execution error", True),
-    55: ("the workspace is not trusted or the session was refused", False),
+    55: ("untrusted workspace: trust the folder or pass args.skip_trust", False),
     130: ("cancelled", True),
 }
 
@@ -43,15 +48,18 @@ def parse_gemini(exit_code: int, output: str) -> Outcome:
     common = common_outcome(exit_code, "gemini")
     if common is not None:
         return common
-    documents = [d for d in json_objects(output) if {"response", "error", "stats"} & d.keys()]
+    objects, plain = split_output(output)
+    documents = [d for d in objects if {"response", "error", "stats"} & d.keys()]
     document = documents[-1] if documents else {}
-    error = document.get("error") if isinstance(document.get("error"), dict) else None
-    message = error.get("message") if error else None
-    stderr = plain_lines(output)
+    error = document.get("error")
+    message = error.get("message") if isinstance(error, dict) else error if isinstance(error, str) else None
+    stderr = "\n".join(plain[-20:])
     tokens_in, tokens_out = _tokens(document.get("stats"))
     if exit_code == 0 and not error and isinstance(document.get("response"), str):
-        return Outcome(kind="completed", result={"text": document["response"]}, input_tokens=tokens_in,
-                       output_tokens=tokens_out)
+        result = {"text": document["response"]}
+        if isinstance(document.get("session_id"), str):
+            result["session_id"] = document["session_id"]
+        return Outcome(kind="completed", result=result, input_tokens=tokens_in, output_tokens=tokens_out)
     limited = limit_outcome("\n".join(filter(None, [message, stderr])), "gemini")
     if limited is not None:
         return limited

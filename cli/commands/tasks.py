@@ -189,6 +189,17 @@ def _age(row: dict[str, Any]) -> str:
     return duration(datetime.now(start.tzinfo) - start)
 
 
+def _existing_task(conn: psycopg.Connection, task_id: int) -> dict:
+    task = queries.get_task(conn, task_id)
+    if task is None:
+        raise UnknownTask(f"task {task_id} not found")
+    return task
+
+
+def _related(task: dict) -> Text:
+    return Text(f"#{task['id']} {task['status']} {task['agent']} {shorten(task['prompt'], 50)}")
+
+
 def show(
     task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
     lines: int = typer.Option(20, "--lines", "-n", help="log tail lines"),
@@ -198,9 +209,7 @@ def show(
     """A task's fields, dependency tree, event timeline and log tail."""
     task_id = parse_task_id(task_ref)
     with connect(dsn) as conn:
-        task = queries.get_task(conn, task_id)
-        if task is None:
-            raise UnknownTask(f"task {task_id} not found")
+        task = _existing_task(conn, task_id)
         deps = queries.dependencies(conn, task_id)
         dependents = queries.dependents(conn, task_id)
         kids = queries.children(conn, task_id)
@@ -232,11 +241,11 @@ def show(
         if dependents:
             down = tree.add("needed by")
             for d in dependents:
-                down.add(Text(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}"))
+                down.add(_related(d))
         if kids:
             branch = tree.add("children (--parent)")
             for d in kids:
-                branch.add(Text(f"#{d['id']} {d['status']} {d['agent']} {shorten(d['prompt'], 50)}"))
+                branch.add(_related(d))
         console.print(tree)
     print_table([{**e, "detail": shorten(cell(e["detail"]) if e["detail"] else "", 70)} for e in events],
                 ["at", "event", "worker", "attempt", "detail"], title="events")
@@ -258,9 +267,7 @@ def logs(
     task_id = parse_task_id(task_ref)
 
     with connect(dsn) as conn:
-        task = queries.get_task(conn, task_id)
-        if task is None:
-            raise UnknownTask(f"task {task_id} not found")
+        task = _existing_task(conn, task_id)
         if not follow or task["status"] in TERMINAL:
             logfiles.print_log(task)
             return

@@ -103,7 +103,8 @@ class Runner:
         self.metrics = Metrics(self.name)
         self.metrics_port: int | None = None
         self.db = Database(config.dsn, self.name, on_ready=self._on_ready, on_cancel=self._on_cancel,
-                           on_reconnect=self._on_reconnect, required_schema=required_schema_version())
+                           on_reconnect=self._on_reconnect, required_schema=required_schema_version(),
+                           call_timeout=max(5.0, config.lease_seconds / 2))
 
     # -- life cycle ---------------------------------------------------------------------------
 

@@ -89,8 +89,11 @@ class Database:
 
     def __init__(self, dsn: str, worker: str, *, on_ready: Callable[[str], None],
                  on_cancel: Callable[[int], None], on_reconnect: Callable[[], Awaitable[None]],
-                 required_schema: int | None = None) -> None:
+                 required_schema: int | None = None, call_timeout: float = 30.0) -> None:
         self.dsn = dsn
+        # A call that has not answered by then means a frozen or partitioned server: drop the
+        # connection and reconnect (possibly to a new primary) instead of waiting on TCP.
+        self.call_timeout = call_timeout
         self.worker = worker
         self._connect_args = asyncpg_connect_args(dsn)
         self._connect_args.setdefault("timeout", 10.0)
@@ -110,10 +113,7 @@ class Database:
 
     async def connect(self) -> None:
         """Connect once (raise DatabaseDown on failure), check the schema, LISTEN."""
-        try:
-            conn = await asyncpg.connect(**self._connect_args)
-        except CONNECTION_ERRORS as exc:
-            raise DatabaseDown(f"cannot connect to {redact_dsn(self.dsn)}: {exc}") from exc
+        conn = await self._connect_any()
         try:
             if self._required_schema is not None:
                 version = await conn.fetchval("select swarm.schema_version()")
@@ -131,6 +131,24 @@ class Database:
         conn.add_termination_listener(self._terminated)
         self._conn = conn
         self.connected.set()
+
+    async def _connect_any(self) -> asyncpg.Connection:
+        """Try each host of a multi-host DSN in turn, each with its own timeout (as libpq does;
+        asyncpg spends one timeout on the whole list, so a frozen first host would hide the rest)."""
+        hosts = self._connect_args.get("host")
+        ports = self._connect_args.get("port")
+        if not isinstance(hosts, list):
+            candidates = [self._connect_args]
+        else:
+            port_list = ports if isinstance(ports, list) else [ports] * len(hosts)
+            candidates = [{**self._connect_args, "host": h, "port": p} for h, p in zip(hosts, port_list)]
+        failures = []
+        for args in candidates:
+            try:
+                return await asyncpg.connect(**{k: v for k, v in args.items() if v is not None})
+            except (*CONNECTION_ERRORS, asyncpg.exceptions.TargetServerAttributeNotMatched) as exc:
+                failures.append(f"{args.get('host')}: {exc or type(exc).__name__}")
+        raise DatabaseDown(f"cannot connect to {redact_dsn(self.dsn)}: {'; '.join(failures)}")
 
     async def close(self) -> None:
         self.closed = True
@@ -193,7 +211,7 @@ class Database:
             if conn is None:
                 raise DatabaseDown("not connected")
             try:
-                return await getattr(conn, method)(query, *args)
+                return await asyncio.wait_for(getattr(conn, method)(query, *args), self.call_timeout)
             except CONNECTION_ERRORS as exc:
                 if conn is self._conn:
                     self._lost()

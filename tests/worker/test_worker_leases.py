@@ -106,3 +106,18 @@ def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running
              diagnostics=workers.logs)
     running = processes_with(marker)
     assert len(running) == 1, f"only the new attempt runs: {running}"
+
+
+def test_multi_host_dsn_skips_a_host_that_never_answers(workers: Workers, db: psycopg.Connection) -> None:
+    """A frozen first host (accepts TCP, never answers) costs one connect_timeout, then the worker
+    uses the next host, as libpq does."""
+    info = db.info
+    with socket.socket() as frozen:
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen(16)
+        dsn = (f"postgresql://{info.user}@127.0.0.1:{frozen.getsockname()[1]},{info.host}:{info.port}/{info.dbname}"
+               "?target_session_attrs=read-write&connect_timeout=2")
+        task_id = add(db, "echo reached the second host")
+        worker = workers.start("--dsn", dsn)
+        row = wait_status(workers.dsn, task_id, "completed", timeout=60, workers=workers)
+        assert "reached the second host" in row["output_tail"] and worker.alive()

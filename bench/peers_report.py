@@ -1,0 +1,398 @@
+"""Write bench/RESULTS.md from the raw results in $PEERBENCH_RESULTS (default bench/results/):
+the peers' and pgswarm's *.jsonl (bench/run_peers.sh), env.txt (the machine and the server's
+settings), scale-*.txt (bench/scale.py output) and, when the lead has written it, worker.md
+(the real worker with /bin/true, from bench/worker.py).
+
+    python bench/peers_report.py            # writes bench/RESULTS.md
+    python bench/peers_report.py --stdout   # prints it instead
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = Path(os.environ.get("PEERBENCH_RESULTS", HERE / "results"))
+OUTPUT = HERE / "RESULTS.md"
+PEERS = ["procrastinate", "pgqueuer", "dbos", "graphile-worker", "pg-boss"]
+ENGINE = "pgswarm (engine, in-process consumer)"
+# What the issue quotes from ../shared/bench/peers/RESULTS.md (an earlier run on this machine).
+EARLIER = {"pg-boss drain": 22_848, "graphile-worker drain": 15_378, "graphile-worker pickup p50": 1.0}
+
+
+def load(name: str) -> list[dict]:
+    path = RESULTS / f"{name}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def fmt(x: float | None, nd: int = 0) -> str:
+    return "n/a" if x is None else f"{x:,.{nd}f}"
+
+
+def spread(xs: list[float], nd: int = 0) -> str:
+    if not xs:
+        return "n/a"
+    if len(xs) == 1:
+        return f"{fmt(xs[0], nd)} (1 run)"
+    return f"{fmt(statistics.median(xs), nd)} ({fmt(min(xs), nd)}–{fmt(max(xs), nd)})"
+
+
+def settings_text(settings: dict | None) -> str:
+    return "`" + json.dumps(settings or {}, separators=(", ", ": ")).replace("|", "/") + "`"
+
+
+@dataclass
+class Summary:
+    """One system's final drain runs, its single-enqueue run and its pickup-latency runs."""
+    name: str
+    version: str
+    procs: int
+    settings: dict
+    drain: list[float]
+    bulk: list[float]
+    bulk_api: str
+    single: dict | None
+    pickups: list[dict]
+
+    @property
+    def drain_median(self) -> float:
+        return statistics.median(self.drain)
+
+    @property
+    def bulk_median(self) -> float:
+        return statistics.median(self.bulk)
+
+    @property
+    def pickup(self) -> dict | None:
+        """The pickup run in the drain's own settings (one configuration for both figures)."""
+        same = [p for p in self.pickups if p.get("settings") == self.settings]
+        return (same or [p for p in self.pickups if p.get("label") == "best"] or self.pickups or [None])[0]
+
+    @property
+    def best_pickup(self) -> dict | None:
+        return min(self.pickups, key=lambda p: p["p50_ms"], default=None)
+
+
+def summarize(name: str, rows: list[dict]) -> Summary | None:
+    final = [r for r in rows if r.get("mode") == "drain" and r.get("label") == "final" and r.get("ok")]
+    if not final:
+        return None
+    single = next((r for r in rows if r.get("mode") == "single"), None)
+    pickups = [r for r in rows if r.get("mode") == "latency" and r.get("received") == r.get("n")]
+    pickups.sort(key=lambda p: p.get("settings") != final[0]["settings"])  # the drain's settings first
+    return Summary(name, final[0].get("version", "?"), final[0]["procs"], final[0]["settings"],
+                   [r["drain_jobs_per_s"] for r in final], [r["enqueue_jobs_per_s"] for r in final],
+                   final[0].get("enqueue_api", ""), single, pickups)
+
+
+def pickup_text(p: dict | None) -> str:
+    return "n/a" if p is None else f"{fmt(p['p50_ms'], 2)} / {fmt(p['p95_ms'], 2)} / {fmt(p['p99_ms'], 2)}"
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**NO**"
+
+
+def held_snapshot_result() -> tuple[str, str, bool] | None:
+    """(file, "NN%", met) of the longest held-snapshot run in the scale results, if any."""
+    for name in ("scale-full-snapshot.txt", "scale-quick.txt"):
+        path = RESULTS / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            found = re.search(r"REPEATABLE READ snapshot.*?= (\d+%) of normal.*?target >= 80%: (met|NOT met)", line)
+            if line.startswith("|") and found:
+                return name, found.group(1), found.group(2) == "met"
+    return None
+
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.peers = [s for s in (summarize(p, load(p)) for p in PEERS) if s]
+        rows = load("pgswarm")
+        self.ours = summarize(ENGINE, rows)
+        self.enqueue_paths = [r for r in rows if r.get("mode") == "enqueue"]
+        self.spawn = load("spawn_baseline")
+        self.pgbench = load("baseline_pgbench")
+
+    def w(self, line: str = "") -> None:
+        self.lines.append(line)
+
+    # -- sections -----------------------------------------------------------------------------
+    def intro(self) -> None:
+        stamps = sorted(r["ts"] for name in ["spawn_baseline", "baseline_pgbench", *PEERS, "pgswarm"]
+                        for r in load(name) if "ts" in r)
+        window = f" (raw results stamped {stamps[0]} – {stamps[-1]} UTC)" if stamps else ""
+        self.w("# pgswarm beside the Postgres job queues: results\n")
+        self.w(f"Measured on one 2-core VM{window}: the peer harness of `../shared/bench/peers` (its "
+               "`run_all.sh`, unchanged) for procrastinate, pgqueuer, DBOS, graphile-worker, pg-boss, the "
+               "hand-written SKIP LOCKED loop and the spawn floor, and `bench/peers_pgswarm.py` (pgswarm as one more "
+               "peer of that harness, `pbcommon.py`: the same drain, single-enqueue and pickup code) against the "
+               "harness's PostgreSQL 15 server (`pg.sh`). One command runs it all: `bash bench/run_peers.sh` "
+               "(about 50 min). This file is generated by `python bench/peers_report.py` from the raw results in "
+               "`bench/results/`; the scale section comes from `python bench/scale.py`. Spread: median "
+               "(min–max) over the final runs.\n")
+        self.w("The VM is shared with other work. The peers ran first; pgswarm about ten minutes later "
+               "against the same `pg.sh` server settings. The peers' figures move "
+               "a lot between runs: the earlier run quoted by the issue (`../shared/bench/peers/RESULTS.md`) had "
+               f"graphile-worker at {EARLIER['graphile-worker drain']:,} and pg-boss at {EARLIER['pg-boss drain']:,} "
+               "jobs/s, so the targets below are judged against the peers of this run only.\n")
+
+    def side_by_side(self) -> None:
+        self.w("## Side by side\n")
+        self.w("| system | version | best drain settings | drain of 20,000 no-op jobs, jobs/s | bulk enqueue jobs/s "
+               "(API) | single enqueue jobs/s (p50 call ms) | pickup p50 / p95 / p99 ms (settings) |")
+        self.w("|---|---|---|---|---|---|---|")
+        for s in [*self.peers, *([self.ours] if self.ours else [])]:
+            bold = "**" if s is self.ours else ""
+            single = s.single
+            single_text = f"{fmt(single['enqueue_jobs_per_s'])} ({fmt(single['call_ms_p50'], 2)})" if single else "n/a"
+            pickups = "<br>".join(f"{pickup_text(p)} ({'drain settings' if p.get('settings') == s.settings else settings_text(p.get('settings'))})"
+                                  for p in s.pickups) or "n/a"
+            self.w(f"| {bold}{s.name}{bold} | {s.version} | {s.procs} proc, {settings_text(s.settings)} "
+                   f"| {bold}{spread(s.drain)}{bold} | {spread(s.bulk)} ({s.bulk_api}) | {single_text} | {pickups} |")
+        self.w("| **pgswarm (real worker, `/bin/true`)** | | see [Real worker with /bin/true](#real-worker-with-bintrue) "
+               "| | | | |")
+        self.w("")
+        self.w("- **Drain**: fresh database, bulk enqueue of 20,000, `CHECKPOINT`, start the workers behind a "
+               "barrier, time until the database shows all 20,000 completed. Each system's best setting from a "
+               "sweep, then 3 final runs. pgswarm's engine row uses a minimal in-process consumer: LISTEN "
+               "`swarm_ready`, `swarm.claim_task(max_tasks => batch)`, the no-op job function, one "
+               "`swarm.complete_tasks` call per batch (each task fenced by worker and attempt, the completion "
+               "committed before the next claim).")
+        self.w("- **Pickup**: one idle consumer process, 200 single enqueues 20 ms apart after 10 warm-up jobs; "
+               "latency = job function start − enqueue call returned (the commit acknowledged). pgswarm's "
+               "first pickup row is the drain settings; the second, one consumer connection.")
+        self.w("- **Single enqueue**: 2,000 enqueues, one call and one commit each, sequential. pgswarm's is a plain "
+               "`INSERT INTO swarm.agent_tasks (prompt) VALUES ($1)`.\n")
+
+    def enqueue(self) -> None:
+        if not self.enqueue_paths:
+            return
+        self.w("## pgswarm enqueue paths\n")
+        self.w("Each into a fresh database, after 10 warm-up inserts; one NOTIFY per statement. The peers' bulk "
+               "figures above are their bulk APIs at 1,000 jobs per call.\n")
+        self.w("| path | tasks | tasks/s |")
+        self.w("|---|---|---|")
+        for r in self.enqueue_paths:
+            self.w(f"| {r['api']} | {r['n']:,} | {fmt(r['jobs_per_s'])} |")
+        self.w("")
+
+    def ratios(self) -> None:
+        ours = self.ours
+        if not ours or not self.peers:
+            return
+        self.w("## Ratios against the best peer of this run\n")
+        self.w("| measure | pgswarm | best peer | ratio pgswarm / peer | pgswarm better? |")
+        self.w("|---|---|---|---|---|")
+
+        def row(measure: str, mine: float | None, key: Callable[[Summary], float | None], higher_better: bool,
+                unit: str, nd: int = 0) -> None:
+            candidates = [(key(s), s.name) for s in self.peers if key(s) is not None]
+            if mine is None or not candidates:
+                return
+            value, name = (max if higher_better else min)(candidates)
+            ratio = mine / value
+            better = ratio >= 1 if higher_better else ratio <= 1
+            self.w(f"| {measure} | {fmt(mine, nd)} {unit} | {name} {fmt(value, nd)} {unit} | {ratio:.2f}× "
+                   f"| {'yes' if better else 'no'} |")
+
+        best_bulk_path = max((r["jobs_per_s"] for r in self.enqueue_paths if r["api"].startswith("bulk")), default=None)
+        row("drain (engine), jobs/s", ours.drain_median, lambda s: s.drain_median, True, "jobs/s")
+        row("bulk enqueue, best path, jobs/s", best_bulk_path or ours.bulk_median, lambda s: s.bulk_median, True,
+            "jobs/s")
+        row("single enqueue, jobs/s", ours.single and ours.single["enqueue_jobs_per_s"],
+            lambda s: s.single and s.single["enqueue_jobs_per_s"], True, "jobs/s")
+        for pct in ("p50", "p95", "p99"):
+            row(f"pickup {pct} (drain settings; peer: any of its runs), ms", ours.pickup and ours.pickup[f"{pct}_ms"],
+                lambda s, pct=pct: min((p[f"{pct}_ms"] for p in s.pickups), default=None), False, "ms", 2)
+        batch = [r["jobs_per_s"] for r in self.pgbench if r.get("variant") == "batch"]
+        if batch:
+            best = max(statistics.median([r["jobs_per_s"] for r in self.pgbench
+                                          if r.get("variant") == "batch" and r["clients"] == c])
+                       for c in {r["clients"] for r in self.pgbench if r.get("variant") == "batch"})
+            self.w(f"| drain against the hand-written SKIP LOCKED batch loop (pgbench, 100 per claim, best client "
+                   f"count) | {fmt(ours.drain_median)} jobs/s | baseline {fmt(best)} jobs/s "
+                   f"| {ours.drain_median / best:.2f}× | no (it does no fencing, events or dependencies) |")
+        self.w("")
+
+    def targets(self) -> None:
+        ours = self.ours
+        if not ours or not self.peers:
+            return
+        best_drain = max(self.peers, key=lambda s: s.drain_median)
+        pickup_peer = min((s for s in self.peers if s.best_pickup), key=lambda s: s.best_pickup["p50_ms"])
+        best_pickup = pickup_peer.best_pickup
+        mine = ours.pickup
+        self.w("## Targets of the issue\n")
+        self.w("| target | pgswarm | best peer, this run | ratio | met |")
+        self.w("|---|---|---|---|---|")
+        drain_ratio = ours.drain_median / best_drain.drain_median
+        self.w(f"| engine drain ≥ best peer's drain | {fmt(ours.drain_median)} jobs/s | {best_drain.name} "
+               f"{fmt(best_drain.drain_median)} jobs/s | {drain_ratio:.2f}× | {verdict(drain_ratio >= 1)} |")
+        if mine and best_pickup:
+            pickup_ratio = mine["p50_ms"] / best_pickup["p50_ms"]
+            self.w(f"| pickup p50 ≤ best peer's pickup p50 | {fmt(mine['p50_ms'], 2)} ms (drain settings) | "
+                   f"{pickup_peer.name} {fmt(best_pickup['p50_ms'], 2)} ms ({settings_text(best_pickup.get('settings'))}) "
+                   f"| {pickup_ratio:.2f}× | {verdict(pickup_ratio <= 1)} |")
+            both = drain_ratio >= 1 and pickup_ratio <= 1
+            self.w(f"| both in one configuration ({ours.procs} proc, {settings_text(ours.settings)}) | "
+                   f"{fmt(ours.drain_median)} jobs/s and {fmt(mine['p50_ms'], 2)} ms | | | {verdict(both)} |")
+        floor = [r["procs_per_s"] for r in self.spawn if r.get("api") == "asyncio" and r.get("in_flight") == 8
+                 and r.get("loop") == "asyncio"]
+        floor_text = f"floor (asyncio, 8 in flight) {fmt(statistics.median(floor))} spawns/s" if floor else ""
+        snapshot = held_snapshot_result()
+        if snapshot:
+            name, share, met = snapshot
+            self.w(f"| throughput while a REPEATABLE READ snapshot is held ≥ 80 % of normal | {share} of normal "
+                   f"(`{name}`, see [Scale](#scale-benchscalepy)) | | | {verdict(met)} |")
+        self.w(f"| real worker with `/bin/true` ≥ 0.7× the spawn floor | 0.35× at concurrency 8 (`bench/worker.py`, "
+               f"floor measured in the same run): see [Real worker with /bin/true](#real-worker-with-bintrue) "
+               f"| {floor_text} | 0.35× | **NO** |")
+        self.w("")
+        self.w(self.target_summary(best_drain, pickup_peer, drain_ratio) + "\n")
+
+    def target_summary(self, best_drain: Summary, pickup_peer: Summary, drain_ratio: float) -> str:
+        """The targets in words, every claim computed from the raw results."""
+        ours, mine, best_pickup = self.ours, self.ours.pickup, pickup_peer.best_pickup
+        earlier_drain = ours.drain_median >= EARLIER["pg-boss drain"] and ours.drain_median >= EARLIER["graphile-worker drain"]
+        earlier_pickup = mine is not None and mine["p50_ms"] <= EARLIER["graphile-worker pickup p50"]
+        parts = [f"Against the figures the issue quotes from an earlier run (pg-boss {EARLIER['pg-boss drain']:,} jobs/s "
+                 f"drain, graphile-worker {EARLIER['graphile-worker pickup p50']} ms pickup p50), pgswarm's engine "
+                 f"{'meets' if earlier_drain else 'misses'} the drain target "
+                 f"({ours.drain_median / EARLIER['pg-boss drain']:.2f}×) and "
+                 f"{'meets' if earlier_pickup else 'misses'} the pickup target "
+                 f"({fmt(mine['p50_ms'] if mine else None, 2)} ms). Measured in one run, as the issue asks:"]
+        if drain_ratio < 1:
+            parts.append(f"{best_drain.name} drained {fmt(best_drain.drain_median)} jobs/s, pgswarm "
+                         f"{drain_ratio:.2f}× that.")
+        if mine and best_pickup and mine["p50_ms"] > best_pickup["p50_ms"]:
+            parts.append(f"{pickup_peer.name}'s pickup p50 was {fmt(best_pickup['p50_ms'], 2)} ms, pgswarm's "
+                         f"{fmt(mine['p50_ms'], 2)} ms.")
+        if mine:
+            for pct in ("p95", "p99"):
+                if all(mine[f"{pct}_ms"] < min(p[f"{pct}_ms"] for p in s.pickups) for s in self.peers if s.pickups):
+                    parts.append(f"pgswarm's pickup {pct} ({fmt(mine[f'{pct}_ms'], 2)} ms) is lower than every peer's.")
+        drain_beaten = [s.name for s in self.peers if ours.drain_median > s.drain_median]
+        pickup_beaten = [s.name for s in self.peers if mine and s.best_pickup and mine["p50_ms"] < s.best_pickup["p50_ms"]]
+        both = [n for n in drain_beaten if n in pickup_beaten]
+        if both:
+            parts.append(f"pgswarm drains faster and picks up sooner (p50) than {', '.join(both)}.")
+        single_beaten = [s.name for s in self.peers if s.single and ours.single
+                         and ours.single["enqueue_jobs_per_s"] > s.single["enqueue_jobs_per_s"]]
+        if len(single_beaten) == len(self.peers):
+            parts.append("Its single-row enqueue is faster than every peer's.")
+        return " ".join(parts)
+
+    def worker(self) -> None:
+        self.w("## Real worker with /bin/true\n")
+        filled = RESULTS / "worker.md"
+        if filled.exists():
+            self.w(filled.read_text().rstrip() + "\n")
+            return
+        self.w("_Placeholder, filled by the lead from `python bench/worker.py` (the real `pgswarm worker "
+               "--agents shell --allow-shell` draining `/bin/true` tasks, beside the spawn floor measured the same "
+               "way). Put the section's text in `bench/results/worker.md`; this generator includes it here. The raw "
+               "output of an earlier run is in `bench/results/worker.txt`._\n")
+
+    def scale(self) -> None:
+        files = sorted(RESULTS.glob("scale-*.txt"), key=lambda p: (p.name != "scale-quick.txt", p.name))
+        self.w("## Scale (`bench/scale.py`)\n")
+        self.w("`bench/scale.py` starts its own PostgreSQL 15 (fsync, full_page_writes and synchronous_commit on, "
+               "shared_buffers 512MB, max_wal_size 4GB, autovacuum defaults plus the queue table's own settings "
+               "from `migrations/0001_schema.sql`) and records, once a second through every part, the dead tuples "
+               "of `swarm.agent_tasks` and `swarm.task_events` and `pg_notification_queue_usage()` (with a "
+               "LISTEN session consuming `swarm_ready` as a worker would). Claim latency is one "
+               "`swarm.claim_task` (then its completion) at a time, 1,000 samples after 100 warm-up.\n")
+        if not files:
+            self.w("_Not run yet._\n")
+            return
+        for path in files:
+            text = path.read_text().splitlines()
+            header = next((line for line in text if line.startswith("PostgreSQL")), "")
+            table = [line for line in text if line.startswith("|")]
+            self.w(f"### `{path.name}`\n")
+            if header:
+                self.w(f"{header}\n")
+            self.w("\n".join(table) if table else "_(no table: the run did not finish)_")
+            self.w("")
+        self.scale_notes()
+
+    def scale_notes(self) -> None:
+        notes = RESULTS / "scale-notes.md"
+        if notes.exists():
+            self.w(notes.read_text().rstrip() + "\n")
+
+    def baselines(self) -> None:
+        if self.spawn:
+            self.w("## Spawn floor (this run): `/bin/true` from Python, 2,000 per run, 3 runs\n")
+            self.w("| API | in flight | loop | processes/s |")
+            self.w("|---|---|---|---|")
+            for api, in_flight, loop in sorted({(r["api"], r["in_flight"], r["loop"]) for r in self.spawn}):
+                xs = [r["procs_per_s"] for r in self.spawn if (r["api"], r["in_flight"], r["loop"]) == (api, in_flight, loop)]
+                self.w(f"| {api} | {in_flight} | {loop} | {spread(xs)} |")
+            self.w("")
+        if self.pgbench:
+            self.w("## Hand-written SKIP LOCKED baseline (pgbench, this run, 15 s per run, 3 runs)\n")
+            self.w("| variant | clients | jobs/s |")
+            self.w("|---|---|---|")
+            for variant in ("single", "batch"):
+                for clients in sorted({r["clients"] for r in self.pgbench if r["variant"] == variant}):
+                    xs = [r["jobs_per_s"] for r in self.pgbench if r["variant"] == variant and r["clients"] == clients]
+                    self.w(f"| {variant} | {clients} | {spread(xs)} |")
+            self.w("")
+
+    def settings_and_machine(self) -> None:
+        self.w("## Settings\n")
+        self.w("- Server: the peer harness's `pg.sh`, PostgreSQL 15.18 from Debian, `initdb` defaults plus "
+               "`shared_buffers=512MB`, `max_connections=200`; `fsync=on`, `synchronous_commit=on`; listening on "
+               "127.0.0.1:55432, clients over TCP loopback. Full list below (`env.txt`).")
+        self.w("- N = 20,000 no-op jobs per drain; sweep of settings per system, the best repeated 3 times "
+               "(`RUNS=3`); single enqueue 2,000 calls; pickup 200 jobs, 20 ms apart.")
+        self.w("- Peers at the versions in the table, installed by the harness's `setup.sh` into /tmp; pgswarm from "
+               "this repository (`pip install -e .`), its consumer on asyncpg.")
+        self.w("- pgswarm's sweep: consumers per process 1–4, claim batch 100–1,000, 1–2 processes "
+               "(`bench/peers_pgswarm.py`, `SWEEP`).\n")
+        env = RESULTS / "env.txt"
+        if env.exists():
+            self.w("## Machine and PostgreSQL configuration (recorded at run time, `bench/results/env.txt`)\n")
+            self.w("```")
+            self.w(env.read_text().rstrip())
+            self.w("```")
+
+    def build(self) -> str:
+        self.intro()
+        self.side_by_side()
+        self.targets()
+        self.ratios()
+        self.enqueue()
+        self.worker()
+        self.scale()
+        self.baselines()
+        self.settings_and_machine()
+        return "\n".join(self.lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stdout", action="store_true", help="print the report instead of writing bench/RESULTS.md")
+    args = parser.parse_args()
+    text = Report().build()
+    if args.stdout:
+        print(text, end="")
+    else:
+        OUTPUT.write_text(text)
+        print(f"wrote {OUTPUT}")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from tests.helpers.workers import T, wait_for
 from tests.pgserver import _ensure_os_user, _make_traversable
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -49,17 +49,9 @@ def ha_available() -> str | None:
     return None
 
 
-def _wait_until(condition, timeout: float, what: str, interval: float = 0.2,
-                diagnostics: Callable[[], str] | None = None):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            extra = f"\n{diagnostics()}" if diagnostics else ""
-            raise ClusterError(f"timed out after {timeout:.0f}s waiting for {what}{extra}")
-        time.sleep(interval)
+def _wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.2,
+                diagnostics: Callable[[], str] | None = None) -> T:
+    return wait_for(condition, timeout, what, interval, diagnostics, error=ClusterError)
 
 
 @dataclass

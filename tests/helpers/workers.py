@@ -19,8 +19,8 @@ AGENTS = Path(__file__).resolve().parents[1] / "agents"
 
 
 def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.05,
-             diagnostics: Callable[[], str] | None = None) -> T:
-    """Poll condition() until it is truthy; fail naming `what` (and the diagnostics) at the deadline."""
+             diagnostics: Callable[[], str] | None = None, error: type[Exception] = AssertionError) -> T:
+    """Poll condition() until it is truthy; raise `error` naming `what` (and the diagnostics) at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -28,7 +28,7 @@ def wait_for(condition: Callable[[], T], timeout: float, what: str, interval: fl
             return value
         if time.monotonic() > deadline:
             extra = f"\n{diagnostics()}" if diagnostics else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{extra}")
+            raise error(f"timed out after {timeout:.0f}s waiting for {what}{extra}")
         time.sleep(interval)
 
 

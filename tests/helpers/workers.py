@@ -128,7 +128,10 @@ def wait_status(dsn: str, task_id: int, statuses: set[str] | str, timeout: float
 
 
 def processes_with(marker: str) -> list[str]:
-    """Command lines of live processes whose argv contains marker."""
+    """Command lines of live agent processes (they carry PGSWARM_RUN_TOKEN) whose argv contains marker.
+
+    Only processes a worker started count: a CI runner's own shell may hold any text in its argv.
+    """
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -136,10 +139,14 @@ def processes_with(marker: str) -> list[str]:
         try:
             with open(f"/proc/{entry.name}/cmdline", "rb") as f:
                 cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if marker not in cmdline:
+                continue
             with open(f"/proc/{entry.name}/stat", "rb") as f:
                 state = f.read().rsplit(b")", 1)[1].split()[0]
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                from_a_worker = b"PGSWARM_RUN_TOKEN=" in f.read()
         except OSError:
             continue
-        if marker in cmdline and state != b"Z":
+        if from_a_worker and state != b"Z":
             found.append(f"{entry.name}: {cmdline}")
     return found

@@ -71,7 +71,8 @@ def _free_port() -> int:
 def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connection) -> None:
     port = _free_port()
     add(db, "true")
-    failing = add(db, "exit 1", max_attempts=1)
+    marker = f"failing-{uuid.uuid4().hex[:8]}"
+    failing = add(db, f"echo {marker}; exit 1", max_attempts=1)
     workers.start("--metrics-port", str(port))
     wait_status(workers.dsn, failing, "failed", workers=workers)
 
@@ -87,7 +88,7 @@ def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connecti
     assert 'pgswarm_tasks_completed_total{worker="w1",agent="shell"} 1' in text
     assert 'pgswarm_tasks_claimed_total{worker="w1",agent="shell"} 2' in text
     assert 'pgswarm_pickup_latency_seconds_count{worker="w1",agent="shell"} 2' in text
-    assert not processes_with("exit 1")
+    assert not processes_with(marker)
 
 
 def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running(

@@ -5,7 +5,8 @@ this run (fsync, full_page_writes and synchronous_commit on, as in the peer runs
                                      # 100,000-task DAG, 3-minute held snapshot (about 35 min)
     python bench/scale.py --quick    # 0 / 100 k / 1 M terminal rows, 100 k enqueue, 10,000-task
                                      # DAG, 30 s snapshot (about 5 min)
-    python bench/scale.py --only claim,dag   # some parts only (claim, enqueue, dag, release, snapshot)
+    python bench/scale.py --only claim,dag   # some parts only (claim, enqueue, dag, release, snapshot,
+                                             # snapshot-baseline)
 
 Parts:
   claim     claim latency (one swarm.claim_task + complete_task at a time) with 0, 1 M and 10 M
@@ -16,6 +17,9 @@ Parts:
   release   completing one task that 10,000 waiting tasks depend on.
   snapshot  steady enqueue + drain throughput, normally and while another session holds a
             REPEATABLE READ snapshot open (target: >= 80% of normal).
+  snapshot-baseline  (not in the default set) the same for the hand-written SKIP LOCKED baseline
+            of ../shared/bench/peers (its jobs table, 100-job claims): what a held snapshot does
+            to a plain one-table queue.
 Every part records dead tuples (agent_tasks, task_events) and pg_notification_queue_usage()
 once a second while it runs, with a LISTEN swarm_ready session consuming notifications as a
 worker would. Terminal rows are bulk-loaded with session_replication_role = replica (no
@@ -384,7 +388,53 @@ async def part_release(dsn: str, sizes: Sizes) -> list[Row]:
 
 
 # -- throughput under a held snapshot ---------------------------------------------------------
-async def steady_throughput(dsn: str, seconds: float, backlog: int = 20_000) -> list[float]:
+@dataclass(frozen=True)
+class SteadyQueue:
+    """What the snapshot part drives: pgswarm, or the hand-written baseline for comparison."""
+    name: str
+    enqueue_500: str  # one statement enqueuing 500 tasks
+    cycle: Callable[[asyncpg.Connection, str], Awaitable[int]]  # claim up to 100, complete them
+    reset: Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+async def swarm_cycle(conn: asyncpg.Connection, worker: str) -> int:
+    claimed = await conn.fetch(CLAIM_BATCH, worker, 100)
+    return await complete_batch(conn, worker, claimed) if claimed else 0
+
+
+# The baseline of ../shared/bench/peers/baseline_pgbench.py (its table and its batch statements).
+BASELINE_SCHEMA = """
+create table if not exists jobs (
+    id bigserial primary key, status text not null default 'pending', priority int not null default 0,
+    payload jsonb not null default '{}', created_at timestamptz not null default now(),
+    started_at timestamptz, finished_at timestamptz);
+create index if not exists jobs_pending_idx on jobs (priority desc, id) where status = 'pending'"""
+BASELINE_CLAIM = """
+with c as (select id from jobs where status = 'pending' order by priority desc, id limit 100 for update skip locked)
+update jobs j set status = 'running', started_at = now() from c where j.id = c.id returning j.id"""
+
+
+async def baseline_cycle(conn: asyncpg.Connection, worker: str) -> int:
+    ids = [r["id"] for r in await conn.fetch(BASELINE_CLAIM)]
+    if ids:
+        await conn.execute("update jobs set status = 'done', finished_at = now() where id = any($1::bigint[])", ids)
+    return len(ids)
+
+
+async def baseline_reset(conn: asyncpg.Connection) -> None:
+    await conn.execute(BASELINE_SCHEMA)
+    await conn.execute("truncate jobs restart identity")
+    await conn.execute("vacuum analyze jobs")
+    await conn.execute("checkpoint")
+
+
+SWARM_QUEUE = SteadyQueue("pgswarm", "insert into swarm.agent_tasks (prompt) select 'true' from generate_series(1, 500)",
+                          swarm_cycle, reset)
+BASELINE_QUEUE = SteadyQueue("the hand-written baseline", "insert into jobs (priority) select 0 from generate_series(1, 500)",
+                             baseline_cycle, baseline_reset)
+
+
+async def steady_throughput(dsn: str, seconds: float, queue: SteadyQueue, backlog: int = 20_000) -> list[float]:
     """A producer keeps about `backlog` tasks pending; 2 consumers drain. Returns tasks/s per 10 s."""
     completed = 0
     enqueued = 0
@@ -396,7 +446,7 @@ async def steady_throughput(dsn: str, seconds: float, backlog: int = 20_000) -> 
         try:
             while not stop.is_set():
                 if enqueued - completed < backlog:
-                    await conn.execute("insert into swarm.agent_tasks (prompt) select 'true' from generate_series(1, 500)")
+                    await conn.execute(queue.enqueue_500)
                     enqueued += 500
                 else:
                     await asyncio.sleep(0.005)
@@ -408,12 +458,10 @@ async def steady_throughput(dsn: str, seconds: float, backlog: int = 20_000) -> 
         conn = await asyncpg.connect(dsn)
         try:
             while not stop.is_set():
-                claimed = await conn.fetch(CLAIM_BATCH, f"steady-{index}", 100)
-                if not claimed:
+                done = await queue.cycle(conn, f"steady-{index}")
+                if not done:
                     await asyncio.sleep(0.002)
-                    continue
-                accepted = await complete_batch(conn, f"steady-{index}", claimed)
-                completed += accepted
+                completed += done
         finally:
             await conn.close()
 
@@ -431,22 +479,27 @@ async def steady_throughput(dsn: str, seconds: float, backlog: int = 20_000) -> 
     return rates
 
 
-async def part_snapshot(dsn: str, sizes: Sizes) -> list[Row]:
-    conn = await asyncpg.connect(dsn, command_timeout=None)
-    await reset(conn)
-    await conn.close()
+async def part_snapshot(dsn: str, sizes: Sizes, queue: SteadyQueue = SWARM_QUEUE) -> list[Row]:
+    part = "snapshot" if queue is SWARM_QUEUE else "snapshot-baseline"
+
+    async def fresh() -> None:
+        conn = await asyncpg.connect(dsn, command_timeout=None)
+        try:
+            await queue.reset(conn)
+        finally:
+            await conn.close()
+
+    await fresh()
     normal_rate: list[float] = []
 
     async def normal() -> list[Row]:
-        rates = await steady_throughput(dsn, sizes.snapshot_seconds)
+        rates = await steady_throughput(dsn, sizes.snapshot_seconds, queue)
         normal_rate.append(statistics.fmean(rates))
-        return [Row("snapshot", f"steady enqueue + drain, {sizes.snapshot_seconds} s, no snapshot held",
+        return [Row(part, f"{queue.name}: steady enqueue + drain, {sizes.snapshot_seconds} s, no snapshot held",
                     f"{normal_rate[0]:,.0f} tasks/s (per 10 s: {', '.join(f'{r:,.0f}' for r in rates)})")]
 
     rows = await sampled(dsn, normal)
-    conn = await asyncpg.connect(dsn, command_timeout=None)
-    await reset(conn)
-    await conn.close()
+    await fresh()
 
     async def held() -> list[Row]:
         holder = await asyncpg.connect(dsn)
@@ -454,13 +507,14 @@ async def part_snapshot(dsn: str, sizes: Sizes) -> list[Row]:
         await transaction.start()
         await holder.fetchval("select count(*) from swarm.agent_tasks")  # takes the snapshot
         try:
-            rates = await steady_throughput(dsn, sizes.snapshot_seconds)
+            rates = await steady_throughput(dsn, sizes.snapshot_seconds, queue)
         finally:
             await transaction.rollback()
             await holder.close()
         rate = statistics.fmean(rates)
         ratio = rate / normal_rate[0]
-        return [Row("snapshot", f"same, another session holds a REPEATABLE READ snapshot {sizes.snapshot_seconds} s",
+        return [Row(part, f"{queue.name}: same, another session holds a REPEATABLE READ snapshot "
+                          f"{sizes.snapshot_seconds} s",
                     f"{rate:,.0f} tasks/s = {ratio:.0%} of normal, last 10 s {rates[-1] / normal_rate[0]:.0%} "
                     f"(target >= 80%: {'met' if ratio >= 0.8 else 'NOT met'}) "
                     f"(per 10 s: {', '.join(f'{r:,.0f}' for r in rates)})")]
@@ -486,6 +540,7 @@ async def run(dsn: str, sizes: Sizes, parts: list[str], samples: int) -> list[Ro
         "dag": lambda: part_dag(dsn, sizes),
         "release": lambda: part_release(dsn, sizes),
         "snapshot": lambda: part_snapshot(dsn, sizes),
+        "snapshot-baseline": lambda: part_snapshot(dsn, sizes, BASELINE_QUEUE),
     }
     for part in parts:
         print(f"-- {part} ...", flush=True)
@@ -504,7 +559,7 @@ def main() -> None:
     ap.add_argument("--pgbin", type=Path, default=PG15_BIN, help="PostgreSQL binaries (default: 15)")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = set(parts) - {"claim", "enqueue", "dag", "release", "snapshot"}
+    unknown = set(parts) - {"claim", "enqueue", "dag", "release", "snapshot", "snapshot-baseline"}
     if unknown:
         sys.exit(f"bench/scale.py: unknown part(s) {', '.join(sorted(unknown))}")
     if not (args.pgbin / "postgres").exists():

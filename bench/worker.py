@@ -144,10 +144,12 @@ def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) ->
 
 
 def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], list[float]]:
-    """Milliseconds from the enqueue commit to the claim, and to the agent process running."""
+    """Milliseconds from the enqueue commit to the claim, and to the agent process running.
+
+    The agent is `date +%s%N`, which the shell profile executes directly (no `sh` in between):
+    its first output is the moment it runs, read back from the task's output_tail.
+    """
     dsn = fresh_database(server, "bench_pickup")
-    stamps = workdir / "stamps"
-    stamps.mkdir(exist_ok=True)
     to_claim, to_start = [], []
     with psycopg.connect(dsn, autocommit=True) as conn:
         worker = Worker(dsn, 4, workdir)
@@ -155,16 +157,16 @@ def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], 
             worker.wait_registered(conn)
             for i in range(samples):
                 time.sleep(0.02 + (i % 7) * 0.005)  # the worker is idle, waiting on LISTEN
-                stamp = stamps / str(i)
-                task_id = conn.execute("insert into swarm.agent_tasks (prompt) values (%s) returning id",
-                                       (f"date +%s%N > {stamp}",)).fetchone()[0]
+                task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('date +%s%N') returning id"
+                                       ).fetchone()[0]
                 committed = time.time()  # the commit has returned
-                while not stamp.exists() or not stamp.read_text().strip():
-                    time.sleep(0.0005)
-                started_at = conn.execute("select started_at from swarm.agent_tasks where id = %s",
-                                          (task_id,)).fetchone()[0]
-                to_claim.append((started_at.timestamp() - committed) * 1000)
-                to_start.append((int(stamp.read_text()) / 1e9 - committed) * 1000)
+                while (row := conn.execute("select status, started_at, output_tail from swarm.agent_tasks "
+                                           "where id = %s", (task_id,)).fetchone())[0] != "completed":
+                    if row[0] == "failed":
+                        sys.exit(f"bench/worker.py: pickup task {task_id} failed; see {worker.log.name}")
+                    time.sleep(0.005)
+                to_claim.append((row[1].timestamp() - committed) * 1000)
+                to_start.append((int(row[2].split()[0]) / 1e9 - committed) * 1000)
         finally:
             worker.stop()
     return to_claim, to_start

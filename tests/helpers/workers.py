@@ -106,7 +106,12 @@ class Workers:
                 worker.process.wait()
 
     def logs(self) -> str:
+        """The tail of each worker's log, for failure messages."""
         return "\n".join(f"--- {w.name} (rc={w.process.poll()})\n{w.output()[-4000:]}" for w in self.started)
+
+    def logged(self, text: str) -> bool:
+        """Whether any worker's whole log contains text (logs() keeps only the tails)."""
+        return any(text in w.output() for w in self.started)
 
 
 def task_row(dsn: str, task_id: int) -> dict:

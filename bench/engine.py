@@ -79,24 +79,22 @@ CREATE TABLE job_events (
 );
 CREATE INDEX job_events_job_idx ON job_events (job_id, id);
 """
-HISTORY_SINGLE = """\
-WITH c AS (SELECT id FROM jobs WHERE status = 'pending' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+# Claim up to LIMIT jobs, owning them and logging each, in one statement (then the select list).
+HISTORY_CLAIM = """\
+WITH c AS (SELECT id FROM jobs WHERE status = 'pending' ORDER BY priority DESC, id LIMIT {limit} FOR UPDATE SKIP LOCKED),
      u AS (UPDATE jobs j SET status = 'running', started_at = now(), worker = 'w' || :client_id,
                   attempts = j.attempts + 1 FROM c WHERE j.id = c.id RETURNING j.id, j.attempts),
      e AS (INSERT INTO job_events (job_id, at, event, worker, attempt)
            SELECT id, now(), 'claimed', 'w' || :client_id, attempts FROM u)
+"""
+HISTORY_SINGLE = HISTORY_CLAIM.format(limit=1) + """\
 SELECT id, attempts FROM u \\gset
 WITH u AS (UPDATE jobs SET status = 'done', finished_at = now()
             WHERE id = :id AND status = 'running' AND worker = 'w' || :client_id AND attempts = :attempts
            RETURNING id, attempts)
 INSERT INTO job_events (job_id, at, event, worker, attempt) SELECT id, now(), 'completed', 'w' || :client_id, attempts FROM u;
 """
-HISTORY_BATCH = """\
-WITH c AS (SELECT id FROM jobs WHERE status = 'pending' ORDER BY priority DESC, id LIMIT 100 FOR UPDATE SKIP LOCKED),
-     u AS (UPDATE jobs j SET status = 'running', started_at = now(), worker = 'w' || :client_id,
-                  attempts = j.attempts + 1 FROM c WHERE j.id = c.id RETURNING j.id, j.attempts),
-     e AS (INSERT INTO job_events (job_id, at, event, worker, attempt)
-           SELECT id, now(), 'claimed', 'w' || :client_id, attempts FROM u)
+HISTORY_BATCH = HISTORY_CLAIM.format(limit=100) + """\
 SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(array_agg(attempts), '{}') AS atts FROM u \\gset
 WITH r AS (SELECT * FROM unnest(:ids::bigint[], :atts::int[]) AS r (id, attempt)),
      u AS (UPDATE jobs j SET status = 'done', finished_at = now() FROM r

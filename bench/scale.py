@@ -20,7 +20,7 @@ Parts:
   snapshot-baseline  (not in the default set) the same for the hand-written SKIP LOCKED baseline
             of ../shared/bench/peers (its jobs table, 100-job claims): what a held snapshot does
             to a plain one-table queue.
-Every part records dead tuples (agent_tasks, task_events) and pg_notification_queue_usage()
+Every part records dead tuples (agent_tasks, or the baseline's jobs; task_events) and pg_notification_queue_usage()
 once a second while it runs, with a LISTEN swarm_ready session consuming notifications as a
 worker would. Terminal rows are bulk-loaded with session_replication_role = replica (no
 triggers; one 'completed' event per task) and then VACUUM ANALYZEd, as autovacuum would.
@@ -52,7 +52,8 @@ PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 CLAIM_BATCH = "select id, attempts from swarm.claim_task($1, max_tasks => $2)"
 COMPLETE_BATCH = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3)"
 SAMPLE = """
-select coalesce((select n_dead_tup from pg_stat_user_tables where schemaname = 'swarm' and relname = 'agent_tasks'), 0),
+select coalesce((select sum(n_dead_tup) from pg_stat_user_tables
+                  where (schemaname, relname) in (('swarm', 'agent_tasks'), ('public', 'jobs'))), 0)::bigint,
        coalesce((select n_dead_tup from pg_stat_user_tables where schemaname = 'swarm' and relname = 'task_events'), 0),
        pg_notification_queue_usage()"""
 

@@ -268,8 +268,26 @@ class PatroniCluster:
                 tail = node.logfile.read_text(errors="replace")[-2500:]
             except OSError:
                 tail = "(no log)"
-            parts.append(f"--- {node.name} status={node.status()}\n{tail}")
+            parts.append(f"--- {node.name} status={node.status()}\n{self.server_state(node)}\n{tail}")
         return "\n".join(parts)
+
+    def server_state(self, node: Node) -> str:
+        """What the node's PostgreSQL says of itself: role, synchronous standbys, what sessions wait on."""
+        try:
+            with psycopg.connect(self.node_dsn(node, "postgres"), connect_timeout=2, autocommit=True) as conn:
+                conn.execute("set statement_timeout = '2s'")
+                recovery, sync_names = conn.execute(
+                    "select pg_is_in_recovery(), current_setting('synchronous_standby_names')").fetchone()
+                waits = conn.execute(
+                    "select coalesce(wait_event_type || ':' || wait_event, state), count(*) from pg_stat_activity "
+                    "where backend_type = 'client backend' and pid <> pg_backend_pid() group by 1 order by 2 desc"
+                ).fetchall()
+                replication = conn.execute("select application_name, state, sync_state from pg_stat_replication"
+                                           ).fetchall()
+        except psycopg.Error as error:
+            return f"postgres: unreachable ({str(error).strip()[:200]})"
+        return (f"postgres: in_recovery={recovery} synchronous_standby_names={sync_names!r} "
+                f"replication={replication} client sessions by wait={waits}")
 
     def leader(self) -> Node | None:
         for node in self.nodes:

@@ -366,6 +366,15 @@ class PatroniCluster:
             except ProcessLookupError:
                 pass
 
+    def fence(self, node: Node, frozen: list[int]) -> None:
+        """Power off a hung node (what STONITH does): SIGKILL its frozen processes, then the rest."""
+        for pid in frozen:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._kill_node_processes(node)
+
     def rejoin(self, node: Node, timeout: float = 120) -> None:
         """Start a killed node's Patroni again; it rejoins as a (synchronous) standby."""
         self.start_node(node)

@@ -5,6 +5,10 @@ settings), scale-*.txt (bench/scale.py output) and, when the lead has written it
 
     python bench/peers_report.py            # writes bench/RESULTS.md
     python bench/peers_report.py --stdout   # prints it instead
+    python bench/peers_report.py --since 2026-11-23T06:48:00   # only results stamped from then on
+
+The *.jsonl files keep every run; a report must compare one run, so bench/run_peers.sh passes
+the moment it started as PEERS_SINCE (the default of --since).
 """
 from __future__ import annotations
 
@@ -26,11 +30,27 @@ ENGINE = "pgswarm (engine, in-process consumer)"
 EARLIER = {"pg-boss drain": 22_848, "graphile-worker drain": 15_378, "graphile-worker pickup p50": 1.0}
 
 
+SINCE = os.environ.get("PEERS_SINCE", "")  # ISO timestamp; results stamped earlier are left out
+
+
+def worker_result_at(concurrency: int) -> tuple[str, str, float] | None:
+    """(floor /s, worker tasks/s, ratio) of bench/results/worker.md's row for a concurrency."""
+    path = RESULTS / "worker.md"
+    if not path.exists():
+        return None
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 4 and cells[0] == str(concurrency) and cells[3].endswith("x"):
+            return cells[1], cells[2], float(cells[3].rstrip("x"))
+    return None
+
+
 def load(name: str) -> list[dict]:
     path = RESULTS / f"{name}.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if r.get("ts", "") >= SINCE]
 
 
 def fmt(x: float | None, nd: int = 0) -> str:
@@ -247,17 +267,17 @@ class Report:
             both = drain_ratio >= 1 and pickup_ratio <= 1
             self.w(f"| both in one configuration ({ours.procs} proc, {settings_text(ours.settings)}) | "
                    f"{fmt(ours.drain_median)} jobs/s and {fmt(mine['p50_ms'], 2)} ms | | | {verdict(both)} |")
-        floor = [r["procs_per_s"] for r in self.spawn if r.get("api") == "asyncio" and r.get("in_flight") == 8
-                 and r.get("loop") == "asyncio"]
-        floor_text = f"floor (asyncio, 8 in flight) {fmt(statistics.median(floor))} spawns/s" if floor else ""
+        worker_row = worker_result_at(8)
         snapshot = held_snapshot_result()
         if snapshot:
             name, share, met = snapshot
             self.w(f"| throughput while a REPEATABLE READ snapshot is held ≥ 80 % of normal | {share} of normal "
                    f"(`{name}`, see [Scale](#scale-benchscalepy)) | | | {verdict(met)} |")
-        self.w(f"| real worker with `/bin/true` ≥ 0.7× the spawn floor | 0.35× at concurrency 8 (`bench/worker.py`, "
-               f"floor measured in the same run): see [Real worker with /bin/true](#real-worker-with-bintrue) "
-               f"| {floor_text} | 0.35× | **NO** |")
+        if worker_row:
+            floor, rate, ratio = worker_row
+            self.w(f"| real worker with `/bin/true` ≥ 0.7× the spawn floor | {rate} tasks/s at concurrency 8 "
+                   f"(`bench/results/worker.md`): see [Real worker with /bin/true](#real-worker-with-bintrue) "
+                   f"| floor (Popen from 8 threads, same run) {floor} spawns/s | {ratio:.2f}× | {verdict(ratio >= 0.7)} |")
         self.w("")
         self.w(self.target_summary(best_drain, pickup_peer, drain_ratio) + "\n")
 
@@ -383,9 +403,13 @@ class Report:
 
 
 def main() -> None:
+    global SINCE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stdout", action="store_true", help="print the report instead of writing bench/RESULTS.md")
+    parser.add_argument("--since", default=SINCE,
+                        help="leave out results stamped before this ISO time (default: $PEERS_SINCE; all)")
     args = parser.parse_args()
+    SINCE = args.since
     text = Report().build()
     if args.stdout:
         print(text, end="")

@@ -18,6 +18,8 @@ export PEERBENCH_RESULTS=${PEERBENCH_RESULTS:-$HERE/results}
 export PEERBENCH_VENV=${PEERBENCH_VENV:-/tmp/peerbench-venv}
 export PEERBENCH_NODE_DIR=${PEERBENCH_NODE_DIR:-/tmp/peerbench-node}
 PY=${PGSWARM_PYTHON:-python3}
+# The report compares this run only (the *.jsonl files keep earlier runs too).
+export PEERS_SINCE=${PEERS_SINCE:-$(date -u +%Y-%m-%dT%H:%M:%S)}
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 
 [ -d "$PEERS" ] || { echo "run_peers.sh: peer harness not found at $PEERS" >&2; exit 2; }

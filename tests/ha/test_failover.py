@@ -143,7 +143,7 @@ def test_workers_leave_a_frozen_primary_for_the_promoted_standby(cluster: Patron
     carry on against the new primary while the old one is still frozen. The hung node is then
     fenced (killed), as an HA setup must do: a Patroni without a watchdog that resumes after its
     leader key expired can take the key back, and the promoted node's writes are then discarded
-    (seen here when the old node was thawed instead: docs/scaling.md, "Failover")."""
+    (seen here when the old node was thawed instead: docs/scaling.md, "Fence the old primary")."""
     dsn = cluster.dsn()
     with psycopg.connect(dsn, autocommit=True) as conn:
         ids = [row[0] for row in conn.execute("insert into swarm.agent_tasks (prompt, max_attempts) "

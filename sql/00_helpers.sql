@@ -6,7 +6,7 @@
 --
 -- Functions by file:
 --   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
---   10_tasks         insert validation, status guard, 'created' events, swarm.enqueue()
+--   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
 --   20_claim         swarm.claim_task()
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()

@@ -72,6 +72,50 @@ begin
 end
 $$;
 
+-- swarm._check_task_fields: the bounds of the columns a user sets, each refused by name (SW005).
+-- Run by the insert trigger and, on UPDATE, only when the statement sets one of these columns:
+-- as CHECK constraints they were re-planned on every claim and report (see 0002).
+create or replace function swarm._check_task_fields(task swarm.agent_tasks) returns void
+language plpgsql stable
+as $$
+begin
+  if task.queue = '' then
+    perform swarm._invalid('queue is empty', 'leave queue out for ''default'', or name one');
+  end if;
+  if jsonb_typeof(task.args) <> 'object' then
+    perform swarm._invalid(format('args must be a JSON object, not %s: %s', jsonb_typeof(task.args), left(task.args::text, 80)),
+                           'for example ''{"model": "sonnet"}''');
+  end if;
+  if task.priority not between -1000 and 1000 then
+    perform swarm._invalid(format('priority %s is out of range -1000..1000', task.priority));
+  end if;
+  if task.on_dependency_failure not in ('cancel', 'run') then
+    perform swarm._invalid(format('on_dependency_failure %L must be ''cancel'' or ''run''', task.on_dependency_failure));
+  end if;
+  if task.max_attempts < 1 then
+    perform swarm._invalid(format('max_attempts %s must be at least 1', task.max_attempts));
+  end if;
+  if task.timeout_seconds <= 0 then
+    perform swarm._invalid(format('timeout_seconds %s must be positive', task.timeout_seconds));
+  end if;
+end
+$$;
+
+-- swarm._agent_tasks_check_fields: the same bounds for an UPDATE that sets those columns.
+create or replace function swarm._agent_tasks_check_fields() returns trigger
+language plpgsql
+as $$
+begin
+  perform swarm._check_task_fields(new);
+  return new;
+end
+$$;
+
+create or replace trigger _400_agent_tasks_check_fields
+  before update of queue, args, priority, on_dependency_failure, max_attempts, timeout_seconds
+  on swarm.agent_tasks
+  for each row execute function swarm._agent_tasks_check_fields();
+
 -- swarm._agent_tasks_before_insert: validate a new task and decide its first status.
 --   locks:      the dependency rows FOR SHARE (see _dependency_state).
 --   guarantees: a task starts 'waiting' exactly when a dependency is unresolved, 'pending'
@@ -92,15 +136,7 @@ begin
     perform swarm._invalid(format('prompt is null (agent %L)', new.agent),
                            'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
   end if;
-  if new.priority not between -1000 and 1000 then
-    perform swarm._invalid(format('priority %s is out of range -1000..1000', new.priority));
-  end if;
-  if new.max_attempts < 1 then
-    perform swarm._invalid(format('max_attempts %s must be at least 1', new.max_attempts));
-  end if;
-  if new.timeout_seconds <= 0 then
-    perform swarm._invalid(format('timeout_seconds %s must be positive', new.timeout_seconds));
-  end if;
+  perform swarm._check_task_fields(new);
   if new.status is distinct from 'pending' then
     raise exception using errcode = 'SW003',
       message = format('a new task cannot be inserted as %L', new.status),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from tests.helpers.swarm import SwarmClient
 
@@ -62,16 +63,40 @@ def test_unknown_agent_is_refused_with_how_to_register_it(conn) -> None:
     assert "insert into swarm.agents (name) values ('claud')" in err.diag.message_hint
 
 
-@pytest.mark.parametrize("column, value, words", [
+BAD_FIELDS = [
     ("priority", 5000, "priority 5000 is out of range -1000..1000"),
     ("priority", -1001, "priority -1001 is out of range"),
     ("max_attempts", 0, "max_attempts 0 must be at least 1"),
     ("timeout_seconds", -5, "timeout_seconds -5 must be positive"),
-])
-def test_out_of_range_numbers_are_refused_by_name(conn, column: str, value: int, words: str) -> None:
+    ("queue", "", "queue is empty"),
+    ("args", Jsonb([1, 2]), "args must be a JSON object, not array"),
+    ("on_dependency_failure", "ignore", "on_dependency_failure 'ignore' must be 'cancel' or 'run'"),
+]
+
+
+@pytest.mark.parametrize("column, value, words", BAD_FIELDS)
+def test_out_of_range_fields_are_refused_by_name(conn, column: str, value, words: str) -> None:
     err = _refused(conn, f"insert into swarm.agent_tasks (prompt, {column}) values ('x', %s)", (value,))
     assert err.sqlstate == "SW005"
     assert words in str(err)
+
+
+@pytest.mark.parametrize("column, value, words", BAD_FIELDS)
+def test_an_update_setting_a_bad_field_is_refused_by_name(conn, swarm: SwarmClient, column: str, value,
+                                                          words: str) -> None:
+    task_id = swarm.make_task("x")
+    before = swarm.task(task_id)
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute(f"update swarm.agent_tasks set {column} = %s where id = %s", (value, task_id))
+    assert info.value.sqlstate == "SW005" and words in str(info.value)
+    assert swarm.task(task_id) == before
+
+
+def test_an_update_of_a_field_within_bounds_goes_through(conn, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x")
+    conn.execute("update swarm.agent_tasks set priority = 1000, queue = 'urgent' where id = %s", (task_id,))
+    [claimed] = swarm.claim("w1", queues=["urgent"])
+    assert (claimed["id"], claimed["priority"]) == (task_id, 1000)
 
 
 def test_null_prompt_is_refused(conn) -> None:

@@ -25,9 +25,11 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from importlib.metadata import version as package_version
 from pathlib import Path
@@ -210,11 +212,13 @@ def mode_worker_drain(n: int, concurrency: int, runs: int) -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("insert into swarm.agent_tasks (prompt) select '/bin/true' from generate_series(1, %s)", (n,))
         pbcommon.checkpoint()
+        # The worker's own output is kept with the results; the 20,000 per-attempt logs are not.
         log_dir = Path(os.environ["PEERBENCH_RESULTS"]) / "worker-logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log = open(log_dir / "worker.log", "ab")
+        attempt_logs = tempfile.mkdtemp(prefix="pgswarm-peers-attempt-logs-")
         args = [*worker_command(), "--dsn", dsn, "--agents", "shell", "--allow-shell", "--concurrency", str(concurrency)]
-        env = {**os.environ, "PGSWARM_LOG_DIR": str(log_dir)}
+        env = {**os.environ, "PGSWARM_LOG_DIR": attempt_logs}
         t0 = time.perf_counter()
         worker = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                   start_new_session=True)
@@ -238,6 +242,7 @@ def mode_worker_drain(n: int, concurrency: int, runs: int) -> None:
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+        shutil.rmtree(attempt_logs, ignore_errors=True)
         rec = {"mode": "worker-drain", "version": peer.version(), "n": n, "concurrency": concurrency,
                "label": "final", "ok": ok, "completed": done, "not_completed": failed,
                "command": " ".join(args[1:]).replace(dsn, "DSN")}

@@ -176,12 +176,7 @@ begin
                    from swarm.agent_tasks as task where task.id = complete_task.task_id;
     return;
   end if;
-  -- Usually nobody waits for the task: look before calling, in a statement of its own (its
-  -- snapshot sees a dependent inserted while the update above waited for that insert's lock).
-  if exists (select 1 from swarm.agent_tasks as dependent
-              where dependent.status = 'waiting' and dependent.depends_on && array[complete_task.task_id]) then
-    perform swarm._release_dependents(array[complete_task.task_id], v_now);
-  end if;
+  perform swarm._release_dependents(array[complete_task.task_id], v_now);
   perform swarm._notify_slot_freed(v_agent, v_key);
   perform set_config('swarm.api', '', true);
   return query select true, 'completed'::text, null::text;

@@ -199,6 +199,7 @@ declare
   v_now timestamptz := swarm.now();
   v_done bigint[];
   v_agents text[];
+  v_keyed_agents text[];
   v_stale record;
 begin
   if cardinality(complete_tasks.task_ids) is distinct from cardinality(complete_tasks.attempts)
@@ -229,17 +230,24 @@ begin
     update swarm.agents as a set consecutive_failures = 0
      where a.name in (select done.agent from done) and a.consecutive_failures <> 0
   )
-  select array_agg(done.id), array_agg(distinct done.agent) filter (where done.concurrency_key is not null)
-    into v_done, v_agents from done;
+  select array_agg(done.id), array_agg(distinct done.agent),
+         array_agg(distinct done.agent) filter (where done.concurrency_key is not null)
+    into v_done, v_agents, v_keyed_agents from done;
   v_done := coalesce(v_done, '{}');
   if cardinality(v_done) > 0 then
     perform swarm._release_dependents(v_done, v_now);
   end if;
-  perform swarm._notify_ready(v_agents || array(
+  -- Freed slots: agents of keyed tasks, and capped agents (as _notify_slot_freed, per agent).
+  perform swarm._notify_ready(v_keyed_agents || array(
     select a.name from swarm.agents as a
-     where (a.max_concurrent is not null or a.max_starts_per_minute is not null)
-       and a.name in (select task.agent from swarm.agent_tasks as task where task.id = any(v_done))));
+     where a.name = any(v_agents) and (a.max_concurrent is not null or a.max_starts_per_minute is not null)));
   perform set_config('swarm.api', '', true);
+  if cardinality(v_done) = cardinality(complete_tasks.task_ids) then
+    -- Every report accepted (so the ids were distinct): nothing to look up.
+    return query select r.id, true, 'completed'::text, null::text
+                   from unnest(complete_tasks.task_ids) as r (id);
+    return;
+  end if;
   for v_stale in
     select r.id, r.attempt from unnest(complete_tasks.task_ids, complete_tasks.attempts) as r (id, attempt)
      where r.id <> all(v_done)

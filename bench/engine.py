@@ -8,9 +8,10 @@ in the table against none. Single: claim_task(max_tasks 1) + complete_task. Batc
 A third system, "baseline + history", is the baseline with an owner and attempt to fence reports
 with and one history row per transition in the same statement: the least the spec asks of every
 transition, so its ratio bounds what pgswarm (which also keeps leases, guards, dependents, caps
-and breakers) can reach against the baseline.
+and breakers) can reach against the baseline. A fourth, "history on pgswarm's table", runs those
+same statements on swarm.agent_tasks and swarm.task_events: what the table alone costs.
 
-    python bench/engine.py                      # the full table (about 10 minutes)
+    python bench/engine.py                      # the full table (about 14 minutes)
     python bench/engine.py --seconds 5 --runs 1 # a quick look
 
 Prints a table; figures are medians over --runs. This is a benchmark, not a test.
@@ -102,6 +103,33 @@ WITH r AS (SELECT * FROM unnest(:ids::bigint[], :atts::int[]) AS r (id, attempt)
            RETURNING j.id, j.attempts)
 INSERT INTO job_events (job_id, at, event, worker, attempt) SELECT id, now(), 'completed', 'w' || :client_id, attempts FROM u;
 """
+
+
+# The same statements on pgswarm's own table (swarm.agent_tasks and swarm.task_events, with their
+# indexes, constraints, foreign key and status guard; the session marks itself as the API so the
+# guard lets them through). No function, no caps, breakers or dependents: its ratio bounds what
+# any SQL API on this table can reach, and the gap to "baseline + history" is the table's cost.
+TABLE_CLAIM = """\
+WITH c AS (SELECT id FROM swarm.agent_tasks WHERE status = 'pending' AND run_after <= now()
+            ORDER BY priority DESC, run_after, id LIMIT {limit} FOR UPDATE SKIP LOCKED),
+     u AS (UPDATE swarm.agent_tasks t SET status = 'running', started_at = now(), updated_at = now(),
+                  worker = 'w' || :client_id, lease_expires_at = now() + interval '60 seconds',
+                  attempts = t.attempts + 1 FROM c WHERE t.id = c.id RETURNING t.id, t.attempts),
+     e AS (INSERT INTO swarm.task_events (task_id, at, event, worker, attempt)
+           SELECT id, now(), 'claimed', 'w' || :client_id, attempts FROM u)
+"""
+TABLE_COMPLETE = """\
+     u AS (UPDATE swarm.agent_tasks t SET status = 'completed', finished_at = now(), updated_at = now(),
+                  lease_expires_at = null FROM r
+            WHERE t.id = r.id AND t.status = 'running' AND t.worker = 'w' || :client_id AND t.attempts = r.attempt
+           RETURNING t.id, t.attempts)
+INSERT INTO swarm.task_events (task_id, at, event, worker, attempt) SELECT id, now(), 'completed', 'w' || :client_id, attempts FROM u;
+"""
+TABLE_SINGLE = TABLE_CLAIM.format(limit=1) + "SELECT id, attempts FROM u \\gset\n" \
+    + "WITH r AS (SELECT :id::bigint AS id, :attempts::int AS attempt),\n" + TABLE_COMPLETE
+TABLE_BATCH = TABLE_CLAIM.format(limit=100) \
+    + "SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(array_agg(attempts), '{}') AS atts FROM u \\gset\n" \
+    + "WITH r AS (SELECT * FROM unnest(:ids::bigint[], :atts::int[]) AS r (id, attempt)),\n" + TABLE_COMPLETE
 
 
 def load_baseline():
@@ -218,16 +246,22 @@ def main() -> None:
             c.execute("create database bench_baseline")
             c.execute("create database bench_swarm")
             c.execute("create database bench_history")
+            c.execute("create database bench_table")
         with psycopg.connect(server.dsn("bench_baseline"), autocommit=True) as c:
             c.execute(baseline_module.SCHEMA)
         with psycopg.connect(server.dsn("bench_history"), autocommit=True) as c:
             c.execute(HISTORY_SCHEMA)
         migrate(server.dsn("bench_swarm"))
+        migrate(server.dsn("bench_table"))
+        with psycopg.connect(server.dsn("bench_table"), autocommit=True) as c:
+            c.execute("alter database bench_table set swarm.api = 'on'")
         systems = [
             System("baseline", "bench_baseline", {"single": baseline_module.SINGLE, "batch": baseline_module.BATCH},
                    "select count(*) from jobs where status = 'done'"),
             System("history", "bench_history", {"single": HISTORY_SINGLE, "batch": HISTORY_BATCH},
                    "select count(*) from jobs where status = 'done'"),
+            System("table", "bench_table", {"single": TABLE_SINGLE, "batch": TABLE_BATCH},
+                   "select count(*) from swarm.agent_tasks where status = 'completed'"),
             System("pgswarm", "bench_swarm", {"single": SWARM_SINGLE, "batch": SWARM_BATCH},
                    "select count(*) from swarm.agent_tasks where status = 'completed'"),
         ]
@@ -241,14 +275,15 @@ def main() -> None:
         server.destroy()
 
     print()
-    print("| variant | clients | baseline jobs/s | baseline + history jobs/s | pgswarm jobs/s "
-          "| history / baseline | pgswarm / baseline |")
-    print("|---|---|---|---|---|---|---|")
+    print("| variant | clients | baseline jobs/s | baseline + history jobs/s | history on pgswarm's table jobs/s "
+          "| pgswarm jobs/s | history / baseline | table / baseline | pgswarm / baseline |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for variant in ("single", "batch"):
         for clients in clients_list:
-            base, history, ours = (rates[(name, variant, clients)] for name in ("baseline", "history", "pgswarm"))
-            print(f"| {variant} | {clients} | {base:,.0f} | {history:,.0f} | {ours:,.0f} "
-                  f"| {history / base:.2f}x | {ours / base:.2f}x |")
+            base, history, table, ours = (rates[(name, variant, clients)]
+                                          for name in ("baseline", "history", "table", "pgswarm"))
+            print(f"| {variant} | {clients} | {base:,.0f} | {history:,.0f} | {table:,.0f} | {ours:,.0f} "
+                  f"| {history / base:.2f}x | {table / base:.2f}x | {ours / base:.2f}x |")
     print()
     single8 = rates[("pgswarm", "single", 8)] / rates[("baseline", "single", 8)] if 8 in clients_list else None
     batch_gain = [rates[("pgswarm", "batch", c)] / rates[("pgswarm", "single", c)] for c in clients_list]
@@ -259,6 +294,9 @@ def main() -> None:
         bound = rates[("history", "single", 8)] / rates[("baseline", "single", 8)]
         print(f"| (the same for baseline + history, the spec's minimum per transition) | {bound:.2f}x "
               f"| {'yes' if bound >= 0.8 else 'NO'} |")
+        table = rates[("table", "single", 8)] / rates[("baseline", "single", 8)]
+        print(f"| (the same for those statements on pgswarm's table, no function) | {table:.2f}x "
+              f"| {'yes' if table >= 0.8 else 'NO'} |")
     print(f"| batch(100) >= 10x single (every client count) | {min(batch_gain):.1f}x .. {max(batch_gain):.1f}x "
           f"| {'yes' if min(batch_gain) >= 10 else 'NO'} |")
     ratio = loaded / empty

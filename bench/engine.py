@@ -11,7 +11,7 @@ transition, so its ratio bounds what pgswarm (which also keeps leases, guards, d
 and breakers) can reach against the baseline. A fourth, "history on pgswarm's table", runs those
 same statements on swarm.agent_tasks and swarm.task_events: what the table alone costs.
 
-    python bench/engine.py                      # the full table (about 14 minutes)
+    python bench/engine.py                      # the full table (about 40 minutes)
     python bench/engine.py --seconds 5 --runs 1 # a quick look
 
 Prints a table; figures are medians over --runs. This is a benchmark, not a test.

@@ -70,8 +70,11 @@ class CappedLog:
         self.past_cap = 0  # bytes that came after the head
         self._tail: deque[bytes] = deque()
         self._tail_size = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "wb", buffering=0)
+        try:
+            self._file = open(path, "wb", buffering=0)
+        except FileNotFoundError:  # the log directory is made once; make it again if it went away
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "wb", buffering=0)
 
     def write(self, data: bytes) -> None:
         room = self.cap - self.written

@@ -41,6 +41,8 @@ SWEEP_INTERVAL = 2.0
 # On shutdown with the database away, how long held reports wait before the worker gives up on
 # them (the tasks are still running in the database; their leases expire and they are retried).
 SHUTDOWN_REPORT_WAIT = 30.0
+# With a backlog and fewer than half the slots free, how long the claim loop waits for more to free.
+CLAIM_GATHER_SECONDS = 0.002
 
 StopReason = str  # "timeout" | "cancel" | "lost" | "shutdown"
 
@@ -112,6 +114,10 @@ class Runner:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown, sig)
+        try:
+            self.config.logs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--log-dir {self.config.logs}: cannot create it ({exc.strerror or exc})") from None
         orphans = process.sweep_worker(self.name)
         if orphans:
             log.warning("killed %d agent process(es) left running by an earlier worker named %s", orphans, self.name)
@@ -208,11 +214,14 @@ class Runner:
     # -- claiming -----------------------------------------------------------------------------
 
     async def _claim_loop(self) -> None:
+        backlog = False  # the last claim filled every free slot: more tasks are probably waiting
         while not self.stopping:
             free = self.config.concurrency - len(self.running)
             if free <= 0 or not self.db.connected.is_set():
                 await self._sleep_until_woken(self.config.poll_interval)
                 continue
+            if backlog and free < self.config.concurrency / 2:
+                free = await self._gather_free_slots()
             self.wake.clear()
             try:
                 rows = await self.db.claim(self.agents, self.config.queues, free, self.config.lease_seconds,
@@ -221,8 +230,23 @@ class Runner:
                 continue
             for row in rows:
                 self._start(row)
-            if len(rows) < free:
+            backlog = len(rows) == free
+            if not backlog:
                 await self._sleep_until_woken(await self._idle_timeout())
+
+    async def _gather_free_slots(self) -> int:
+        """With a backlog, wait a moment (CLAIM_GATHER_SECONDS at most) for more slots to free, so
+        one claim call fills several: short tasks then cost one claim per batch, not per task.
+        Long tasks lose nothing (the wait is short); an idle worker never waits here."""
+        deadline = time.monotonic() + CLAIM_GATHER_SECONDS
+        while not self.stopping:
+            free = self.config.concurrency - len(self.running)
+            left = deadline - time.monotonic()
+            if free >= self.config.concurrency / 2 or left <= 0:
+                return free
+            self.wake.clear()
+            await self._sleep_until_woken(left)
+        return self.config.concurrency - len(self.running)
 
     async def _idle_timeout(self) -> float:
         """Until the fallback poll, or sooner when a pending task becomes claimable."""
@@ -279,8 +303,12 @@ class Runner:
             attempt = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
                                           log_cap=self.config.log_max_bytes, token=launch.token)
         except OSError as exc:
-            await self._report_failure(task, f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} "
-                                             f"(is it installed on {self.hostname}'s PATH?)")
+            if exc.filename == str(launch.log_path):
+                await self._report_failure(task, f"cannot write the attempt's log {launch.log_path}: "
+                                                 f"{exc.strerror or exc}")
+            else:
+                await self._report_failure(task, f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} "
+                                                 f"(is it installed on {self.hostname}'s PATH?)")
             return
         started = time.monotonic()
         exit_code = await self._wait(task, attempt)
@@ -317,21 +345,23 @@ class Runner:
             await self._report_failure(task, f"cannot run this task with the {profile.name} profile: {exc}",
                                        retryable=False)
             return None
-        attempt_dir = self.config.logs / str(task.id)
+        # One flat directory: no directory to make per task (a mkdir cost more than the rest of
+        # preparing an attempt).
+        attempt_files = self.config.logs / f"task-{task.id}-attempt-{task.attempt}"
         env = {**self._base_env(profile), "PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
                "PGSWARM_DSN": self.config.dsn, "PGSWARM_WORKER": self.name}
-        try:
-            attempt_dir.mkdir(parents=True, exist_ok=True)
-            if task.depends_on:
-                deps = await self._with_database(task, lambda: self.db.dependency_results(task.id))
-                if deps is None:
-                    return None  # stopped (lost, cancelled or shutdown) while the database was away
-                deps_file = attempt_dir / f"deps-{task.attempt}.json"
+        if task.depends_on:
+            deps = await self._with_database(task, lambda: self.db.dependency_results(task.id))
+            if deps is None:
+                return None  # stopped (lost, cancelled or shutdown) while the database was away
+            deps_file = attempt_files.with_name(attempt_files.name + "-deps.json")
+            try:
+                self.config.logs.mkdir(parents=True, exist_ok=True)
                 deps_file.write_text(json.dumps(deps, indent=2, default=str))
-                env["PGSWARM_DEPS_FILE"] = str(deps_file)
-        except OSError as exc:
-            await self._report_failure(task, f"cannot write the attempt's files under {attempt_dir}: {exc}")
-            return None
+            except OSError as exc:
+                await self._report_failure(task, f"cannot write the dependencies' results to {deps_file}: {exc}")
+                return None
+            env["PGSWARM_DEPS_FILE"] = str(deps_file)
         tree: worktree.Worktree | None = None
         if tree_spec is not None:
             try:
@@ -340,7 +370,7 @@ class Runner:
                 await self._report_failure(task, f"cannot create the git worktree: {exc}")
                 return None
         return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
-                      log_path=attempt_dir / f"attempt-{task.attempt}.log",
+                      log_path=attempt_files.with_name(attempt_files.name + ".log"),
                       token=f"{self.name}:{task.id}:{task.attempt}:{uuid.uuid4().hex[:8]}")
 
     async def _report_stopped(self, task: RunningTask, files: dict[str, Any]) -> None:

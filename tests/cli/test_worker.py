@@ -40,6 +40,13 @@ def test_bad_profiles_are_refused_naming_the_file_and_the_problem(cli: Cli, tmp_
     assert_user_error(cli("worker", "--agents", "shell"), "--allow-shell")
 
 
+def test_a_log_directory_that_cannot_be_made_is_refused_at_start(cli: Cli, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    assert_user_error(cli("worker", "--agents", "shell", "--allow-shell", "--log-dir", str(not_a_directory / "logs")),
+                      "--log-dir", str(not_a_directory / "logs"), "Not a directory")
+
+
 def test_a_worker_on_the_embedded_default_runs_tasks_and_stops_on_sigterm(home_cli: Cli, embedded_home: Path,
                                                                          tmp_path: Path) -> None:
     task_id = home_cli("add", "echo from the embedded default", "--tag", "worker-test").ok().stdout.strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,16 @@ def test_shell_task_completes_with_output_log_and_tail(workers: Workers, db: psy
     log = Path(row["log_path"])
     assert log.is_file() and "hello from the agent" in log.read_text()
     assert row["attempts"] == 1 and row["worker"] == "w1"
+
+
+def test_a_log_directory_removed_while_the_worker_runs_is_made_again(workers: Workers, db: psycopg.Connection) -> None:
+    first = add(db, "echo first")
+    workers.start()
+    log_dir = Path(wait_status(workers.dsn, first, "completed", workers=workers)["log_path"]).parent
+    shutil.rmtree(log_dir)
+    second = add(db, "echo second")
+    row = wait_status(workers.dsn, second, "completed", workers=workers)
+    assert Path(row["log_path"]).parent == log_dir and "second" in Path(row["log_path"]).read_text()
 
 
 def test_failing_command_is_retried_then_failed_with_its_exit_code(workers: Workers, db: psycopg.Connection) -> None:

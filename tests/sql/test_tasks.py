@@ -137,6 +137,25 @@ def test_illegal_status_change_by_hand_is_refused(conn, swarm: SwarmClient) -> N
     assert swarm.status(task_id) == "completed"
 
 
+def test_inside_the_api_only_the_state_machine_edges_pass_the_guard(conn, swarm: SwarmClient) -> None:
+    """The guard's WHEN clause lets the API's legal changes through without calling the guard and
+    still refuses an illegal one, as a bug in an API function would make it."""
+    done = swarm.make_task("done")
+    [claimed] = swarm.claim("w1")
+    swarm.complete(done, "w1", claimed["attempts"])
+    pending = swarm.make_task("pending")
+    conn.execute("select set_config('swarm.api', 'on', false)")
+    try:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("update swarm.agent_tasks set status = 'running', worker = 'w1', "
+                         "lease_expires_at = now() + interval '1 minute' where id = %s", (done,))
+        assert info.value.sqlstate == "SW003" and "completed -> running" in str(info.value)
+        conn.execute("update swarm.agent_tasks set status = 'cancelled' where id = %s", (pending,))
+    finally:
+        conn.execute("select set_config('swarm.api', '', false)")
+    assert swarm.status(done) == "completed" and swarm.status(pending) == "cancelled"
+
+
 def test_legal_status_change_by_hand_is_refused_and_points_to_the_function(conn, swarm: SwarmClient) -> None:
     task_id = swarm.make_task("x")
     with pytest.raises(psycopg.Error) as info:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 TAIL_BYTES = 256 * 1024
 READ_CHUNK = 64 * 1024
@@ -60,6 +61,16 @@ def build_env(allowlist: Iterable[str], extra: Mapping[str, str], source: Mappin
     return env
 
 
+def open_attempt_file(path: Path) -> BinaryIO:
+    """Open a new file of an attempt (unbuffered) in the worker's log directory. The directory is
+    made once, at start, not per attempt; if it went away meanwhile, it is made again."""
+    try:
+        return open(path, "wb", buffering=0)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "wb", buffering=0)
+
+
 class CappedLog:
     """A log file that keeps its first `cap` bytes and, past that, only the last TAIL_BYTES."""
 
@@ -70,11 +81,7 @@ class CappedLog:
         self.past_cap = 0  # bytes that came after the head
         self._tail: deque[bytes] = deque()
         self._tail_size = 0
-        try:
-            self._file = open(path, "wb", buffering=0)
-        except FileNotFoundError:  # the log directory is made once; make it again if it went away
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "wb", buffering=0)
+        self._file = open_attempt_file(path)
 
     def write(self, data: bytes) -> None:
         room = self.cap - self.written

@@ -347,17 +347,17 @@ class Runner:
             return None
         # One flat directory: no directory to make per task (a mkdir cost more than the rest of
         # preparing an attempt).
-        attempt_files = self.config.logs / f"task-{task.id}-attempt-{task.attempt}"
+        stem = f"task-{task.id}-attempt-{task.attempt}"
         env = {**self._base_env(profile), "PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
                "PGSWARM_DSN": self.config.dsn, "PGSWARM_WORKER": self.name}
         if task.depends_on:
             deps = await self._with_database(task, lambda: self.db.dependency_results(task.id))
             if deps is None:
                 return None  # stopped (lost, cancelled or shutdown) while the database was away
-            deps_file = attempt_files.with_name(attempt_files.name + "-deps.json")
+            deps_file = self.config.logs / f"{stem}-deps.json"
             try:
-                self.config.logs.mkdir(parents=True, exist_ok=True)
-                deps_file.write_text(json.dumps(deps, indent=2, default=str))
+                with process.open_attempt_file(deps_file) as handle:
+                    handle.write(json.dumps(deps, indent=2, default=str).encode())
             except OSError as exc:
                 await self._report_failure(task, f"cannot write the dependencies' results to {deps_file}: {exc}")
                 return None
@@ -370,7 +370,7 @@ class Runner:
                 await self._report_failure(task, f"cannot create the git worktree: {exc}")
                 return None
         return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
-                      log_path=attempt_files.with_name(attempt_files.name + ".log"),
+                      log_path=self.config.logs / f"{stem}.log",
                       token=f"{self.name}:{task.id}:{task.attempt}:{uuid.uuid4().hex[:8]}")
 
     async def _report_stopped(self, task: RunningTask, files: dict[str, Any]) -> None:

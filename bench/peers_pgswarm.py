@@ -49,7 +49,7 @@ import pbcommon  # noqa: E402  (the peers' harness)
 from pgswarm.cli.migrate import migrate  # noqa: E402
 
 DB = "pb_pgswarm"
-CLAIM = "select id, prompt, attempts from swarm.claim_task($1, max_tasks => $2)"
+CLAIM = "select id, prompt, attempts from swarm.claim_task($1, max_tasks => $2, durable => false)"
 COMPLETE = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3)"
 BULK_INSERT = "insert into swarm.agent_tasks (prompt) select seq::text from unnest($1::int[]) as seq"
 SINGLE_INSERT = "insert into swarm.agent_tasks (prompt) values ($1)"

@@ -66,6 +66,8 @@ class RunningTask:
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     exited: bool = False
     job: asyncio.Task[None] | None = None
+    # An earlier run of the same task still winding down here, which this one waits for.
+    superseded: asyncio.Task[None] | None = None
 
     def request_stop(self, reason: StopReason) -> None:
         if self.exited or self.stop_reason is not None:
@@ -272,6 +274,15 @@ class Runner:
                         args=args, timeout_seconds=row["timeout_seconds"])
         task = RunningTask(id=row["id"], attempt=row["attempts"], agent=row["agent"], profile=profile, spec=spec,
                            depends_on=list(row["depends_on"] or []))
+        previous = self.running.get(task.id)
+        if previous is not None:
+            # The engine handed this task out again, so the earlier run's claim is gone: its lease
+            # expired, or (claims commit without waiting for the flush) a crash or failover lost
+            # the claim. That run is stopped unreported; this one starts once it has wound down.
+            log.warning("task %d: claimed again (attempt %d) while attempt %d still runs here; stopping that run",
+                        task.id, task.attempt, previous.attempt)
+            previous.request_stop("lost")
+            task.superseded = previous.job
         self.running[task.id] = task
         self.metrics.count("claimed", task.agent)
         self.metrics.running[task.agent] += 1
@@ -284,6 +295,8 @@ class Runner:
 
     async def _run_task(self, task: RunningTask) -> None:
         try:
+            if task.superseded is not None:
+                await asyncio.wait({task.superseded})
             await self._execute(task)
         except Exception:
             log.exception("task %d: unexpected error in the worker", task.id)
@@ -291,7 +304,8 @@ class Runner:
                 task.id, task.attempt, error="the worker hit an internal error running this attempt; see its log",
                 exit_code=None, output_tail=None, log_path=None))
         finally:
-            self.running.pop(task.id, None)
+            if self.running.get(task.id) is task:
+                del self.running[task.id]
             self.metrics.running[task.agent] -= 1
             self.wake.set()
 

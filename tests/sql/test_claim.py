@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import psycopg
+
 from tests.helpers.swarm import SwarmClient
 
 
@@ -50,6 +52,37 @@ def test_claim_records_owner_and_lease(swarm: SwarmClient) -> None:
     assert (task["worker"], task["hostname"], task["pid"]) == ("node-a:1", "node-a", 4242)
     lease = (task["lease_expires_at"] - task["started_at"]).total_seconds()
     assert lease == 30
+
+
+def test_a_claim_that_need_not_be_durable_commits_without_waiting_for_the_flush(swarm: SwarmClient, dsn: str) -> None:
+    """durable => false makes the claim's own transaction commit asynchronously (what the worker
+    asks for); by default, or when the transaction wrote before the claim, the commit stays
+    synchronous. The setting ends with the transaction."""
+    for i in range(3):
+        swarm.make_task(f"t{i}")
+
+    def claim_in_a_transaction(durable: bool, write_first: bool = False) -> tuple[int, str, str]:
+        with psycopg.connect(dsn) as c:
+            if write_first:
+                c.execute("insert into swarm.agent_tasks (prompt, queue) values ('first', 'other')")
+            claimed = c.execute("select id from swarm.claim_task('w', durable => %s)", (durable,)).fetchall()
+            during = c.execute("show synchronous_commit").fetchone()[0]
+            c.commit()
+            after = c.execute("show synchronous_commit").fetchone()[0]
+        return len(claimed), during, after
+
+    assert claim_in_a_transaction(durable=False) == (1, "off", "on")
+    assert claim_in_a_transaction(durable=True) == (1, "on", "on")
+    assert claim_in_a_transaction(durable=False, write_first=True) == (1, "on", "on")
+    assert swarm.scalar("select count(*) from swarm.agent_tasks where status = 'running'") == 3
+
+
+def test_a_claim_by_the_earlier_positional_signature_is_not_ambiguous(swarm: SwarmClient) -> None:
+    """Adding `durable` dropped the old signature, so calls written for it still name one function."""
+    swarm.make_task("x")
+    [task] = swarm.conn.execute("select id, worker, hostname, pid from swarm.claim_task('w', null, null, 1, 60, 'h', 7)"
+                                ).fetchall()
+    assert task[1:] == ("w", "h", 7)
 
 
 def test_bad_claim_arguments_are_refused(swarm: SwarmClient, conn) -> None:

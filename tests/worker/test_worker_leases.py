@@ -48,6 +48,30 @@ def test_a_task_taken_over_is_stopped_and_not_reported(workers: Workers, db: psy
     assert frozen.alive(), "the resumed worker carries on"
 
 
+def test_a_lost_claim_claimed_again_stops_the_first_run_and_records_one_outcome(
+        workers: Workers, db: psycopg.Connection, tmp_path) -> None:
+    """The worker claims without waiting for the flush; a crash can then lose the claim, leaving
+    the task pending with its earlier attempts count while the process runs. When the same worker
+    claims it again, its first run is stopped (and not reported) and the task runs once more."""
+    runs = tmp_path / "runs"
+    task_id = add(db, f"echo start >> {runs}; sleep 4; echo done >> {runs}")
+    workers.start(lease_seconds=60)  # the next heartbeat is 20 s away: the claim comes first
+    wait_for(lambda: runs.exists(), 30, "the first run to start", diagnostics=workers.logs)
+    with db.transaction():  # what a crash before the claim's flush leaves behind
+        db.execute("set local swarm.api = 'on'")
+        db.execute("update swarm.agent_tasks set status = 'pending', attempts = attempts - 1, worker = null, "
+                   "lease_expires_at = null, started_at = null where id = %s", (task_id,))
+        db.execute("delete from swarm.task_events where task_id = %s and event = 'claimed'", (task_id,))
+        db.execute("select pg_notify('swarm_ready', 'shell')")
+    row = wait_status(workers.dsn, task_id, "completed", timeout=60, workers=workers)
+    assert runs.read_text().split() == ["start", "start", "done"], "the first run was stopped before it finished"
+    assert row["attempts"] == 1
+    outcomes = db.execute("select event, attempt from swarm.task_events where task_id = %s "
+                          "and event in ('completed', 'failed', 'stale_report')", (task_id,)).fetchall()
+    assert outcomes == [("completed", 1)]
+    assert processes_with(str(runs)) == []
+
+
 def test_connection_killed_mid_task_reconnects_and_reports(workers: Workers, db: psycopg.Connection) -> None:
     task_id = add(db, "sleep 3; echo survived")
     worker = workers.start()

@@ -116,9 +116,11 @@ def fresh_database(server: PgServer, name: str) -> str:
     return dsn
 
 
-def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) -> tuple[float, int, tuple[float, ...]]:
+def throughput(server: PgServer, concurrency: int, tasks: int,
+               workdir: Path) -> tuple[float, int, tuple[float, ...], tuple[float, float]]:
     """(tasks/s from the enqueue commit to the last completion, peak worker RSS in KiB, CPU ms per
-    task of the worker, of its agent processes and of PostgreSQL)."""
+    task of the worker, of its agent processes and of PostgreSQL, tasks per claim call and per
+    completion call)."""
     dsn = fresh_database(server, f"bench_c{concurrency}")
     with psycopg.connect(dsn, autocommit=True) as conn:
         worker = Worker(dsn, concurrency, workdir)
@@ -137,10 +139,14 @@ def throughput(server: PgServer, concurrency: int, tasks: int, workdir: Path) ->
                 sys.exit(f"bench/worker.py: {failed} tasks failed; see {worker.log.name}")
             cpu_after = (cpu_seconds(worker.process.pid), cpu_seconds(worker.process.pid, children=True),
                          server_cpu_seconds(server))
+            # One call's events share its transaction's timestamp.
+            claims, reports = conn.execute("select count(distinct at) filter (where event = 'claimed'), "
+                                           "count(distinct at) filter (where event = 'completed') "
+                                           "from swarm.task_events").fetchone()
         finally:
             worker.stop()
     per_task = tuple((after - before) * 1000 / tasks for before, after in zip(cpu_before, cpu_after))
-    return tasks / (last - committed).total_seconds(), worker.peak_rss_kb, per_task
+    return tasks / (last - committed).total_seconds(), worker.peak_rss_kb, per_task, (tasks / claims, tasks / reports)
 
 
 def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], list[float]]:
@@ -193,20 +199,23 @@ def main() -> None:
         print(f"PostgreSQL {server.version()}, {options.tasks} tasks per run, median of {options.runs} runs, "
               f"{os.cpu_count()} CPUs\n")
         print("| concurrency | spawn floor /s | worker tasks/s | ratio | worker RSS MB "
-              "| CPU ms/task: worker | agents | PostgreSQL |")
-        print("|---|---|---|---|---|---|---|---|")
+              "| CPU ms/task: worker | agents | PostgreSQL | tasks per claim / completion call |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for concurrency in options.concurrency:
-            floors, rates, rss, cpu = [], [], [], []
+            floors, rates, rss, cpu, batching = [], [], [], [], []
             for _ in range(options.runs):
                 floors.append(spawn_floor(options.tasks, concurrency))
-                rate, peak, per_task = throughput(server, concurrency, options.tasks, workdir)
+                rate, peak, per_task, per_call = throughput(server, concurrency, options.tasks, workdir)
                 rates.append(rate)
                 rss.append(peak / 1024)
                 cpu.append(per_task)
+                batching.append(per_call)
             floor, rate = statistics.median(floors), statistics.median(rates)
             worker_ms, agents_ms, server_ms = (statistics.median(c[i] for c in cpu) for i in range(3))
             print(f"| {concurrency} | {floor:,.0f} | {rate:,.0f} | {rate / floor:.2f}x | {max(rss):.1f} "
-                  f"| {worker_ms:.2f} | {agents_ms:.2f} | {server_ms:.2f} |", flush=True)
+                  f"| {worker_ms:.2f} | {agents_ms:.2f} | {server_ms:.2f} "
+                  f"| {statistics.median(b[0] for b in batching):.1f} / {statistics.median(b[1] for b in batching):.1f} |",
+                  flush=True)
         to_claim, to_start = pickup(server, options.samples, workdir)
         print(f"\nPickup of an idle worker ({options.samples} tasks enqueued one at a time), ms from the commit:\n")
         print("| to | p50 | p95 | p99 |")

@@ -7,18 +7,22 @@
   carries PGSWARM_RUN_TOKEN, unique per attempt, so descendants that left the group with setsid
   (claude's Bash tool does) are still found and killed by the sweep.
 - Exit is observed through a pidfd, so waiting costs no thread.
+- Started with posix_spawn (vfork-like, half the worker's CPU of subprocess.Popen per start),
+  except when the attempt needs a working directory, which posix_spawn cannot set: then Popen.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fnmatch
 import os
+import shutil
 import signal
 import subprocess
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +39,10 @@ BASE_ENV_ALLOWLIST = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_*"
 REMOVED_ENV = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
 # Linux refuses a single argv element longer than this (MAX_ARG_STRLEN = 32 pages).
 MAX_ARG_BYTES = 128 * 1024
+# Python ignores these in itself; an agent must start with their default action, as Popen's
+# restore_signals gives it. (glibc's posix_spawn leaves its two internal signals, 32 and 33,
+# ignored in the child; programs linked with glibc install their own handlers for them.)
+RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 def argv_problem(argv: list[str]) -> str | None:
@@ -120,7 +128,8 @@ class Attempt:
     """One running process and its output."""
 
     argv: list[str]
-    process: subprocess.Popen[bytes]
+    pid: int
+    reap: Callable[[], int]  # collects the exited process; its exit code (-N: killed by signal N)
     log: CappedLog
     token: str
     started: float = field(default_factory=time.monotonic)
@@ -128,10 +137,6 @@ class Attempt:
     _exited: asyncio.Event = field(default_factory=asyncio.Event)
     _pidfd: int | None = None
     _pipe: int | None = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     async def wait(self) -> int:
         await self._exited.wait()
@@ -152,9 +157,18 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     log = CappedLog(log_path, log_cap)
+    env = {**env, RUN_TOKEN_VAR: token}
     try:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, cwd=cwd,
-                                   env={**env, RUN_TOKEN_VAR: token}, start_new_session=True, close_fds=True)
+        if cwd is None:
+            pid = os.posix_spawn(_executable(argv[0], env.get("PATH")), argv, env, setsid=True,
+                                 setsigdef=RESET_SIGNALS,
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, _devnull(), 0),
+                                               (os.POSIX_SPAWN_DUP2, write_fd, 1), (os.POSIX_SPAWN_DUP2, write_fd, 2)])
+            reap: Callable[[], int] = lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        else:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, cwd=cwd,
+                                       env=env, start_new_session=True, close_fds=True)
+            pid, reap = process.pid, process.wait
     except BaseException:
         os.close(read_fd)
         log.close()
@@ -162,11 +176,44 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
     finally:
         os.close(write_fd)
     os.set_blocking(read_fd, False)
-    attempt = Attempt(argv=argv, process=process, log=log, token=token, _pipe=read_fd)
+    attempt = Attempt(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd)
     loop.add_reader(read_fd, _drain, attempt)
-    attempt._pidfd = os.pidfd_open(process.pid)
+    attempt._pidfd = os.pidfd_open(pid)
     loop.add_reader(attempt._pidfd, _on_exit, attempt)
     return attempt
+
+
+_devnull_fd: int | None = None
+
+
+def _executable(name: str, path: str | None) -> str:
+    """argv[0] looked up in the attempt's PATH, as Popen does (posix_spawnp would search the
+    worker's own PATH)."""
+    if "/" in name:
+        return name
+    found = shutil.which(name, path=path if path is not None else os.defpath)
+    if found is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)
+    return found
+
+
+def _devnull() -> int:
+    """/dev/null, opened once (close-on-exec: the children get it only as their stdin)."""
+    global _devnull_fd
+    if _devnull_fd is None:
+        _mark_inherited_fds_close_on_exec()
+        _devnull_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    return _devnull_fd
+
+
+def _mark_inherited_fds_close_on_exec() -> None:
+    """posix_spawn does not close other descriptors as Popen(close_fds=True) does. Python opens
+    its own close-on-exec; this covers any the worker itself inherited past stderr."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, False)
 
 
 def _drain(attempt: Attempt) -> None:
@@ -200,7 +247,7 @@ def _on_exit(attempt: Attempt) -> None:
     loop.remove_reader(attempt._pidfd)
     os.close(attempt._pidfd)
     attempt._pidfd = None
-    attempt.exit_code = attempt.process.wait()
+    attempt.exit_code = attempt.reap()
     # What the process wrote before exiting is in the pipe; a descendant that still holds the
     # pipe open (a daemon it left behind) must not keep the attempt from ending.
     _drain(attempt)

@@ -218,8 +218,11 @@ class Runner:
     async def _claim_loop(self) -> None:
         backlog = False  # the last claim filled every free slot: more tasks are probably waiting
         while not self.stopping:
-            free = self.config.concurrency - len(self.running)
+            free = self._free_slots()
             if free <= 0 or not self.db.connected.is_set():
+                # Cleared first: a wake-up that came while every slot was busy (a NOTIFY, a report
+                # acknowledged) would otherwise turn this loop into a busy wait.
+                self.wake.clear()
                 await self._sleep_until_woken(self.config.poll_interval)
                 continue
             if backlog and free < self.config.concurrency / 2:
@@ -242,13 +245,18 @@ class Runner:
         Long tasks lose nothing (the wait is short); an idle worker never waits here."""
         deadline = time.monotonic() + CLAIM_GATHER_SECONDS
         while not self.stopping:
-            free = self.config.concurrency - len(self.running)
+            free = self._free_slots()
             left = deadline - time.monotonic()
             if free >= self.config.concurrency / 2 or left <= 0:
                 return free
             self.wake.clear()
             await self._sleep_until_woken(left)
-        return self.config.concurrency - len(self.running)
+        return self._free_slots()
+
+    def _free_slots(self) -> int:
+        """Slots hold processes: an attempt whose process has exited only waits for its report to
+        be acknowledged, which must not keep the next task from starting."""
+        return self.config.concurrency - sum(1 for task in self.running.values() if not task.exited)
 
     async def _idle_timeout(self) -> float:
         """Until the fallback poll, or sooner when a pending task becomes claimable."""
@@ -327,6 +335,7 @@ class Runner:
         started = time.monotonic()
         exit_code = await self._wait(task, attempt)
         task.exited = True
+        self.wake.set()  # its slot is free
         self.finished_tokens[launch.token] = time.monotonic()
         self.metrics.durations[task.agent].observe(time.monotonic() - started)
         tail = attempt.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -89,6 +90,25 @@ def test_process_contract_argv_env_stdin_and_deps(workers: Workers, db: psycopg.
     assert report["deps"][0]["id"] == first and report["deps"][0]["status"] == "completed"
     assert report["deps"][0]["result"] is not None
     assert worker.alive()
+
+
+def test_a_command_that_is_not_installed_fails_the_attempt_saying_so(workers: Workers, db: psycopg.Connection) -> None:
+    task_id = add(db, "no-such-agent-xyz --version", max_attempts=1)
+    workers.start()
+    row = wait_status(workers.dsn, task_id, "failed", workers=workers)
+    assert "cannot start 'no-such-agent-xyz': No such file or directory" in row["error"]
+    assert "PATH" in row["error"]
+
+
+def test_the_agent_does_not_inherit_the_workers_ignored_signals(workers: Workers, db: psycopg.Connection) -> None:
+    """Python ignores SIGPIPE (and SIGXFSZ) in the worker; an agent that inherited that would never
+    see a pipeline's producer stopped by SIGPIPE (`producer | head` would run to its end)."""
+    task_id = add(db, "grep SigIgn /proc/self/status")
+    workers.start()
+    row = wait_status(workers.dsn, task_id, "completed", workers=workers)
+    label, mask = row["output_tail"].split()
+    ignored = {signal.Signals(bit + 1).name for bit in range(31) if int(mask, 16) >> bit & 1}
+    assert label == "SigIgn:" and ignored == set()
 
 
 def test_stdin_is_closed_so_a_stdin_reader_does_not_hang(workers: Workers, db: psycopg.Connection) -> None:

@@ -186,9 +186,12 @@ class Report:
         self.w("- **Drain**: fresh database, bulk enqueue of 20,000, `CHECKPOINT`, start the workers behind a "
                "barrier, time until the database shows all 20,000 completed. Each system's best setting from a "
                "sweep, then 3 final runs. pgswarm's engine row uses a minimal in-process consumer: LISTEN "
-               "`swarm_ready`, `swarm.claim_task(max_tasks => batch)`, the no-op job function, one "
+               "`swarm_ready`, `swarm.claim_task(max_tasks => batch, durable => false)` (as the worker claims: "
+               "the claim's commit does not wait for the WAL flush), the no-op job function, one "
                "`swarm.complete_tasks` call per batch (each task fenced by worker and attempt, the completion "
-               "committed before the next claim).")
+               "committed durably before the next claim). Before it reports ready, each connection makes one claim "
+               "that finds nothing and one empty completion, so the functions are compiled and planned, as in a "
+               "worker that has been running.")
         self.w("- **Pickup**: one idle consumer process, 200 single enqueues 20 ms apart after 10 warm-up jobs; "
                "latency = job function start − enqueue call returned (the commit acknowledged). pgswarm's "
                "first pickup row is the drain settings; the second, one consumer connection.")

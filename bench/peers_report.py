@@ -1,7 +1,8 @@
 """Write bench/RESULTS.md from the raw results in $PEERBENCH_RESULTS (default bench/results/):
 the peers' and pgswarm's *.jsonl (bench/run_peers.sh), env.txt (the machine and the server's
-settings), scale-*.txt (bench/scale.py output) and, when the lead has written it, worker.md
-(the real worker with /bin/true, from bench/worker.py).
+settings), scale-*.txt (bench/scale.py output) and, when the lead has written them, worker.md
+(the real worker with /bin/true, from bench/worker.py) and peers-notes.md (other runs, after the
+targets).
 
     python bench/peers_report.py            # writes bench/RESULTS.md
     python bench/peers_report.py --stdout   # prints it instead
@@ -283,6 +284,9 @@ class Report:
                    f"| floor (Popen from 8 threads, same run) {floor} spawns/s | {ratio:.2f}× | {verdict(ratio >= 0.7)} |")
         self.w("")
         self.w(self.target_summary(best_drain, pickup_peer, drain_ratio) + "\n")
+        notes = RESULTS / "peers-notes.md"  # hand-written: other runs of the same day, what they say
+        if notes.exists():
+            self.w(notes.read_text().rstrip() + "\n")
 
     def target_summary(self, best_drain: Summary, pickup_peer: Summary, drain_ratio: float) -> str:
         """The targets in words, every claim computed from the raw results."""

@@ -34,6 +34,8 @@ from tests.pgserver import PgServer, start_server  # noqa: E402
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 TRUE = "/bin/true"
+# The concurrency at which the minimal workers are measured beside the real one (the issue's target).
+BOUNDS_CONCURRENCY = 8
 
 
 def spawn_floor(tasks: int, in_flight: int) -> float:
@@ -149,6 +151,16 @@ def throughput(server: PgServer, concurrency: int, tasks: int,
     return tasks / (last - committed).total_seconds(), worker.peak_rss_kb, per_task, (tasks / claims, tasks / reports)
 
 
+def minimal_worker(mode: str, tasks: int, concurrency: int, dsn: str | None = None) -> float:
+    """tasks/s of bench/minimal_worker.py (no-database, or engine on a queue of `tasks` /bin/true)."""
+    args = [sys.executable, str(REPO / "bench" / "minimal_worker.py"), mode, str(tasks), str(concurrency)]
+    if dsn is not None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("insert into swarm.agent_tasks (prompt) select %s from generate_series(1, %s)", (TRUE, tasks))
+        args.append(dsn)
+    return float(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+
+
 def pickup(server: PgServer, samples: int, workdir: Path) -> tuple[list[float], list[float]]:
     """Milliseconds from the enqueue commit to the claim, and to the agent process running.
 
@@ -183,6 +195,20 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def print_alongside(rates: dict[str, list[float]]) -> None:
+    """Where the worker stands between the floor and what any Python worker on this engine reaches."""
+    floor = statistics.median(rates["floor"])
+    print(f"\nAt concurrency {BOUNDS_CONCURRENCY}, in the same runs (bench/minimal_worker.py; medians):\n")
+    print("| what starts /bin/true | tasks/s | of the spawn floor |")
+    print("|---|---|---|")
+    for label, key in (("spawn floor: threads calling subprocess.Popen", "floor"),
+                       ("an asyncio loop with posix_spawn, no database", "no-database"),
+                       ("the least worker on the engine: claim_task + complete_tasks, nothing else", "engine"),
+                       ("pgswarm worker", "pgswarm worker")):
+        rate = statistics.median(rates[key])
+        print(f"| {label} | {rate:,.0f} | {rate / floor:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=3000, help="tasks per throughput run")
@@ -201,11 +227,19 @@ def main() -> None:
         print("| concurrency | spawn floor /s | worker tasks/s | ratio | worker RSS MB "
               "| CPU ms/task: worker | agents | PostgreSQL | tasks per claim / completion call |")
         print("|---|---|---|---|---|---|---|---|---|")
+        alongside: dict[str, list[float]] = {"floor": [], "no-database": [], "engine": [], "pgswarm worker": []}
         for concurrency in options.concurrency:
             floors, rates, rss, cpu, batching = [], [], [], [], []
             for _ in range(options.runs):
                 floors.append(spawn_floor(options.tasks, concurrency))
+                if concurrency == BOUNDS_CONCURRENCY:
+                    alongside["floor"].append(floors[-1])
+                    alongside["no-database"].append(minimal_worker("no-database", options.tasks, concurrency))
+                    alongside["engine"].append(minimal_worker(
+                        "engine", options.tasks, concurrency, fresh_database(server, "bench_minimal")))
                 rate, peak, per_task, per_call = throughput(server, concurrency, options.tasks, workdir)
+                if concurrency == BOUNDS_CONCURRENCY:
+                    alongside["pgswarm worker"].append(rate)
                 rates.append(rate)
                 rss.append(peak / 1024)
                 cpu.append(per_task)
@@ -216,6 +250,8 @@ def main() -> None:
                   f"| {worker_ms:.2f} | {agents_ms:.2f} | {server_ms:.2f} "
                   f"| {statistics.median(b[0] for b in batching):.1f} / {statistics.median(b[1] for b in batching):.1f} |",
                   flush=True)
+        if alongside["floor"]:
+            print_alongside(alongside)
         to_claim, to_start = pickup(server, options.samples, workdir)
         print(f"\nPickup of an idle worker ({options.samples} tasks enqueued one at a time), ms from the commit:\n")
         print("| to | p50 | p95 | p99 |")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import platformdirs
@@ -53,7 +54,7 @@ class WorkerConfig:
     def worker_name(self) -> str:
         return self.name or f"{socket.gethostname()}-{os.getpid()}"
 
-    @property
+    @cached_property
     def logs(self) -> Path:
         configured = self.log_dir or os.environ.get("PGSWARM_LOG_DIR")
         return Path(configured) if configured else Path(platformdirs.user_state_dir("pgswarm")) / "logs"

@@ -80,33 +80,34 @@ def open_attempt_file(path: Path) -> BinaryIO:
 
 
 class CappedLog:
-    """A log file that keeps its first `cap` bytes and, past that, only the last TAIL_BYTES."""
+    """A log file that keeps its first `cap` bytes and, past that, only the last TAIL_BYTES.
+    The last TAIL_BYTES of the output also stay in memory, so reading the tail at the end of an
+    attempt never goes back to the file."""
 
     def __init__(self, path: Path, cap: int) -> None:
         self.path = path
         self.cap = cap
         self.written = 0  # bytes in the file's head
         self.past_cap = 0  # bytes that came after the head
-        self._tail: deque[bytes] = deque()
-        self._tail_size = 0
+        self._recent: deque[bytes] = deque()  # at least the last TAIL_BYTES of the output
+        self._recent_size = 0
         self._file = open_attempt_file(path)
 
     def write(self, data: bytes) -> None:
+        self._recent.append(data)
+        self._recent_size += len(data)
+        while self._recent_size - len(self._recent[0]) >= TAIL_BYTES:
+            self._recent_size -= len(self._recent.popleft())
         room = self.cap - self.written
         if room > 0:
             head, data = data[:room], data[room:]
             self._file.write(head)
             self.written += len(head)
-        if data:
-            self.past_cap += len(data)
-            self._tail.append(data)
-            self._tail_size += len(data)
-            while self._tail_size - len(self._tail[0]) >= TAIL_BYTES:
-                self._tail_size -= len(self._tail.popleft())
+        self.past_cap += len(data)
 
     def close(self) -> None:
-        if self._tail:
-            tail = b"".join(self._tail)[-TAIL_BYTES:]
+        if self.past_cap:
+            tail = self.last_bytes(min(self.past_cap, TAIL_BYTES))
             skipped = self.past_cap - len(tail)
             if skipped > 0:
                 self._file.write(f"\n[pgswarm: {skipped} bytes of output dropped here; "
@@ -115,12 +116,12 @@ class CappedLog:
         self._file.close()
 
     def last_bytes(self, limit: int) -> bytes:
-        """The last `limit` bytes of output (from the tail buffer, else from the file's head)."""
-        if self._tail:
-            return b"".join(self._tail)[-limit:]
-        with open(self.path, "rb") as f:
-            f.seek(max(0, self.written - limit))
-            return f.read(limit)
+        """The last `limit` bytes of output (at most TAIL_BYTES)."""
+        if not self._recent:
+            return b""
+        if len(self._recent) > 1:
+            self._recent = deque([b"".join(self._recent)])
+        return self._recent[0][-limit:]
 
 
 @dataclass
@@ -133,19 +134,17 @@ class Attempt:
     log: CappedLog
     token: str
     started: float = field(default_factory=time.monotonic)
-    exit_code: int | None = None
-    _exited: asyncio.Event = field(default_factory=asyncio.Event)
+    # Resolved with the exit code once the process has exited and its output is in the log.
+    exited: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     _pidfd: int | None = None
     _pipe: int | None = None
 
     async def wait(self) -> int:
-        await self._exited.wait()
-        assert self.exit_code is not None
-        return self.exit_code
+        return await asyncio.shield(self.exited)
 
     @property
     def running(self) -> bool:
-        return not self._exited.is_set()
+        return not self.exited.done()
 
     def output_tail(self, limit: int) -> str:
         return self.log.last_bytes(limit).decode("utf-8", "replace")
@@ -247,13 +246,13 @@ def _on_exit(attempt: Attempt) -> None:
     loop.remove_reader(attempt._pidfd)
     os.close(attempt._pidfd)
     attempt._pidfd = None
-    attempt.exit_code = attempt.reap()
+    exit_code = attempt.reap()
     # What the process wrote before exiting is in the pipe; a descendant that still holds the
     # pipe open (a daemon it left behind) must not keep the attempt from ending.
     _drain(attempt)
     _close_pipe(attempt)
     attempt.log.close()
-    attempt._exited.set()
+    attempt.exited.set_result(exit_code)
 
 
 def signal_group(attempt: Attempt, sig: signal.Signals) -> None:
@@ -269,29 +268,33 @@ async def stop(attempt: Attempt, signals: Iterable[signal.Signals], grace: float
             break
         signal_group(attempt, sig)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(asyncio.shield(attempt._exited.wait()), grace)
+            await asyncio.wait_for(attempt.wait(), grace)
     signal_group(attempt, signal.SIGKILL)
     sweep({attempt.token}, also_group=attempt.pid)
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.shield(attempt._exited.wait()), 10)
+        await asyncio.wait_for(attempt.wait(), 10)
 
 
-def processes_carrying(needles: list[bytes]) -> list[int]:
-    """PIDs of live processes whose environment contains one of these byte strings."""
-    if not needles:
-        return []
-    found = []
+def _run_tokens() -> dict[int, str]:
+    """The PGSWARM_RUN_TOKEN of every live process that carries one (pid -> token). One pass over
+    /proc whatever the number of tokens looked for: a busy worker has tens of thousands on its
+    sweep list."""
+    found = {}
     me = os.getpid()
+    marker = f"\0{RUN_TOKEN_VAR}=".encode()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as f:
-                environ = b"\0" + f.read() + b"\0"
+                environ = b"\0" + f.read()
         except OSError:
             continue
-        if any(needle in environ for needle in needles):
-            found.append(int(entry.name))
+        at = environ.find(marker)
+        if at >= 0:
+            start = at + len(marker)
+            stop = environ.find(b"\0", start)
+            found[int(entry.name)] = environ[start:stop if stop >= 0 else len(environ)].decode(errors="replace")
     return found
 
 
@@ -310,10 +313,10 @@ def sweep(tokens: set[str], also_group: int | None = None) -> int:
     if also_group is not None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(also_group, signal.SIGKILL)
-    return _kill_all(processes_carrying([f"\0{RUN_TOKEN_VAR}={t}\0".encode() for t in tokens]))
+    return _kill_all([pid for pid, token in _run_tokens().items() if token in tokens])
 
 
 def sweep_worker(worker: str) -> int:
     """SIGKILL what a previous incarnation of this worker (same name, killed with -9) left running:
     its attempts were or will be retried elsewhere after their leases expire."""
-    return _kill_all(processes_carrying([f"\0{RUN_TOKEN_VAR}={worker}:".encode()]))
+    return _kill_all([pid for pid, token in _run_tokens().items() if token.startswith(f"{worker}:")])

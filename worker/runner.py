@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ import signal
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -63,7 +65,7 @@ class RunningTask:
     spec: TaskSpec
     depends_on: list[int]
     stop_reason: StopReason | None = None
-    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    on_stop: Callable[[], None] | None = None  # set while the attempt's process runs
     exited: bool = False
     job: asyncio.Task[None] | None = None
     # An earlier run of the same task still winding down here, which this one waits for.
@@ -73,7 +75,8 @@ class RunningTask:
         if self.exited or self.stop_reason is not None:
             return
         self.stop_reason = reason
-        self.stop_requested.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,10 @@ class Runner:
         self.stop_at_once = False
         self.finished_tokens: dict[str, float] = {}
         self._profile_envs: dict[str, dict[str, str]] = {}
+        # Run tokens: unique per attempt started by this process (a lost claim can rerun the same
+        # attempt number), and from one worker incarnation to the next.
+        self._run_nonce = uuid.uuid4().hex[:8]
+        self._run_counter = itertools.count(1)
         self._completions: list[tuple[dict[str, Any], asyncio.Future[Report]]] = []
         self._completion_flusher: asyncio.Task[None] | None = None
         self.metrics = Metrics(self.name)
@@ -394,7 +401,7 @@ class Runner:
                 return None
         return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
                       log_path=self.config.logs / f"{stem}.log",
-                      token=f"{self.name}:{task.id}:{task.attempt}:{uuid.uuid4().hex[:8]}")
+                      token=f"{self.name}:{task.id}:{task.attempt}:{self._run_nonce}-{next(self._run_counter)}")
 
     async def _report_stopped(self, task: RunningTask, files: dict[str, Any]) -> None:
         """Report an attempt the worker stopped: lost (nothing to say), shutdown (released without
@@ -417,20 +424,33 @@ class Runner:
 
     async def _wait(self, task: RunningTask, attempt: process.Attempt) -> int:
         """The exit code; stops the process on timeout or a stop request first."""
-        exited = asyncio.ensure_future(attempt.wait())
-        stop = asyncio.ensure_future(task.stop_requested.wait())
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        # One future woken by whichever comes first: the exit, a stop request, the timeout.
+        attempt.exited.add_done_callback(wake)
+        task.on_stop = wake
+        timer = loop.call_later(task.spec.timeout_seconds, wake) if task.spec.timeout_seconds else None
+        if task.stop_reason is not None:
+            wake()
         try:
-            done, _ = await asyncio.wait({exited, stop}, timeout=task.spec.timeout_seconds,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            await woken
         finally:
-            stop.cancel()
-        if exited not in done:
+            task.on_stop = None
+            attempt.exited.remove_done_callback(wake)
+            if timer is not None:
+                timer.cancel()
+        if attempt.running:
             if task.stop_reason is None:
                 task.stop_reason = "timeout"
             log.info("task %d: stopping the process (%s)", task.id, task.stop_reason)
             signals = task.profile.stop_signals if task.stop_reason != "shutdown" or not self.stop_at_once else ()
             await process.stop(attempt, signals, self.config.kill_grace)
-        return await exited
+        return await attempt.wait()
 
     async def _report_outcome(self, task: RunningTask, outcome: Outcome, result: dict[str, Any] | None,
                               files: dict[str, Any]) -> None:

@@ -1,6 +1,9 @@
 -- Claim: hand pending tasks to a worker.
 
--- swarm.claim_task: claim up to max_tasks claimable tasks for a worker (swarm._claim_tasks does it).
+-- swarm.claim_task: claim up to max_tasks claimable tasks for a worker.
+--   order:      priority desc, run_after, id (the order of agent_tasks_claim_idx).
+--   honours:    run_after <= now, paused agents, daily budgets, max_concurrent,
+--               max_starts_per_minute (sliding minute), one running task per concurrency_key.
 --   durable:    true (the default): the claim's commit waits for its WAL flush, like any commit.
 --               false: when the claim is its transaction's first write, the transaction commits
 --               with synchronous_commit = off (no wait for the flush, nor for a synchronous
@@ -10,12 +13,18 @@
 --               later durable commit (a report) flushes the claim with it, so no recorded outcome
 --               can outlive its claim. Writes made after the claim in the same transaction share
 --               its asynchronous commit: claim in a transaction of its own.
+--               (The setting is SET LOCAL from inside: a function's SET clauses restore only the
+--               variables they name on return, so it lasts until the transaction ends.)
 --   why:        after a quiet spell the flush is most of a claim (measured on the bench VM: a
 --               single-task claim 0.90 ms synchronous, 0.55 ms without the wait).
---   locks, guarantees, raises: those of swarm._claim_tasks.
--- No SET clauses here (and SECURITY INVOKER, names qualified): a function with SET clauses
--- restores every transaction-local setting made inside it when it returns, so the
--- synchronous_commit of the transaction can only be set from a function without them.
+--   locks:      candidate task rows FOR UPDATE SKIP LOCKED. Only when an agent in scope has a
+--               cap or a rate, or keyed tasks are pending: the capped agents' rows FOR NO KEY
+--               UPDATE in name order (so concurrent claimers count the same slots, and
+--               inserts, which take FOR KEY SHARE through the foreign key, are not blocked), and
+--               a transaction advisory lock per concurrency key.
+--   guarantees: one attempt is never handed to two workers; attempts is incremented and is the
+--               attempt number the worker reports with; lease_expires_at = now + lease_seconds.
+--   raises:     SW005 bad arguments.   notifies: nothing.
 create or replace function swarm.claim_task(
   worker text,
   agents text[] default null,
@@ -25,41 +34,6 @@ create or replace function swarm.claim_task(
   hostname text default null,
   pid int default null,
   durable boolean default true)
-returns setof swarm.agent_tasks
-language plpgsql volatile
-as $$
-begin
-  if claim_task.durable is false and pg_catalog.pg_current_xact_id_if_assigned() is null then
-    perform pg_catalog.set_config('synchronous_commit', 'off', true);
-  end if;
-  return query select * from swarm._claim_tasks(claim_task.worker, claim_task.agents, claim_task.queues,
-                                                 claim_task.max_tasks, claim_task.lease_seconds,
-                                                 claim_task.hostname, claim_task.pid);
-end
-$$;
-comment on function swarm.claim_task(text, text[], text[], int, int, text, int, boolean)
-  is 'claim up to max_tasks tasks for a worker (FOR UPDATE SKIP LOCKED; honours pauses, caps, rates, concurrency keys)';
-
--- swarm._claim_tasks: what claim_task does.
---   order:      priority desc, run_after, id (the order of agent_tasks_claim_idx).
---   honours:    run_after <= now, paused agents, daily budgets, max_concurrent,
---               max_starts_per_minute (sliding minute), one running task per concurrency_key.
---   locks:      candidate task rows FOR UPDATE SKIP LOCKED. Only when an agent in scope has a
---               cap or a rate, or keyed tasks are pending: the capped agents' rows FOR NO KEY
---               UPDATE in name order (so concurrent claimers count the same slots, and
---               inserts, which take FOR KEY SHARE through the foreign key, are not blocked), and
---               a transaction advisory lock per concurrency key.
---   guarantees: one attempt is never handed to two workers; attempts is incremented and is the
---               attempt number the worker reports with; lease_expires_at = now + lease_seconds.
---   raises:     SW005 bad arguments.   notifies: nothing.
-create or replace function swarm._claim_tasks(
-  worker text,
-  agents text[],
-  queues text[],
-  max_tasks int,
-  lease_seconds int,
-  hostname text,
-  pid int)
 returns setof swarm.agent_tasks
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 -- Always walk agent_tasks_claim_idx in order and stop at the limit. With statistics taken while
@@ -86,21 +60,24 @@ declare
   v_free text[];      -- open agents without caps: the fast path claims their unkeyed tasks
   v_capped text[];    -- open agents with max_concurrent or max_starts_per_minute
 begin
-  if _claim_tasks.worker is null or _claim_tasks.worker = '' then
+  if claim_task.worker is null or claim_task.worker = '' then
     perform swarm._invalid('worker must be a non-empty name');
   end if;
-  if _claim_tasks.max_tasks is null or _claim_tasks.max_tasks not between 1 and 1000 then
-    perform swarm._invalid(format('max_tasks %s is out of range 1..1000', _claim_tasks.max_tasks));
+  if claim_task.max_tasks is null or claim_task.max_tasks not between 1 and 1000 then
+    perform swarm._invalid(format('max_tasks %s is out of range 1..1000', claim_task.max_tasks));
   end if;
-  if _claim_tasks.lease_seconds is null or _claim_tasks.lease_seconds < 1 then
-    perform swarm._invalid(format('lease_seconds %s must be at least 1', _claim_tasks.lease_seconds));
+  if claim_task.lease_seconds is null or claim_task.lease_seconds < 1 then
+    perform swarm._invalid(format('lease_seconds %s must be at least 1', claim_task.lease_seconds));
+  end if;
+  if claim_task.durable is false and pg_current_xact_id_if_assigned() is null then
+    perform set_config('synchronous_commit', 'off', true);
   end if;
 
   select coalesce(array_agg(a.name) filter (where a.max_concurrent is null and a.max_starts_per_minute is null), '{}'),
          coalesce(array_agg(a.name) filter (where a.max_concurrent is not null or a.max_starts_per_minute is not null), '{}')
     into v_free, v_capped
     from swarm.agents as a
-   where (_claim_tasks.agents is null or a.name = any(_claim_tasks.agents))
+   where (claim_task.agents is null or a.name = any(claim_task.agents))
      and (a.paused_until is null or a.paused_until <= v_now)
      and case when a.daily_budget_usd is null then true
               else swarm._spent_today(a.name, v_now) < a.daily_budget_usd end;
@@ -118,45 +95,45 @@ begin
          and task.run_after <= v_now
          and task.agent = any(v_free)
          and task.concurrency_key is null
-         and (_claim_tasks.queues is null or task.queue = any(_claim_tasks.queues))
+         and (claim_task.queues is null or task.queue = any(claim_task.queues))
        order by task.priority desc, task.run_after, task.id
-       limit _claim_tasks.max_tasks
+       limit claim_task.max_tasks
          for update skip locked
     ), claimed as (
       update swarm.agent_tasks as task
          set status = 'running',
              attempts = task.attempts + 1,
-             worker = _claim_tasks.worker,
-             lease_expires_at = v_now + make_interval(secs => _claim_tasks.lease_seconds),
+             worker = claim_task.worker,
+             lease_expires_at = v_now + make_interval(secs => claim_task.lease_seconds),
              started_at = v_now,
              updated_at = v_now,
-             pid = _claim_tasks.pid,
-             hostname = _claim_tasks.hostname
+             pid = claim_task.pid,
+             hostname = claim_task.hostname
         from candidates
        where task.id = candidates.id
       returning task.*
     ), logged as (
       insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-      select claimed.id, v_now, 'claimed', _claim_tasks.worker, claimed.attempts,
+      select claimed.id, v_now, 'claimed', claim_task.worker, claimed.attempts,
              jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
         from claimed
     )
     select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
   else
-    return query select * from swarm._claim_limited(_claim_tasks.worker, v_free, v_capped, _claim_tasks.queues,
-                                                    _claim_tasks.max_tasks, _claim_tasks.lease_seconds, v_now,
-                                                    _claim_tasks.hostname, _claim_tasks.pid);
+    return query select * from swarm._claim_limited(claim_task.worker, v_free, v_capped, claim_task.queues,
+                                                    claim_task.max_tasks, claim_task.lease_seconds, v_now,
+                                                    claim_task.hostname, claim_task.pid);
   end if;
   perform set_config('swarm.api', '', true);
 end
 $$;
-comment on function swarm._claim_tasks(text, text[], text[], int, int, text, int)
-  is 'what swarm.claim_task does (call that)';
+comment on function swarm.claim_task(text, text[], text[], int, int, text, int, boolean)
+  is 'claim up to max_tasks tasks for a worker (FOR UPDATE SKIP LOCKED; honours pauses, caps, rates, concurrency keys)';
 
 -- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
 create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
 language sql stable security definer set search_path = pg_catalog, swarm
--- Called inside _claim_tasks, whose force_generic_plan would give this range query a generic plan.
+-- Called inside claim_task, whose force_generic_plan would give this range query a generic plan.
 set plan_cache_mode = auto
 as $$
   select coalesce(sum(task.cost_usd), 0)

@@ -23,7 +23,6 @@ grant execute on function swarm.cancel_task(bigint, text) to swarm_enqueue;
 
 grant execute on function
   swarm.claim_task(text, text[], text[], int, int, text, int, boolean),
-  swarm._claim_tasks(text, text[], text[], int, int, text, int),
   swarm.heartbeat(text, bigint[], int),
   swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint),
   swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from pathlib import Path
 
 import psycopg
 
@@ -21,6 +22,22 @@ def test_timeout_stops_the_whole_tree_including_setsid_escapers(workers: Workers
     assert "timed out after 2s" in row["error"]
     wait_for(lambda: not processes_with(marker), 10, "every process of the attempt to be gone",
              diagnostics=lambda: "\n".join(processes_with(marker)))
+
+
+def test_a_daemon_left_behind_by_a_finished_attempt_is_killed(workers: Workers, db: psycopg.Connection,
+                                                               tmp_path: Path) -> None:
+    """An agent that succeeds but leaves processes running outside its group (setsid, as claude's
+    Bash tool does) does not keep them: the worker's sweep finds them by their run token."""
+    marker = f"daemon-{uuid.uuid4().hex[:8]}"
+    nap = f"300.{uuid.uuid4().int % 10**9:09d}"  # the daemon's child: a sleep nobody else runs
+    started = tmp_path / "daemon-started"
+    task_id = add(db, f"setsid sh -c 'touch {started}; sleep {nap}; echo {marker}' >/dev/null 2>&1 &")
+    workers.start()
+    assert wait_status(workers.dsn, task_id, "completed", workers=workers)["exit_code"] == 0
+    wait_for(started.exists, 10, "the daemon to start")
+    wait_for(lambda: not processes_with(marker) and not processes_with(f"sleep {nap}"), 15,
+             "the daemon the attempt left behind, and its child, to be killed",
+             diagnostics=lambda: "\n".join(processes_with(marker) + processes_with(f"sleep {nap}")))
 
 
 def test_cancel_of_a_running_task_stops_it_and_records_cancelled(workers: Workers, db: psycopg.Connection) -> None:

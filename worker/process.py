@@ -45,6 +45,22 @@ MAX_ARG_BYTES = 128 * 1024
 RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
+def keep_inherited_ignores_out_of_agents() -> None:
+    """Signals the worker was started with ignored (`nohup` ignores SIGHUP) stay ignored by the
+    worker but not by its agents: an ignored disposition survives exec, a handler does not.
+    Call from the main thread before the first spawn."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP) or sig in RESET_SIGNALS:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, _ignore)
+
+
+def _ignore(signum: int, frame: object) -> None:
+    """The worker's handler for signals it was started with ignored: still nothing happens."""
+
+
 def argv_problem(argv: list[str]) -> str | None:
     """Why the kernel would refuse this argv, or None."""
     for index, element in enumerate(argv):
@@ -316,7 +332,42 @@ def sweep(tokens: set[str], also_group: int | None = None) -> int:
     return _kill_all([pid for pid, token in _run_tokens().items() if token in tokens])
 
 
+def incarnation(pid: int | None = None) -> str | None:
+    """A process as '<pid>@<start time in clock ticks since boot>': unlike a pid alone, never
+    reused. None when no such process is running."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat.rsplit(b")", 1)[1].split()  # from field 3, state
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited, not yet reaped
+    return f"{pid}@{int(fields[19])}"  # field 22, starttime
+
+
+def run_token(worker: str, task_id: int, attempt: int, counter: int) -> str:
+    """The PGSWARM_RUN_TOKEN of an attempt this process starts: unique per start (a lost claim
+    can rerun the same attempt number), and naming the worker process that started it."""
+    return f"{worker}:{task_id}:{attempt}:{incarnation()}:{counter}"
+
+
+def _started_by_a_dead_worker(token: str, worker: str) -> bool:
+    if not token.startswith(f"{worker}:"):
+        return False
+    fields = token[len(worker) + 1:].split(":")  # task, attempt, incarnation, counter
+    if len(fields) == 3:
+        return True  # the format before incarnations: task, attempt, nonce-counter
+    if len(fields) != 4:
+        return False  # another worker's, whose name starts with this one's and a colon
+    pid, _, _ = fields[2].partition("@")
+    return not pid.isdigit() or incarnation(int(pid)) != fields[2]
+
+
 def sweep_worker(worker: str) -> int:
     """SIGKILL what a previous incarnation of this worker (same name, killed with -9) left running:
-    its attempts were or will be retried elsewhere after their leases expire."""
-    return _kill_all([pid for pid, token in _run_tokens().items() if token.startswith(f"{worker}:")])
+    its attempts were or will be retried elsewhere after their leases expire. A live worker's
+    processes are spared, even under the same name (two workers misconfigured with one --name,
+    or two test sessions on one machine)."""
+    return _kill_all([pid for pid, token in _run_tokens().items() if _started_by_a_dead_worker(token, worker)])

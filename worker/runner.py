@@ -18,7 +18,6 @@ import random
 import signal
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -105,10 +104,7 @@ class Runner:
         self.stop_at_once = False
         self.finished_tokens: dict[str, float] = {}
         self._profile_envs: dict[str, dict[str, str]] = {}
-        # Run tokens: unique per attempt started by this process (a lost claim can rerun the same
-        # attempt number), and from one worker incarnation to the next.
-        self._run_nonce = uuid.uuid4().hex[:8]
-        self._run_counter = itertools.count(1)
+        self._run_counter = itertools.count(1)  # numbers the attempts' run tokens
         self._completions: list[tuple[dict[str, Any], asyncio.Future[Report]]] = []
         self._completion_flusher: asyncio.Task[None] | None = None
         self.metrics = Metrics(self.name)
@@ -401,7 +397,7 @@ class Runner:
                 return None
         return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
                       log_path=self.config.logs / f"{stem}.log",
-                      token=f"{self.name}:{task.id}:{task.attempt}:{self._run_nonce}-{next(self._run_counter)}")
+                      token=process.run_token(self.name, task.id, task.attempt, next(self._run_counter)))
 
     async def _report_stopped(self, task: RunningTask, files: dict[str, Any]) -> None:
         """Report an attempt the worker stopped: lost (nothing to say), shutdown (released without
@@ -591,4 +587,5 @@ def run_worker(config: WorkerConfig) -> int:
     from pgswarm.worker.profiles.custom import load_profiles
 
     profiles = load_profiles(config.config_file, config.allow_shell)
+    process.keep_inherited_ignores_out_of_agents()
     return asyncio.run(Runner(config, profiles).run())

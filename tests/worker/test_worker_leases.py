@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import time
 import urllib.request
 import uuid
 
@@ -131,6 +132,22 @@ def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running
              diagnostics=workers.logs)
     running = processes_with(marker)
     assert len(running) == 1, f"only the new attempt runs: {running}"
+
+
+def test_a_second_worker_started_under_a_live_workers_name_leaves_its_agents_alone(
+        workers: Workers, db: psycopg.Connection) -> None:
+    """The restart sweep kills only what a dead worker of that name left: a live one's agents run on."""
+    marker = f"spared-{uuid.uuid4().hex[:8]}"
+    task_id = add(db, f"sleep 300; echo {marker}")
+    workers.start(name="node-a")
+    wait_for(lambda: processes_with(marker), 30, "the agent", diagnostics=workers.logs)
+    second = workers.start(name="node-a")
+    wait_for(lambda: "ready" in second.output(), 30, "the second worker to start", diagnostics=workers.logs)
+    time.sleep(0.5)
+    assert processes_with(marker), "the second worker killed the first one's agent"
+    assert "killed" not in second.output()
+    row = task_row(workers.dsn, task_id)
+    assert (row["status"], row["attempts"]) == ("running", 1)
 
 
 def test_multi_host_dsn_skips_a_host_that_never_answers(workers: Workers, db: psycopg.Connection) -> None:

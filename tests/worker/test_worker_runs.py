@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.workers import Workers, task_row, wait_for, wait_status
@@ -100,11 +101,21 @@ def test_a_command_that_is_not_installed_fails_the_attempt_saying_so(workers: Wo
     assert "PATH" in row["error"]
 
 
-def test_the_agent_does_not_inherit_the_workers_ignored_signals(workers: Workers, db: psycopg.Connection) -> None:
-    """Python ignores SIGPIPE (and SIGXFSZ) in the worker; an agent that inherited that would never
-    see a pipeline's producer stopped by SIGPIPE (`producer | head` would run to its end)."""
+@pytest.mark.parametrize("started_with_sighup_ignored", [False, True], ids=["plain", "nohup"])
+def test_the_agent_does_not_inherit_the_workers_ignored_signals(workers: Workers, db: psycopg.Connection,
+                                                                started_with_sighup_ignored: bool) -> None:
+    """Python ignores SIGPIPE (and SIGXFSZ) in the worker, and `nohup pgswarm worker` starts it with
+    SIGHUP ignored; an agent that inherited that would never see a pipeline's producer stopped by
+    SIGPIPE (`producer | head` would run to its end), nor a hangup its own tools rely on."""
     task_id = add(db, "grep SigIgn /proc/self/status")
-    workers.start()
+    if started_with_sighup_ignored:
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # inherited by the worker, as nohup does
+        try:
+            workers.start()
+        finally:
+            signal.signal(signal.SIGHUP, previous)
+    else:
+        workers.start()
     row = wait_status(workers.dsn, task_id, "completed", workers=workers)
     label, mask = row["output_tail"].split()
     ignored = {signal.Signals(bit + 1).name for bit in range(31) if int(mask, 16) >> bit & 1}

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import fnmatch
+import functools
 import os
 import shutil
 import signal
@@ -350,7 +351,12 @@ def incarnation(pid: int | None = None) -> str | None:
 def run_token(worker: str, task_id: int, attempt: int, counter: int) -> str:
     """The PGSWARM_RUN_TOKEN of an attempt this process starts: unique per start (a lost claim
     can rerun the same attempt number), and naming the worker process that started it."""
-    return f"{worker}:{task_id}:{attempt}:{incarnation()}:{counter}"
+    return f"{worker}:{task_id}:{attempt}:{_own_incarnation()}:{counter}"
+
+
+@functools.cache
+def _own_incarnation() -> str | None:
+    return incarnation()
 
 
 def _started_by_a_dead_worker(token: str, worker: str) -> bool:

@@ -95,22 +95,27 @@ def _free_port() -> int:
 
 def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connection) -> None:
     port = _free_port()
-    add(db, "true")
+    succeeding = add(db, "true")
     marker = f"failing-{uuid.uuid4().hex[:8]}"
     failing = add(db, f"echo {marker}; exit 1", max_attempts=1)
     workers.start("--metrics-port", str(port))
     wait_status(workers.dsn, failing, "failed", workers=workers)
+    wait_status(workers.dsn, succeeding, "completed", workers=workers)
 
     def scrape() -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return response.read().decode()
 
     def counted() -> str | None:
+        # Each outcome is counted once the database has accepted its report; the two reports
+        # go separately (a completion in a batch, a failure alone), in no set order.
         text = scrape()
-        return text if 'pgswarm_tasks_failed_total{worker="w1",agent="shell"} 1' in text else None
+        both = ('pgswarm_tasks_failed_total{worker="w1",agent="shell"} 1' in text
+                and 'pgswarm_tasks_completed_total{worker="w1",agent="shell"} 1' in text)
+        return text if both else None
 
-    text = wait_for(counted, 10, "the failure to be counted")
-    assert 'pgswarm_tasks_completed_total{worker="w1",agent="shell"} 1' in text
+    text = wait_for(counted, 10, "the failure and the completion to be counted",
+                    diagnostics=scrape)
     assert 'pgswarm_tasks_claimed_total{worker="w1",agent="shell"} 2' in text
     assert 'pgswarm_pickup_latency_seconds_count{worker="w1",agent="shell"} 2' in text
     assert not processes_with(marker)

@@ -8,6 +8,7 @@
 create or replace function swarm.heartbeat(worker text, task_ids bigint[], lease_seconds int default 60)
 returns table (task_id bigint, owned boolean, cancel_requested boolean)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
+set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -21,7 +22,7 @@ begin
     update swarm.agent_tasks as task
        set lease_expires_at = v_now + make_interval(secs => heartbeat.lease_seconds)
      where task.id = any(heartbeat.task_ids)
-       and task.status = 'running'
+       and task.status = 'running' collate "C"  -- by primary key (see the top of 40_outcome.sql)
        and task.worker = heartbeat.worker
     returning task.id, task.cancel_requested_at is not null as cancel_wanted
   )
@@ -43,6 +44,7 @@ comment on function swarm.heartbeat(text, bigint[], int)
 create or replace function swarm.reap_expired()
 returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
+set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
 as $$
 declare
   v_now timestamptz := swarm.now();

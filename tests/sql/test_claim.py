@@ -109,10 +109,11 @@ def test_claim_uses_the_partial_index_over_many_terminal_rows(swarm: SwarmClient
     plan = conn.execute("""
         explain (format json)
         select task.id from swarm.agent_tasks as task
-         where task.status = 'pending' and task.run_after <= now() and task.agent = any('{shell}')
-           and task.concurrency_key is null
-         order by task.priority desc, task.run_after, task.id limit 1 for update skip locked""").fetchone()[0]
+         where task.status = 'pending' and swarm.claim_rank(task.priority, task.run_after) >= 0
+           and task.run_after <= now() and task.agent = any('{shell}') and task.concurrency_key is null
+         order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
+         limit 1 for update skip locked""").fetchone()[0]
     text = json.dumps(plan)
     assert "agent_tasks_claim_idx" in text
-    assert '"Seq Scan"' not in text
+    assert '"Seq Scan"' not in text and '"Sort"' not in text
     assert swarm.claim("w1")[0]["prompt"] == "fresh"

@@ -16,6 +16,9 @@
 -- A session holding the lock in SHARE mode (a long transaction enqueuing) stops the floor from
 -- rising until it ends: claims are then as slow under an old snapshot as without a floor, never
 -- wrong. A claim that finds nothing above the floor also looks below it (swarm.claim_task).
+-- The floor is a rank, not a place in the index: tasks of one rank (same priority and run_after,
+-- e.g. all the tasks one transaction enqueues with the default run_after) are walked from the
+-- first of them, claimed or not.
 
 -- swarm._claim_floor_lock_key: the advisory lock (two-int form) that orders raising the floor
 -- against changes that lower it; the second half orders the lowerings among themselves.

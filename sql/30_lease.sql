@@ -9,6 +9,7 @@ create or replace function swarm.heartbeat(worker text, task_ids bigint[], lease
 returns table (task_id bigint, owned boolean, cancel_requested boolean)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -45,6 +46,7 @@ create or replace function swarm.reap_expired()
 returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();

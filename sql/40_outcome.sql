@@ -14,7 +14,9 @@
 -- the session, and a generic plan made while the queue was nearly empty (a new queue, a worker
 -- that connected after a TRUNCATE) scanned the whole table for one id, and went on doing so as
 -- the queue grew, until the next ANALYZE (measured: a heartbeat read 540 buffers for 10 tasks
--- among 20,000; tests/sql/test_read_costs.py).
+-- among 20,000; tests/sql/test_read_costs.py). With jit = off beside it: before PostgreSQL 18 a
+-- disabled scan adds 1e10 to a plan's cost, so a statement that must scan (a sequence, a small
+-- table) was JIT-compiled on every call (measured: 7 ms to read the claim floor).
 
 -- swarm._fence: lock the task and check that the report comes from its current attempt.
 --   locks:   the task row FOR UPDATE.
@@ -147,6 +149,7 @@ create or replace function swarm.complete_task(
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -217,6 +220,7 @@ language plpgsql volatile security definer set search_path = pg_catalog, swarm
 -- (measured: 33 ms instead of 7 ms for 500 tasks among 20,000).
 set plan_cache_mode = force_generic_plan
 set enable_seqscan = off
+set jit = off
 set enable_nestloop = off
 set enable_mergejoin = off
 as $$
@@ -317,6 +321,7 @@ create or replace function swarm.fail_task(
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -373,6 +378,7 @@ create or replace function swarm.release_task(
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();

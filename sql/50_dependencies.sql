@@ -18,6 +18,7 @@ language plpgsql volatile
 -- the table, against 0.2 ms), and a plan made on a nearly empty table walked the primary key
 -- for its id order. With sequential and plain index scans off, bitmap scans are what is left.
 set enable_seqscan = off
+set jit = off
 set enable_indexscan = off
 set plan_cache_mode = force_generic_plan
 as $$
@@ -73,6 +74,7 @@ returns void
 language plpgsql volatile
 -- Dependents through the GIN index, as _release_dependents.
 set enable_seqscan = off
+set jit = off
 set enable_indexscan = off
 set plan_cache_mode = force_generic_plan
 as $$
@@ -170,6 +172,7 @@ returns void
 language plpgsql volatile
 -- Dependents through the GIN index, as _release_dependents.
 set enable_seqscan = off
+set jit = off
 set enable_indexscan = off
 set plan_cache_mode = force_generic_plan
 as $$
@@ -199,6 +202,7 @@ create or replace function swarm.dependency_results(task_id bigint)
 returns jsonb
 language plpgsql stable security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set jit = off
 as $$
 declare
   v_depends_on bigint[];

@@ -15,6 +15,7 @@ create or replace function swarm.cancel_task(task_id bigint, reason text default
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();
@@ -67,6 +68,7 @@ create or replace function swarm.retry_task(task_id bigint)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set jit = off
 as $$
 declare
   v_now timestamptz := swarm.now();

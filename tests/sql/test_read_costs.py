@@ -91,9 +91,9 @@ def test_an_old_snapshot_does_not_slow_claims_or_reports(conn: psycopg.Connectio
                                                          holder: psycopg.Connection) -> None:
     """While a snapshot is held, every task claimed and completed leaves its index entries behind.
     A claim of 100 tasks and their reports read about as many entries after 6,000 tasks as after
-    the first 100 (a few per task; a walk of the history reads thousands). (Enqueued 100
-    at a time: tasks enqueued by one statement share their claim rank, and the claim floor does
-    not divide a rank; see sql/22_claim_floor.sql.)"""
+    the first 100 (a few per task; a walk of the history reads thousands). (Enqueued 100 per
+    transaction: the tasks one transaction enqueues share their claim rank, and the claim floor
+    does not divide a rank; see sql/22_claim_floor.sql.)"""
     for _ in range(63):
         conn.execute(ENQUEUE, (100,))
 
@@ -138,3 +138,33 @@ def test_plans_made_on_an_empty_queue_stay_cheap_as_it_fills(conn: psycopg.Conne
     assert complete_batch(conn, "w", tasks[:99]) < 1_000
     assert complete_one(conn, "w", tasks[99]) < 20
     assert running_of(conn, "w") == []
+
+
+def test_a_batch_report_reads_its_dependents_not_the_table(conn: psycopg.Connection) -> None:
+    """Completing 100 tasks, each with a waiting dependent, among 20,000 other tasks: the report
+    reads the batch and the 100 dependents, not the table, and releases every dependent."""
+    conn.execute(ENQUEUE, (20_000,))
+    parents = [row[0] for row in conn.execute(
+        "insert into swarm.agent_tasks (prompt, priority) select 'true', 10 from generate_series(1, 100) "
+        "returning id").fetchall()]
+    conn.execute("insert into swarm.agent_tasks (prompt, depends_on) select 'true', array[p] from unnest(%s::bigint[]) as p",
+                 (parents,))
+    conn.execute("analyze swarm.agent_tasks")
+    claim(conn, "w", 100)
+    batch = running_of(conn, "w")
+    assert [t[0] for t in batch] == parents
+
+    assert complete_batch(conn, "w", batch) < 2_000
+    assert conn.execute("select count(*) from swarm.agent_tasks where status = 'waiting'").fetchone()[0] == 0
+
+
+def test_functions_that_disable_scans_also_disable_jit(conn: psycopg.Connection) -> None:
+    """Before PostgreSQL 18 a disabled scan adds 1e10 to a plan's cost, which crosses every JIT
+    threshold: a function run with enable_seqscan = off and JIT on compiled each statement that
+    must scan anyway (reading the claim floor took 7 ms; releasing 1,000 dependents 7 s)."""
+    offenders = conn.execute("""
+        select p.oid::regprocedure::text from pg_proc as p
+         where p.pronamespace = 'swarm'::regnamespace
+           and p.proconfig && array['enable_seqscan=off', 'enable_indexscan=off']
+           and not p.proconfig @> array['jit=off']""").fetchall()
+    assert offenders == []

@@ -17,7 +17,6 @@ from tests.helpers.swarm import SwarmClient
 
 ENQUEUE = "insert into swarm.agent_tasks (prompt) select 'true' from generate_series(1, %s)"
 
-
 ROWS_READ = """
 select pg_stat_get_xact_tuples_returned('swarm.agent_tasks'::regclass)
        + (select sum(pg_stat_get_xact_tuples_returned(i.indexrelid)) from pg_index as i
@@ -66,8 +65,10 @@ def test_reports_and_heartbeats_read_their_own_tasks_not_every_running_one(conn:
     claim(conn, "w", 20)
     mine = running_of(conn, "w")
     assert len(running_of(conn, "busy")) == 3000 and len(mine) == 20
-    # Each call once first: a session's first call reads the catalogs.
-    heartbeat(conn, "w", mine[:1]), complete_one(conn, "w", mine[0]), complete_batch(conn, "w", mine[1:2])
+    # Each call once first, as in a worker that has been running (a session's first call plans).
+    heartbeat(conn, "w", mine[:1])
+    complete_one(conn, "w", mine[0])
+    complete_batch(conn, "w", mine[1:2])
 
     assert heartbeat(conn, "w", mine[2:7]) < 50
     assert complete_one(conn, "w", mine[7]) < 20

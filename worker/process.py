@@ -18,6 +18,7 @@ import errno
 import fnmatch
 import functools
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -270,6 +271,14 @@ def _on_exit(attempt: Attempt) -> None:
     _close_pipe(attempt)
     attempt.log.close()
     attempt.exited.set_result(exit_code)
+
+
+def collect_if_exited(attempt: Attempt) -> bool:
+    """Whether the process has exited, collecting it now if the loop has not yet read its exit
+    (after the worker was suspended, a stop request and an earlier exit arrive together)."""
+    if attempt.running and attempt._pidfd is not None and select.select([attempt._pidfd], [], [], 0)[0]:
+        _on_exit(attempt)
+    return not attempt.running
 
 
 def signal_group(attempt: Attempt, sig: signal.Signals) -> None:

@@ -440,12 +440,18 @@ class Runner:
             attempt.exited.remove_done_callback(wake)
             if timer is not None:
                 timer.cancel()
-        if attempt.running:
+        if not process.collect_if_exited(attempt):
             if task.stop_reason is None:
                 task.stop_reason = "timeout"
             log.info("task %d: stopping the process (%s)", task.id, task.stop_reason)
             signals = task.profile.stop_signals if task.stop_reason != "shutdown" or not self.stop_at_once else ()
             await process.stop(attempt, signals, self.config.kill_grace)
+        elif task.stop_reason is not None:
+            # It ended on its own before the stop request (a worker suspended while its agent
+            # finished sees both at once): its outcome is reported; the fence decides whether it counts.
+            log.info("task %d: the process had already exited (%s requested); reporting its outcome",
+                     task.id, task.stop_reason)
+            task.stop_reason = None
         return await attempt.wait()
 
     async def _report_outcome(self, task: RunningTask, outcome: Outcome, result: dict[str, Any] | None,

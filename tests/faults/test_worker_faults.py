@@ -12,6 +12,7 @@ import random
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -183,14 +184,17 @@ def test_max_connections_exhausted_then_freed_loses_none(fault_dsn: str, workers
     assert workers.logged("too many clients"), f"the workers never met a full server:\n{workers.logs()}"
 
 
-def test_a_worker_frozen_past_its_lease_has_its_late_report_refused(fault_dsn: str, workers: FaultWorkers) -> None:
-    # The task runs a little while, so the worker can be frozen between claim and report.
-    [task_id] = enqueue_shell(fault_dsn, 1, command="sleep 1")
+def test_a_worker_frozen_past_its_lease_has_its_late_report_refused(fault_dsn: str, workers: FaultWorkers,
+                                                                    tmp_path: Path) -> None:
+    # The task runs a little while, so the worker can be frozen between its agent's start and its
+    # report (frozen before the start, it would start the agent on resuming, learn at its next
+    # heartbeat that the task is no longer its own, and stop it unreported).
+    started = tmp_path / "started"
+    [task_id] = enqueue_shell(fault_dsn, 1, command=f"echo $PGSWARM_WORKER >> {started}; sleep 1")
     frozen = workers.start(name="frozen", concurrency=1)
     with connect(fault_dsn) as conn:
-        wait_for(lambda: conn.execute("select status = 'running' and worker = 'frozen' from swarm.agent_tasks "
-                                      "where id = %s", (task_id,)).fetchone()[0],
-                 30, "the frozen-to-be worker to claim the task", diagnostics=_diagnostics(fault_dsn, workers))
+        wait_for(lambda: started.exists(), 30, "the frozen-to-be worker to start the task's agent",
+                 diagnostics=_diagnostics(fault_dsn, workers))
         os.kill(frozen.process.pid, signal.SIGSTOP)
         try:
             # Its lease runs out; a healthy worker reaps it, runs attempt 2 and completes it.
@@ -214,4 +218,5 @@ def test_a_worker_frozen_past_its_lease_has_its_late_report_refused(fault_dsn: s
         assert conn.execute("select worker, attempts, finished_at from swarm.agent_tasks where id = %s",
                             (task_id,)).fetchone() == winner
         assert rescuer.alive() and frozen.alive()
+    assert started.read_text().split() == ["frozen", "rescuer"]
     assert_each_completed_once(fault_dsn, [task_id])

@@ -54,6 +54,28 @@ def test_cancel_of_a_running_task_stops_it_and_records_cancelled(workers: Worker
     wait_for(lambda: not processes_with(marker), 10, "the cancelled process to be gone")
 
 
+
+def test_a_cancel_that_comes_after_the_agent_finished_records_its_outcome(workers: Workers, db: psycopg.Connection,
+                                                                           tmp_path: Path) -> None:
+    """The worker is suspended while its agent finishes, then the task is cancelled: on resuming
+    it learns both at once. The agent was not stopped, so what it did is recorded, not a cancel."""
+    started, go = tmp_path / "started", tmp_path / "go"
+    task_id = add(db, f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done; echo finished-the-work")
+    worker = workers.start()
+    wait_for(started.exists, 30, "the agent to start", diagnostics=workers.logs)
+    worker.signal(signal.SIGSTOP)
+    try:
+        go.touch()
+        wait_for(lambda: not processes_with(str(go)), 10, "the agent to finish while its worker is suspended")
+        assert db.execute("select swarm.cancel_task(%s, 'too late')", (task_id,)).fetchone()[0] == "running"
+    finally:
+        worker.signal(signal.SIGCONT)
+    row = wait_status(workers.dsn, task_id, "completed", timeout=30, workers=workers)
+    assert "finished-the-work" in row["output_tail"] and row["exit_code"] == 0
+    events = db.execute("select event from swarm.task_events where task_id = %s and event in "
+                        "('completed', 'failed', 'cancelled', 'stale_report')", (task_id,)).fetchall()
+    assert events == [("completed",)]
+
 def test_graceful_shutdown_lets_short_attempts_finish(workers: Workers, db: psycopg.Connection) -> None:
     task_id = add(db, "sleep 2; echo finished")
     worker = workers.start("--shutdown-grace", "30")

@@ -6,7 +6,7 @@ this run (fsync, full_page_writes and synchronous_commit on, as in the peer runs
     python bench/scale.py --quick    # 0 / 100 k / 1 M terminal rows, 100 k enqueue, 10,000-task
                                      # DAG, 30 s snapshot (about 5 min)
     python bench/scale.py --only claim,dag   # some parts only (claim, enqueue, dag, release, snapshot,
-                                             # snapshot-baseline)
+                                             # snapshot-baseline, keepup)
 
 Parts:
   claim     claim latency (one swarm.claim_task + complete_task at a time) with 0, 1 M and 10 M
@@ -17,6 +17,10 @@ Parts:
   release   completing one task that 10,000 waiting tasks depend on.
   snapshot  steady enqueue + drain throughput, normally and while another session holds a
             REPEATABLE READ snapshot open (target: >= 80% of normal).
+  keepup    (not in the default set) a queue that keeps up (enqueue 100 tasks, claim them, report
+            them; 100,000 tasks in all) while a REPEATABLE READ snapshot is held: tasks/s per
+            20,000, with and without the snapshot, then the time of a claim that finds nothing;
+            again with a paused agent's backlog pending (a known slow case, docs/scaling.md).
   snapshot-baseline  (not in the default set) the same for the hand-written SKIP LOCKED baseline
             of ../shared/bench/peers (its jobs table, 100-job claims): what a held snapshot does
             to a plain one-table queue.
@@ -524,6 +528,67 @@ async def part_snapshot(dsn: str, sizes: Sizes, queue: SteadyQueue = SWARM_QUEUE
     return rows
 
 
+# -- a queue that keeps up, under a held snapshot ---------------------------------------------
+KEEPUP_TASKS = 100_000
+
+
+async def keepup_rates(conn: asyncpg.Connection, total: int) -> list[float]:
+    """Enqueue 100, claim them, report them, until `total`; tasks/s per 20,000."""
+    rates, done, started = [], 0, time.perf_counter()
+    while done < total:
+        await conn.execute("insert into swarm.agent_tasks (agent, prompt) select 'shell', 'true' "
+                           "from generate_series(1, 100)")
+        done += await swarm_cycle(conn, "keepup")
+        if done % 20_000 == 0:
+            now = time.perf_counter()
+            rates.append(20_000 / (now - started))
+            started = now
+    return rates
+
+
+async def empty_claim_ms(conn: asyncpg.Connection, samples: int = 50) -> float:
+    """Median time of a claim that finds nothing (an idle poll)."""
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        assert not await conn.fetch(CLAIM_BATCH, "idle", 1)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+async def part_keepup(dsn: str) -> list[Row]:
+    rows: list[Row] = []
+    for case, held, paused in (("no snapshot held", False, False), ("a snapshot held", True, False),
+                               ("a snapshot held, a paused agent's 100 tasks pending", True, True)):
+        conn = await asyncpg.connect(dsn, command_timeout=None)
+        holder = await asyncpg.connect(dsn)
+        transaction = holder.transaction(isolation="repeatable_read")
+        try:
+            await reset(conn)
+            if paused:
+                await conn.execute("insert into swarm.agent_tasks (agent, prompt) select 'claude', 'x' "
+                                   "from generate_series(1, 100)")
+                await conn.execute("select swarm.pause_agent('claude', now() + interval '1 hour', 'usage limit')")
+            if held:
+                await transaction.start()
+                await holder.fetchval("select count(*) from swarm.agent_tasks")  # takes the snapshot
+
+            async def body() -> list[Row]:
+                rates = await keepup_rates(conn, KEEPUP_TASKS)
+                idle = await empty_claim_ms(conn) if not paused else None
+                return [Row("keepup", f"enqueue 100, claim, report; {KEEPUP_TASKS:,} tasks; {case}",
+                            f"tasks/s per 20,000: {', '.join(f'{r:,.0f}' for r in rates)}"
+                            + (f"; then a claim that finds nothing: p50 {idle:.2f} ms" if idle is not None else ""))]
+
+            rows += await sampled(dsn, body)
+        finally:
+            if held:
+                await transaction.rollback()
+            await holder.close()
+            await conn.close()
+    return rows
+
+
 def print_table(rows: list[Row]) -> None:
     print()
     print("| part | case | result | dead tuples max (tasks / events) | notify queue max |")
@@ -542,6 +607,7 @@ async def run(dsn: str, sizes: Sizes, parts: list[str], samples: int) -> list[Ro
         "release": lambda: part_release(dsn, sizes),
         "snapshot": lambda: part_snapshot(dsn, sizes),
         "snapshot-baseline": lambda: part_snapshot(dsn, sizes, BASELINE_QUEUE),
+        "keepup": lambda: part_keepup(dsn),
     }
     for part in parts:
         print(f"-- {part} ...", flush=True)
@@ -560,7 +626,7 @@ def main() -> None:
     ap.add_argument("--pgbin", type=Path, default=PG15_BIN, help="PostgreSQL binaries (default: 15)")
     args = ap.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
-    unknown = set(parts) - {"claim", "enqueue", "dag", "release", "snapshot", "snapshot-baseline"}
+    unknown = set(parts) - {"claim", "enqueue", "dag", "release", "snapshot", "snapshot-baseline", "keepup"}
     if unknown:
         sys.exit(f"bench/scale.py: unknown part(s) {', '.join(sorted(unknown))}")
     if not (args.pgbin / "postgres").exists():

@@ -3,7 +3,8 @@
 -- swarm.claim_task: claim up to max_tasks claimable tasks for a worker.
 --   order:      priority desc, run_after, id (the order of agent_tasks_claim_idx: claim rank,
 --               run_after, id). The walk starts at the claim floor (sql/22_claim_floor.sql);
---               when nothing is claimable above it, the claim looks below it too.
+--               when nothing is claimable above it, the claim looks below it too, at most once
+--               every 5 seconds in the cluster.
 --   honours:    run_after <= now, paused agents, daily budgets, max_concurrent,
 --               max_starts_per_minute (sliding minute), one running task per concurrency_key.
 --   durable:    true (the default): the claim's commit waits for its WAL flush, like any commit.
@@ -68,6 +69,7 @@ declare
   v_free text[];      -- open agents without caps: the fast path claims their unkeyed tasks
   v_capped text[];    -- open agents with max_concurrent or max_starts_per_minute
   v_floor bigint;     -- the claim rank the walk starts at
+  v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
 begin
   if claim_task.worker is null or claim_task.worker = '' then
@@ -146,10 +148,17 @@ begin
                                                       claim_task.hostname, claim_task.pid, v_floor);
     end if;
     get diagnostics v_claimed = row_count;
-    -- The floor is kept right (sql/22_claim_floor.sql); looking below it when nothing was found
-    -- costs little when the queue is idle, and would still find a task if it ever were not.
-    exit walk when v_claimed > 0 or v_floor = 0;
+    if v_claimed > 0 and v_below then
+      -- Found below the floor: the floor was wrong, or the task became pending after this claim
+      -- read it. Either way start over from the bottom; the advance below raises the floor to
+      -- the lowest pending rank again.
+      perform swarm._lower_claim_floor(0);
+    end if;
+    -- The floor is kept right (sql/22_claim_floor.sql); a claim that found nothing above it
+    -- looks below it at most every few seconds, so a wrong floor would delay a task, not lose it.
+    exit walk when v_claimed > 0 or v_floor = 0 or not swarm._claim_floor_check_due();
     v_floor := 0;
+    v_below := true;
   end loop;
   perform swarm._advance_claim_floor();
   perform set_config('swarm.api', '', true);

@@ -15,16 +15,45 @@
 --     the advance's fresh snapshot sees its task, or will lower the floor after the advance.
 -- A session holding the lock in SHARE mode (a long transaction enqueuing) stops the floor from
 -- rising until it ends: claims are then as slow under an old snapshot as without a floor, never
--- wrong. A claim that finds nothing above the floor also looks below it (swarm.claim_task).
+-- wrong. When nothing is pending, the floor goes to the top: the next task to become pending
+-- lowers it to its own rank.
+-- In case the floor were ever wrong, a claim that finds nothing above it also looks below it,
+-- at most once every 5 seconds in the whole cluster (_claim_floor_check_due), and puts the
+-- floor right when it finds a task there.
 -- The floor is a rank, not a place in the index: tasks of one rank (same priority and run_after,
 -- e.g. all the tasks one transaction enqueues with the default run_after) are walked from the
--- first of them, claimed or not.
+-- first of them, claimed or not. And a task that stays pending unclaimed (its agent paused, a
+-- later run_after at a higher priority) holds the floor at its rank for every agent.
 
 -- swarm._claim_floor_lock_key: the advisory lock (two-int form) that orders raising the floor
 -- against changes that lower it; the second half orders the lowerings among themselves.
 create or replace function swarm._claim_floor_lock_key() returns int
 language sql immutable parallel safe
 return hashtext('swarm.claim_floor');
+
+-- swarm._claim_floor_top: the floor when no task is pending (above every claim rank).
+create or replace function swarm._claim_floor_top() returns bigint
+language sql immutable parallel safe
+return 9223372036854775807;
+
+-- swarm._claim_floor_check_due: whether this claim should look below the floor; true at most
+-- once every 5 seconds in the whole cluster (two claims at the same instant may both look).
+--   locks:      nothing; swarm.claim_floor_checked_at is set without a transaction.
+--   why:        below a right floor lie only the entries of tasks no longer pending; while an old
+--               snapshot is held none of them can be marked dead, and the look visits them all.
+create or replace function swarm._claim_floor_check_due() returns boolean
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_clock bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+begin
+  if v_clock < (select s.last_value from swarm.claim_floor_checked_at as s) + 5000 then
+    return false;
+  end if;
+  perform setval('swarm.claim_floor_checked_at', v_clock);
+  return true;
+end
+$$;
 
 -- swarm._lower_claim_floor: lower the floor to rank if it lies above.
 --   locks:      the floor lock in SHARE mode until the transaction ends (see above); the
@@ -46,12 +75,17 @@ begin
 end
 $$;
 
--- swarm._advance_claim_floor: raise the floor to the lowest rank of a pending task.
+-- swarm._advance_claim_floor: raise the floor to the lowest rank of a pending task, or to the top
+-- when none is pending.
 --   runs:       at most every 10 ms in a session (claim_task calls it after each claim); only
 --               under READ COMMITTED, where the walk below takes a snapshot after the lock.
 --   locks:      the floor lock in EXCLUSIVE mode, tried and released before return: when a
 --               change that may lower the floor is in flight, the floor stays where it is.
 --   cost:       the walk from the old floor visits the entries claimed since the last advance.
+--   why the top: a queue that keeps up is empty after most claims; a floor left at the last
+--               pending rank would then stay there, and under an old snapshot every claim would
+--               walk the entries of every task claimed since (measured: claims of 100 from 2 to
+--               15 ms over 100,000 tasks).
 create or replace function swarm._advance_claim_floor() returns void
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
@@ -75,6 +109,7 @@ begin
    where task.status = 'pending' and swarm.claim_rank(task.priority, task.run_after) >= v_floor
    order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
    limit 1;
+  v_lowest := coalesce(v_lowest, swarm._claim_floor_top());
   if v_lowest > v_floor then
     perform setval('swarm.claim_floor', v_lowest);
   end if;

@@ -53,6 +53,28 @@ def test_the_floor_follows_the_head_of_the_queue(swarm: SwarmClient) -> None:
                         (ids[3],)) == swarm.scalar(FLOOR)
 
 
+
+def test_an_empty_queue_puts_the_floor_at_the_top_and_the_next_task_lowers_it(swarm: SwarmClient) -> None:
+    ids = [swarm.make_task(f"t{i}") for i in range(2)]
+    assert [claim_one(swarm) for _ in range(2)] == ids
+    assert swarm.scalar(FLOOR) == swarm.scalar("select swarm._claim_floor_top()")
+    later = swarm.make_task("later")
+    assert swarm.scalar(FLOOR) == swarm.scalar(LOWEST_PENDING_RANK)
+    assert claim_one(swarm) == later
+
+
+def test_a_wrong_floor_delays_a_task_and_is_put_right(swarm: SwarmClient) -> None:
+    """Were the floor ever above a pending task (it is not, by the tests above), a claim that
+    finds nothing above it looks below it (at most every 5 seconds), claims that task, and puts
+    the floor back at or below every pending task."""
+    ids = [swarm.make_task(f"t{i}") for i in range(3)]
+    swarm.conn.execute("select setval('swarm.claim_floor', swarm._claim_floor_top())")
+    swarm.conn.execute("select setval('swarm.claim_floor_checked_at', 0)")
+    assert claim_one(swarm) == ids[0]
+    assert swarm.scalar(FLOOR) <= swarm.scalar(LOWEST_PENDING_RANK)
+    # Put right, the floor serves the next claims (the look below is not due again for 5 s).
+    assert [claim_one(swarm) for _ in range(2)] == ids[1:]
+
 def test_tasks_that_become_pending_below_the_floor_are_claimed_in_order(swarm: SwarmClient) -> None:
     """Every way a task can land ahead of the head of the queue: inserted with a higher priority
     or an earlier run_after, its priority raised while pending, a dependent of higher priority

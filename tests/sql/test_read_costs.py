@@ -114,6 +114,32 @@ def test_an_old_snapshot_does_not_slow_claims_or_reports(conn: psycopg.Connectio
     assert first < 1_500 and last < 1_500, (first, last)
 
 
+
+def test_an_old_snapshot_does_not_slow_a_queue_that_keeps_up(conn: psycopg.Connection,
+                                                             holder: psycopg.Connection) -> None:
+    """While a snapshot is held, a queue that is empty after every claim (each batch claimed as
+    soon as it is enqueued): the 60th claim reads about as many entries as the first; and claims
+    that find nothing (idle polls, a lost race) read a few entries, not the history (at most one
+    in 5 seconds looks below the claim floor, in case it were wrong)."""
+
+    def cycle() -> int:
+        conn.execute(ENQUEUE, (100,))
+        read = claim(conn, "w", 100)
+        tasks = running_of(conn, "w")
+        assert len(tasks) == 100
+        complete_batch(conn, "w", tasks)
+        return read
+
+    first = cycle()
+    for _ in range(58):
+        cycle()
+    last = cycle()
+    assert first < 1_000 and last < 1_000, (first, last)
+
+    empty = [claim(conn, "idle", 1) for _ in range(20)]
+    assert conn.execute("select count(*) from swarm.agent_tasks where status <> 'completed'").fetchone()[0] == 0
+    assert sum(read > 1_000 for read in empty) <= 1, empty
+
 def test_plans_made_on_an_empty_queue_stay_cheap_as_it_fills(conn: psycopg.Connection,
                                                              swarm: SwarmClient) -> None:
     """A worker that connects while the queue is empty (a new queue, or after a TRUNCATE) keeps

@@ -5,7 +5,7 @@ from typing import Optional
 
 import typer
 
-from pgswarm.cli.common import DSN_HELP, Settings
+from .common import DSN_HELP, Settings
 
 app = typer.Typer(
     name="pgswarm",
@@ -37,17 +37,12 @@ def main_options(
 
 
 def _register_all() -> None:
-    from pgswarm.cli.commands import admin, agents, db, demo, tasks
+    from .commands import admin, agents, db, demo, tasks, worker
 
     admin.register_migrate(app)
     tasks.register(app)
     admin.register(app)
-    try:
-        from pgswarm.cli.commands import worker
-    except ImportError:  # written by the worker package's author; absent in a partial checkout
-        worker = None  # type: ignore[assignment]
-    if worker is not None:
-        worker.register(app)
+    worker.register(app)
     app.add_typer(agents.app, name="agents")
     app.add_typer(db.app, name="db")
     demo.register(app)

@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 import typer
 
-from pgswarm.cli.dsn_resolve import resolve_dsn
-from pgswarm.worker.dsn import redact_dsn
-from pgswarm.worker.errors import DatabaseUnavailable, UsageError, from_db_error
+from .dsn_resolve import resolve_dsn
+from ..worker.dsn import redact_dsn
+from ..worker.errors import DatabaseUnavailable, UsageError, from_db_error
 
 DSN_HELP = "PostgreSQL DSN (default: $PGSWARM_DSN, $DATABASE_URL, else the embedded server)"
 DsnOption = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False)

@@ -1,7 +1,7 @@
 """The one DSN resolution rule (SPEC §2): --dsn > PGSWARM_DSN > DATABASE_URL > embedded default."""
 from __future__ import annotations
 
-from pgswarm.worker.dsn import dsn_from_environment
+from ..worker.dsn import dsn_from_environment
 
 
 def resolve_dsn(flag: str | None) -> str:
@@ -9,6 +9,6 @@ def resolve_dsn(flag: str | None) -> str:
     configured = dsn_from_environment(flag)
     if configured is not None:
         return configured
-    from pgswarm.cli.embedded import EmbeddedServer
+    from .embedded import EmbeddedServer
 
     return EmbeddedServer.default().ensure_running()

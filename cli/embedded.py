@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from pgswarm.worker.errors import DatabaseUnavailable
+from ..worker.errors import DatabaseUnavailable
 
 HOME_ENV = "PGSWARM_HOME"
 SERVER_USER = "embedded_postgres"
@@ -216,7 +216,7 @@ class EmbeddedServer:
 
     def _migrate_if_needed(self) -> None:
         """Migrate when the shipped SQL changed since the last migrate, or the schema is missing."""
-        from pgswarm.worker.schema_files import migrations, sql_files
+        from ..worker.schema_files import migrations, sql_files
 
         digest = hashlib.sha256()
         for file in [*migrations(), *sql_files()]:
@@ -225,7 +225,7 @@ class EmbeddedServer:
         marker = self._marker()
         if marker.exists() and marker.read_text().strip() == expected and self._schema_present():
             return
-        from pgswarm.cli.migrate import migrate
+        from .migrate import migrate
 
         migrate(self.dsn())
         marker.write_text(expected + "\n")

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from pgswarm.cli import queries
+from . import queries
 
 TERMINAL = ("completed", "failed", "cancelled")
 POLL_SECONDS = 0.5

@@ -13,7 +13,7 @@ import traceback
 import psycopg
 import typer
 
-from pgswarm.worker.errors import PgswarmError, describe, from_db_error
+from ..worker.errors import PgswarmError, describe, from_db_error
 
 MISSING_SCHEMA = {"3F000", "42P01", "42883"}  # no schema swarm / relation / function: not migrated
 
@@ -37,14 +37,6 @@ def _fail(message: str, code: int) -> int:
     line = " ".join(message.split())
     print(f"pgswarm: {line}" if line.startswith("cannot connect") else f"pgswarm: error: {line}", file=sys.stderr)
     return code
-
-
-def _is_database_down(exc: BaseException) -> bool:
-    try:
-        from pgswarm.worker.sqlapi import DatabaseDown
-    except ImportError:
-        return False
-    return isinstance(exc, DatabaseDown)
 
 
 def _handle(exc: BaseException) -> int:
@@ -77,10 +69,6 @@ def _handle(exc: BaseException) -> int:
         if isinstance(exc, psycopg.OperationalError):
             return _fail(f"database connection lost: {describe(exc)}", 3)
         return _fail(f"database error: {describe(exc)}", 1)
-    if _is_database_down(exc):  # the worker runtime's own "cannot reach the database"
-        return _fail(str(exc), 3)
-    if type(exc).__name__ == "MigrationChecksumMismatch":  # the installer's own exception
-        return _fail(describe(exc), 4)
     if isinstance(exc, OSError):
         return _fail(f"{exc.strerror or describe(exc)}{': ' + str(exc.filename) if exc.filename else ''}", 1)
     if isinstance(exc, typer.Exit):
@@ -91,7 +79,7 @@ def _handle(exc: BaseException) -> int:
 
 
 def run(argv: list[str]) -> int:
-    from pgswarm.cli.app import app
+    from .app import app
 
     debug = bool(os.environ.get("PGSWARM_DEBUG")) or "--debug" in argv
     try:

@@ -10,14 +10,11 @@ from dataclasses import dataclass
 
 import psycopg
 
-from pgswarm.worker.schema_files import SqlFile, migrations, sql_files
+from ..worker.errors import MigrationChecksumMismatch
+from ..worker.schema_files import SqlFile, migrations, sql_files
 
 # Any constant works as long as every installer uses the same one.
 MIGRATE_LOCK_KEY = "swarm.migrate"
-
-
-class MigrationChecksumMismatch(RuntimeError):
-    """An applied migration's file was edited afterwards."""
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from pgswarm.cli.common import parse_duration
-from pgswarm.cli.queries import NewTask
-from pgswarm.worker.errors import UsageError
+from .common import parse_duration
+from .queries import NewTask
+from ..worker.errors import UsageError
 
 STEP_KEYS = {"prompt", "agent", "after", "each", "priority", "key", "delay", "timeout", "max_attempts", "queue",
              "concurrency_key", "tags", "args", "metadata", "on_dependency_failure"}

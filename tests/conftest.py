@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -21,9 +20,6 @@ from tests.pgserver import PgServer, start_server
 
 TEMPLATE_DB = "swarm_template"
 _db_counter = itertools.count()
-
-REPO = Path(__file__).resolve().parent.parent
-FAKE_AGENTS = REPO / "tests" / "fake_agents"
 
 
 @pytest.fixture(autouse=True)

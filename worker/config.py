@@ -9,7 +9,7 @@ from pathlib import Path
 
 import platformdirs
 
-from pgswarm.worker.errors import UsageError
+from .errors import UsageError
 
 MiB = 1024 * 1024
 

@@ -3,8 +3,11 @@
     PgswarmError                      base; str(exc) is one line fit for `pgswarm: error: ...`
     ├── UsageError                    bad command-line argument or configuration (exit 2)
     ├── DatabaseUnavailable           cannot connect; the message names the DSN, password masked (exit 3)
+    │   └── DatabaseDown              the worker's connection is gone for now: hold the work, retry
     ├── SchemaOutdated                SW006, or no/old swarm schema: run `pgswarm migrate` (exit 4)
-    ├── MigrationChecksumMismatch     an applied migration file was edited (exit 4)
+    ├── MigrationError                the shipped or applied migrations are not usable (exit 4)
+    │   ├── MigrationChecksumMismatch an applied migration file was edited, or is missing
+    │   └── MigrationLayoutError      the migrations folder is not 0001, 0002, ... without gaps
     └── TaskError                     the engine refused a request (exit 2)
         ├── UnknownAgent              SW001
         ├── UnknownTask               SW002
@@ -49,16 +52,28 @@ class DatabaseUnavailable(PgswarmError):
     exit_code = 3
 
 
+class DatabaseDown(DatabaseUnavailable):
+    """the database cannot be reached right now"""
+
+
 class SchemaOutdated(PgswarmError):
     """the database schema is older than this pgswarm: run `pgswarm migrate`"""
 
     exit_code = 4
 
 
-class MigrationChecksumMismatch(PgswarmError):
-    """an applied migration was changed after it was applied"""
+class MigrationError(PgswarmError):
+    """the migrations cannot be applied"""
 
     exit_code = 4
+
+
+class MigrationChecksumMismatch(MigrationError):
+    """an applied migration was changed after it was applied"""
+
+
+class MigrationLayoutError(MigrationError):
+    """the migrations folder is not a gap-free sequence 0001, 0002, ..."""
 
 
 class TaskError(PgswarmError):

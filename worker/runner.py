@@ -24,13 +24,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pgswarm.worker import process, worktree
-from pgswarm.worker.config import WorkerConfig
-from pgswarm.worker.errors import UsageError
-from pgswarm.worker.metrics import Metrics
-from pgswarm.worker.profiles.base import Outcome, Profile, ProfileSet, TaskSpec
-from pgswarm.worker.schema_files import required_schema_version
-from pgswarm.worker.sqlapi import Database, DatabaseDown, Report
+from . import process, worktree
+from .config import WorkerConfig
+from .errors import DatabaseDown, UsageError
+from .metrics import Metrics
+from .profiles.base import Outcome, Profile, ProfileSet, TaskSpec
+from .schema_files import required_schema_version
+from .sqlapi import Database, Report
 
 log = logging.getLogger("pgswarm.worker")
 
@@ -590,7 +590,7 @@ def run_worker(config: WorkerConfig) -> int:
     """Run a worker until SIGTERM/SIGINT; the exit code (0 after a graceful stop)."""
     logging.basicConfig(level=os.environ.get("PGSWARM_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from pgswarm.worker.profiles.custom import load_profiles
+    from .profiles.custom import load_profiles
 
     profiles = load_profiles(config.config_file, config.allow_shell)
     process.keep_inherited_ignores_out_of_agents()

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import MigrationLayoutError
+
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = PACKAGE_ROOT / "sql"
 MIGRATIONS_DIR = PACKAGE_ROOT / "migrations"
@@ -31,10 +33,6 @@ class SqlFile:
     def checksum(self) -> str:
         """sha256 of the file with CRLF folded to LF, so git's autocrlf cannot raise a false alarm."""
         return hashlib.sha256(self.text.replace("\r\n", "\n").encode()).hexdigest()
-
-
-class MigrationLayoutError(RuntimeError):
-    """The migrations folder is not a gap-free sequence 0001, 0002, ..."""
 
 
 def migrations(directory: Path = MIGRATIONS_DIR) -> list[SqlFile]:

@@ -19,8 +19,8 @@ from typing import Any
 import asyncpg
 from psycopg.conninfo import conninfo_to_dict
 
-from pgswarm.worker.dsn import redact_dsn
-from pgswarm.worker.errors import SchemaOutdated, UsageError
+from .dsn import redact_dsn
+from .errors import DatabaseDown, SchemaOutdated, UsageError
 
 log = logging.getLogger("pgswarm.worker")
 
@@ -42,10 +42,6 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.QueryCanceledError,
     asyncpg.exceptions.InternalClientError,
 )
-
-
-class DatabaseDown(Exception):
-    """The database cannot be reached right now; the caller holds its work and retries later."""
 
 
 @dataclass(frozen=True)

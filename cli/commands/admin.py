@@ -18,11 +18,11 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
 
-from pgswarm.cli import queries
-from pgswarm.cli.common import DsnOption, JsonOption, connect, dsn_for, open_connection, parse_duration
-from pgswarm.cli.output import console, duration, print_json, print_table, shorten, table
-from pgswarm.worker.dsn import redact_dsn
-from pgswarm.worker.errors import DatabaseUnavailable, UsageError
+from .. import queries
+from ..common import DsnOption, JsonOption, connect, dsn_for, open_connection, parse_duration
+from ..output import console, duration, print_json, print_table, shorten, table
+from ...worker.dsn import redact_dsn
+from ...worker.errors import DatabaseUnavailable, UsageError
 
 
 # -- migrate -------------------------------------------------------------------------------------------
@@ -31,7 +31,7 @@ def migrate(
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
-    from pgswarm.cli import migrate as installer
+    from .. import migrate as installer
 
     if print_sql:
         sys.stdout.write(installer.print_all())
@@ -159,7 +159,7 @@ def _agent_cli_version(binary: str) -> str:
 
 
 def _doctor_checks(dsn: str) -> list[Check]:
-    from pgswarm.worker.schema_files import required_schema_version
+    from ...worker.schema_files import required_schema_version
 
     checks: list[Check] = []
     try:

@@ -8,10 +8,10 @@ from typing import Any, Optional
 import psycopg
 import typer
 
-from pgswarm.cli import queries
-from pgswarm.cli.common import DsnOption, JsonOption, connect, did_you_mean, parse_until
-from pgswarm.cli.output import print_json, print_table, shorten
-from pgswarm.worker.errors import UnknownAgent, UsageError
+from .. import queries
+from ..common import DsnOption, JsonOption, connect, did_you_mean, parse_until
+from ..output import print_json, print_table, shorten
+from ...worker.errors import UnknownAgent, UsageError
 
 app = typer.Typer(help="Agent profiles: caps, rates, budgets, pauses.", invoke_without_command=True,
                   no_args_is_help=False)

@@ -5,9 +5,9 @@ from dataclasses import asdict
 
 import typer
 
-from pgswarm.cli.embedded import EmbeddedServer
-from pgswarm.cli.output import print_json
-from pgswarm.worker.dsn import dsn_from_environment, redact_dsn
+from ..embedded import EmbeddedServer
+from ..output import print_json
+from ...worker.dsn import dsn_from_environment, redact_dsn
 
 app = typer.Typer(help="The embedded PostgreSQL (used when no --dsn, PGSWARM_DSN or DATABASE_URL is set).",
                   no_args_is_help=True)

@@ -25,11 +25,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from pgswarm.cli import queries
-from pgswarm.cli.common import DsnOption, Settings, dsn_for, open_connection
-from pgswarm.cli.output import shorten, status_text
-from pgswarm.worker.dsn import redact_dsn
-from pgswarm.worker.errors import UsageError
+from .. import queries
+from ..common import DsnOption, Settings, dsn_for, open_connection
+from ..output import shorten, status_text
+from ...worker.dsn import redact_dsn
+from ...worker.errors import UsageError
 
 AGENT = "demo"
 TERMINAL = ("completed", "failed", "cancelled")
@@ -194,7 +194,7 @@ def register(app: typer.Typer) -> None:
     def demo(dsn: Optional[str] = DsnOption,
              timeout: float = typer.Option(90, "--timeout", help="give up after this many seconds")) -> None:
         """A newcomer's tour: a small agent pipeline runs through a real worker in under 30 s."""
-        from pgswarm.cli.migrate import migrate
+        from ..migrate import migrate
 
         if timeout <= 0:
             raise UsageError(f"--timeout {timeout:g} must be a positive number of seconds")

@@ -13,13 +13,13 @@ import typer
 from rich.text import Text
 from rich.tree import Tree
 
-from pgswarm.cli import pipeline as pipeline_file
-from pgswarm.cli import queries
-from pgswarm.cli.common import (DsnOption, JsonOption, connect, db_errors, did_you_mean, parse_duration, parse_ids,
+from .. import pipeline as pipeline_file
+from .. import queries
+from ..common import (DsnOption, JsonOption, connect, db_errors, did_you_mean, parse_duration, parse_ids,
                                 parse_task_id,
                                 parse_key_values, parse_when)
-from pgswarm.cli.output import cell, console, print_json, print_table, shorten, status_text
-from pgswarm.worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
+from ..output import cell, console, print_json, print_table, shorten, status_text
+from ...worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
 
 STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -178,7 +178,7 @@ def ls(
 
 
 def _age(row: dict[str, Any]) -> str:
-    from pgswarm.cli.output import duration
+    from ..output import duration
 
     end = row["finished_at"]
     start = row["started_at"] or row["created_at"]
@@ -262,7 +262,7 @@ def logs(
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Print a task's log (the worker's log file when on this machine, else the stored tail)."""
-    from pgswarm.cli import logfiles
+    from .. import logfiles
 
     task_id = parse_task_id(task_ref)
 

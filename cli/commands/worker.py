@@ -12,8 +12,8 @@ from typing import Optional
 
 import typer
 
-from pgswarm.cli.common import DsnOption, dsn_for, open_connection
-from pgswarm.worker.errors import UsageError
+from ..common import DsnOption, dsn_for, open_connection
+from ...worker.errors import UsageError
 
 
 def _names(value: str | None, option: str) -> list[str] | None:
@@ -47,8 +47,8 @@ def register(app: typer.Typer) -> None:
         log_max_mb: float = typer.Option(10.0, "--log-max-mb", help="size cap of one attempt's log"),
     ) -> int:
         """Claim tasks, run their agents, keep the leases, report back (until SIGTERM)."""
-        from pgswarm.worker.config import WorkerConfig
-        from pgswarm.worker.runner import run_worker
+        from ...worker.config import WorkerConfig
+        from ...worker.runner import run_worker
 
         if config is not None and not config.is_file():
             raise UsageError(f"--config {config}: no such file")

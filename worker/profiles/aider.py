@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args
+from .base import Outcome, TaskSpec
+from .cli import CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),

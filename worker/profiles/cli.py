@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from pgswarm.worker.profiles.base import Outcome
-from pgswarm.worker.usage_limits import detect_usage_limit, pause_window, throttle_seconds
+from .base import Outcome
+from ..usage_limits import detect_usage_limit, pause_window, throttle_seconds
 
 EX_TEMPFAIL = 75
 

@@ -24,14 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pgswarm.worker.errors import UsageError
-from pgswarm.worker.profiles.aider import AiderProfile, parse_aider
-from pgswarm.worker.profiles.base import Outcome, ProfileSet, TaskSpec
-from pgswarm.worker.profiles.claude import ClaudeProfile, parse_claude
-from pgswarm.worker.profiles.cli import CliProfile, common_outcome
-from pgswarm.worker.profiles.codex import CodexProfile, parse_codex
-from pgswarm.worker.profiles.gemini import GeminiProfile, parse_gemini
-from pgswarm.worker.profiles.shell import ShellProfile, exit_code_outcome
+from ..errors import UsageError
+from .aider import AiderProfile, parse_aider
+from .base import Outcome, ProfileSet, TaskSpec
+from .claude import ClaudeProfile, parse_claude
+from .cli import CliProfile, common_outcome
+from .codex import CodexProfile, parse_codex
+from .gemini import GeminiProfile, parse_gemini
+from .shell import ShellProfile, exit_code_outcome
 
 BUILTINS: dict[str, type[CliProfile]] = {"claude": ClaudeProfile, "codex": CodexProfile, "gemini": GeminiProfile,
                                          "aider": AiderProfile, "shell": ShellProfile}

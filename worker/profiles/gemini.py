@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
+from .base import Outcome, TaskSpec
+from .cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
                                          split_output)
 
 OPTIONS: dict[str, tuple[str, type]] = {

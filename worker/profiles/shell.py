@@ -12,8 +12,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from pgswarm.worker.profiles.base import Outcome, TaskSpec
-from pgswarm.worker.profiles.cli import CliProfile
+from .base import Outcome, TaskSpec
+from .cli import CliProfile
 
 EX_TEMPFAIL = 75
 _PLAIN_COMMAND = re.compile(r"[A-Za-z0-9_./:,+@%-]+(?: [A-Za-z0-9_./:=,+@%-]+)*")

@@ -8,6 +8,8 @@
     ├── MigrationError                the shipped or applied migrations are not usable (exit 4)
     │   ├── MigrationChecksumMismatch an applied migration file was edited, or is missing
     │   └── MigrationLayoutError      the migrations folder is not 0001, 0002, ... without gaps
+    ├── WorkerFault                   a part of a running worker failed for good (its heartbeat,
+    │                                 claim or report loop); it stopped its attempts (exit 1)
     └── TaskError                     the engine refused a request (exit 2)
         ├── UnknownAgent              SW001
         ├── UnknownTask               SW002
@@ -74,6 +76,12 @@ class MigrationChecksumMismatch(MigrationError):
 
 class MigrationLayoutError(MigrationError):
     """the migrations folder is not a gap-free sequence 0001, 0002, ..."""
+
+
+class WorkerFault(PgswarmError):
+    """the worker stopped because a part of it failed"""
+
+    exit_code = 1
 
 
 class TaskError(PgswarmError):

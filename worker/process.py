@@ -143,7 +143,7 @@ class CappedLog:
 
 
 @dataclass
-class Attempt:
+class AgentProcess:
     """One running process and its output."""
 
     argv: list[str]
@@ -169,7 +169,7 @@ class Attempt:
 
 
 async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_path: Path, log_cap: int,
-                token: str) -> Attempt:
+                token: str) -> AgentProcess:
     """Start argv in a new session (its own process group) with stdin from /dev/null."""
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
@@ -193,11 +193,11 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
     finally:
         os.close(write_fd)
     os.set_blocking(read_fd, False)
-    attempt = Attempt(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd)
-    loop.add_reader(read_fd, _drain, attempt)
-    attempt._pidfd = os.pidfd_open(pid)
-    loop.add_reader(attempt._pidfd, _on_exit, attempt)
-    return attempt
+    child = AgentProcess(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd)
+    loop.add_reader(read_fd, _drain, child)
+    child._pidfd = os.pidfd_open(pid)
+    loop.add_reader(child._pidfd, _on_exit, child)
+    return child
 
 
 _devnull_fd: int | None = None
@@ -233,9 +233,9 @@ def _mark_inherited_fds_close_on_exec() -> None:
                 os.set_inheritable(fd, False)
 
 
-def _drain(attempt: Attempt) -> None:
+def _drain(child: AgentProcess) -> None:
     """Copy what the pipe holds to the log; close it at EOF."""
-    fd = attempt._pipe
+    fd = child._pipe
     if fd is None:
         return
     while True:
@@ -246,59 +246,59 @@ def _drain(attempt: Attempt) -> None:
         except OSError:
             data = b""
         if not data:
-            _close_pipe(attempt)
+            _close_pipe(child)
             return
-        attempt.log.write(data)
+        child.log.write(data)
 
 
-def _close_pipe(attempt: Attempt) -> None:
-    if attempt._pipe is not None:
-        asyncio.get_running_loop().remove_reader(attempt._pipe)
-        os.close(attempt._pipe)
-        attempt._pipe = None
+def _close_pipe(child: AgentProcess) -> None:
+    if child._pipe is not None:
+        asyncio.get_running_loop().remove_reader(child._pipe)
+        os.close(child._pipe)
+        child._pipe = None
 
 
-def _on_exit(attempt: Attempt) -> None:
+def _on_exit(child: AgentProcess) -> None:
     loop = asyncio.get_running_loop()
-    assert attempt._pidfd is not None
-    loop.remove_reader(attempt._pidfd)
-    os.close(attempt._pidfd)
-    attempt._pidfd = None
-    exit_code = attempt.reap()
+    assert child._pidfd is not None
+    loop.remove_reader(child._pidfd)
+    os.close(child._pidfd)
+    child._pidfd = None
+    exit_code = child.reap()
     # What the process wrote before exiting is in the pipe; a descendant that still holds the
     # pipe open (a daemon it left behind) must not keep the attempt from ending.
-    _drain(attempt)
-    _close_pipe(attempt)
-    attempt.log.close()
-    attempt.exited.set_result(exit_code)
+    _drain(child)
+    _close_pipe(child)
+    child.log.close()
+    child.exited.set_result(exit_code)
 
 
-def collect_if_exited(attempt: Attempt) -> bool:
+def collect_if_exited(child: AgentProcess) -> bool:
     """Whether the process has exited, collecting it now if the loop has not yet read its exit
     (after the worker was suspended, a stop request and an earlier exit arrive together)."""
-    if attempt.running and attempt._pidfd is not None and select.select([attempt._pidfd], [], [], 0)[0]:
+    if child.running and child._pidfd is not None and select.select([child._pidfd], [], [], 0)[0]:
         _on_exit(attempt)
-    return not attempt.running
+    return not child.running
 
 
-def signal_group(attempt: Attempt, sig: signal.Signals) -> None:
+def signal_group(child: AgentProcess, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(attempt.pid, sig)
+        os.killpg(child.pid, sig)
 
 
-async def stop(attempt: Attempt, signals: Iterable[signal.Signals], grace: float) -> None:
+async def stop(child: AgentProcess, signals: Iterable[signal.Signals], grace: float) -> None:
     """Send each signal to the process group, waiting `grace` after each, then SIGKILL the group
     and sweep descendants that escaped it."""
     for sig in signals:
-        if not attempt.running:
+        if not child.running:
             break
-        signal_group(attempt, sig)
+        signal_group(child, sig)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(attempt.wait(), grace)
-    signal_group(attempt, signal.SIGKILL)
-    sweep({attempt.token}, also_group=attempt.pid)
+            await asyncio.wait_for(child.wait(), grace)
+    signal_group(child, signal.SIGKILL)
+    sweep({child.token}, also_group=child.pid)
     with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(attempt.wait(), 10)
+        await asyncio.wait_for(child.wait(), 10)
 
 
 def _run_tokens() -> dict[int, str]:
@@ -357,10 +357,10 @@ def incarnation(pid: int | None = None) -> str | None:
     return f"{pid}@{int(fields[19])}"  # field 22, starttime
 
 
-def run_token(worker: str, task_id: int, attempt: int, counter: int) -> str:
+def run_token(worker: str, task_id: int, child: int, counter: int) -> str:
     """The PGSWARM_RUN_TOKEN of an attempt this process starts: unique per start (a lost claim
     can rerun the same attempt number), and naming the worker process that started it."""
-    return f"{worker}:{task_id}:{attempt}:{_own_incarnation()}:{counter}"
+    return f"{worker}:{task_id}:{child}:{_own_incarnation()}:{counter}"
 
 
 @functools.cache
@@ -373,7 +373,7 @@ def _started_by_a_dead_worker(token: str, worker: str) -> bool:
         return False
     fields = token[len(worker) + 1:].split(":")  # task, attempt, incarnation, counter
     if len(fields) == 3:
-        return True  # the format before incarnations: task, attempt, nonce-counter
+        return True  # the format before incarnations: task, child, nonce-counter
     if len(fields) != 4:
         return False  # another worker's, whose name starts with this one's and a colon
     pid, _, _ = fields[2].partition("@")

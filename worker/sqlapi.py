@@ -3,7 +3,9 @@
 One connection per worker carries LISTEN (swarm_ready, swarm_cancel) and every call; calls are
 serialised by a lock (an asyncpg connection runs one query at a time). When the connection is
 lost, calls raise DatabaseDown at once and a background task reconnects with backoff, LISTENs
-again and tells the runner (`on_reconnect`), which then flushes its held reports.
+again and tells the supervisor (`on_reconnect`), whose reporter then sends its held reports. If
+that task itself fails (anything but the database being away), `on_fatal` is told: the worker
+cannot go on without its connection.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from .dsn import redact_dsn
 from .errors import DatabaseDown, SchemaOutdated, UsageError
+from .records import ClaimedTask
 
 log = logging.getLogger("pgswarm.worker")
 
@@ -42,6 +45,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.QueryCanceledError,
     asyncpg.exceptions.InternalClientError,
 )
+# Errors of one statement that say nothing about the connection and pass when tried again
+# (SQLSTATE class 40: serialization failure, deadlock): the call is held and retried like a
+# call on a lost connection, but the connection stays.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (asyncpg.exceptions.TransactionRollbackError,)
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,8 @@ class Database:
 
     def __init__(self, dsn: str, worker: str, *, on_ready: Callable[[str], None],
                  on_cancel: Callable[[int], None], on_reconnect: Callable[[], Awaitable[None]],
-                 required_schema: int | None = None, call_timeout: float = 30.0) -> None:
+                 on_fatal: Callable[[str], None] | None = None, required_schema: int | None = None,
+                 call_timeout: float = 30.0) -> None:
         self.dsn = dsn
         # A call that has not answered by then means a frozen or partitioned server: drop the
         # connection and reconnect (possibly to a new primary) instead of waiting on TCP.
@@ -98,6 +106,7 @@ class Database:
         self._on_ready = on_ready
         self._on_cancel = on_cancel
         self._on_reconnect = on_reconnect
+        self._on_fatal = on_fatal
         self._required_schema = required_schema
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
@@ -180,7 +189,16 @@ class Database:
         self._conn = None
         self.connected.clear()
         if self._reconnecting is None or self._reconnecting.done():
-            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect_forever())
+            self._reconnecting = asyncio.get_running_loop().create_task(self._reconnect_forever(),
+                                                                        name="pgswarm-reconnect")
+            self._reconnecting.add_done_callback(self._reconnect_ended)
+
+    def _reconnect_ended(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._on_fatal is None:
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._on_fatal(f"reconnecting to the database failed: {type(exc).__name__}: {exc}")
 
     async def _reconnect_forever(self) -> None:
         delay = 0.2
@@ -212,6 +230,8 @@ class Database:
                 if conn is self._conn:
                     self._lost()
                 raise DatabaseDown(str(exc) or type(exc).__name__) from exc
+            except TRANSIENT_ERRORS as exc:
+                raise DatabaseDown(f"{type(exc).__name__}: {exc}") from exc
 
     # -- the SQL API --------------------------------------------------------------------------
 
@@ -224,15 +244,16 @@ class Database:
         await self._call("execute", "select swarm.stop_worker($1)", self.worker)
 
     async def claim(self, agents: list[str], queues: list[str] | None, max_tasks: int, lease_seconds: int,
-                    hostname: str, pid: int) -> list[asyncpg.Record]:
+                    hostname: str, pid: int) -> list[ClaimedTask]:
         """Claims commit without waiting for the WAL flush (durable => false, sql/20_claim.sql): a
         claim lost in a crash only makes its task run again, and the pickup is shorter by a flush."""
-        return await self._call(
+        rows = await self._call(
             "fetch",
             "select id, agent, prompt, args, attempts, max_attempts, timeout_seconds, depends_on, run_after, "
             "created_at, started_at, queue from swarm.claim_task(worker => $1, agents => $2, queues => $3, "
             "max_tasks => $4, lease_seconds => $5, hostname => $6, pid => $7, durable => false)",
             self.worker, agents, queues, max_tasks, lease_seconds, hostname, pid)
+        return [_claimed(row) for row in rows]
 
     async def heartbeat(self, task_ids: list[int], lease_seconds: int) -> list[asyncpg.Record]:
         return await self._call("fetch", "select task_id, owned, cancel_requested from swarm.heartbeat($1, $2, $3)",
@@ -311,6 +332,15 @@ class Database:
     async def known_agents(self) -> list[str]:
         rows = await self._call("fetch", "select name from swarm.agents order by name")
         return [r["name"] for r in rows]
+
+
+def _claimed(row: asyncpg.Record) -> ClaimedTask:
+    args = row["args"]
+    return ClaimedTask(
+        id=row["id"], attempt=row["attempts"], agent=row["agent"], prompt=row["prompt"] or "",
+        args=json.loads(args) if isinstance(args, str) else dict(args or {}), timeout_seconds=row["timeout_seconds"],
+        depends_on=tuple(row["depends_on"] or ()), queue=row["queue"], max_attempts=row["max_attempts"],
+        ready_at=max(row["run_after"], row["created_at"]), claimed_at=row["started_at"])
 
 
 def _json(value: dict[str, Any] | None) -> str | None:

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Claim tasks, run their agents, keep the leases, report back (until SIGTERM)."""
         from ...worker.config import WorkerConfig
-        from ...worker.runner import run_worker
+        from ...worker.supervisor import run_worker
 
         if config is not None and not config.is_file():
             raise UsageError(f"--config {config}: no such file")

@@ -24,11 +24,11 @@ from tests.helpers.workers import AGENTS
 PYTHON = sys.executable
 
 
-PARSE_BYTES = 256 * 1024  # what the runner passes to parse_outcome: the tail of the log
+PARSE_BYTES = 256 * 1024  # what an attempt passes to parse_outcome: the tail of the log
 
 
 def run(agent: str, prompt: str, args: dict | None = None, env: dict[str, str] | None = None) -> Outcome:
-    """Build the argv of the agent's profile with the fake as its command, run it as the runner
+    """Build the argv of the agent's profile with the fake as its command, run it as an attempt
     does (stdin from /dev/null, stdout and stderr interleaved in one stream), parse its tail."""
     profiles = load_profiles(None, allow_shell=True).profiles
     profile = dataclasses.replace(profiles[agent], command=(PYTHON, str(AGENTS / f"fake_{agent}.py")))
@@ -174,7 +174,7 @@ def test_bad_config_is_refused_naming_the_problem(tmp_path: Path, text: str, pro
 # -- more shapes of claude ---------------------------------------------------------------------
 
 def test_claude_json_array_bigger_than_the_captured_tail_still_completes() -> None:
-    outcome = run("claude", "mode:huge-array")  # 400 kB on one line: the runner keeps the last 256 KiB
+    outcome = run("claude", "mode:huge-array")  # 400 kB on one line: an attempt keeps the last 256 KiB
     assert outcome.kind == "completed" and outcome.result["text"] == "Done after a long conversation."
     assert outcome.cost_usd == pytest.approx(0.0127)
 
@@ -367,7 +367,7 @@ def real_cli(tool: str) -> str:
 
 def run_real(tool: str, prompt: str, home: Path, seconds: float, args: dict | None = None) -> tuple[int, str]:
     """Run the real CLI with its profile's argv in its own process group, HOME empty, stdin
-    closed; kill the group at the deadline (as the runner would) and return (exit code, output)."""
+    closed; kill the group at the deadline (as an attempt would) and return (exit code, output)."""
     profile = dataclasses.replace(load_profiles(None, allow_shell=False).profiles[tool], command=(real_cli(tool),))
     argv = profile.build_argv(TaskSpec(1, 1, tool, prompt, args or {}, int(seconds)))
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}

@@ -1,0 +1,262 @@
+"""One attempt of a claimed task on this node: prepare it, run its process, say how it ended.
+
+No database calls here: the supervisor hands over the claimed task (and its dependencies'
+results, fetched before) and gets back an AttemptOutcome, which the reporter sends. What an
+attempt decides is local: its argv, environment, log and working directory, when to stop its
+process (its timeout, or a stop the supervisor asks for: cancel, lease lost, shutdown), and what
+its output says (the profile's parser).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from . import process, worktree
+from .profiles.base import Outcome, Profile, TaskSpec
+from .records import AttemptOutcome, ClaimedTask
+
+log = logging.getLogger("pgswarm.worker")
+
+OUTPUT_TAIL_CHARS = 8192
+PARSE_BYTES = 256 * 1024
+
+StopReason = Literal["timeout", "cancel", "lost", "shutdown"]
+
+_run_counter = itertools.count(1)  # numbers this process's run tokens
+_profile_envs: dict[str, dict[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class AttemptSettings:
+    """What every attempt of one worker shares."""
+
+    worker: str
+    hostname: str
+    dsn: str
+    logs: Path
+    log_max_bytes: int
+    kill_grace: float
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What an attempt's process is started with."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path | None
+    tree: worktree.Worktree | None
+    log_path: Path
+
+
+def attempt_environment(profile: Profile, task: ClaimedTask, settings: AttemptSettings,
+                        deps_file: Path | None) -> dict[str, str]:
+    """The environment of an attempt's process; the only place it is built. The profile's part
+    (the allowlisted variables of the worker's environment and the profile's own) is read once
+    per profile."""
+    base = _profile_envs.get(profile.name)
+    if base is None:
+        base = _profile_envs[profile.name] = process.build_env(profile.env_allowlist, profile.extra_env)
+    env = {**base, "PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
+           "PGSWARM_DSN": settings.dsn, "PGSWARM_WORKER": settings.worker}
+    if deps_file is not None:
+        env["PGSWARM_DEPS_FILE"] = str(deps_file)
+    return env
+
+
+class Attempt:
+    """One run of a claimed task here. The supervisor may ask it to stop at any time."""
+
+    def __init__(self, task: ClaimedTask, profile: Profile, settings: AttemptSettings,
+                 on_exit: Callable[[Attempt], None] | None = None) -> None:
+        self.task = task
+        self.profile = profile
+        self.settings = settings
+        self.stop_reason: StopReason | None = None
+        self.stop_at_once = False  # a stop skips the profile's gentle signals: SIGKILL
+        self.exited = False  # the process is gone (or never started): its slot is free
+        self.token: str | None = None  # PGSWARM_RUN_TOKEN, once a process was started
+        self.run_seconds: float | None = None
+        self._on_exit = on_exit
+        self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
+
+    def request_stop(self, reason: StopReason, at_once: bool = False) -> None:
+        """Stop the process (if it runs) and report the attempt as this reason says."""
+        if at_once:
+            self.stop_at_once = True
+        if self.exited or self.stop_reason is not None:
+            return
+        self.stop_reason = reason
+        if self._wake_on_stop is not None:
+            self._wake_on_stop()
+
+    async def run(self, dependencies: Any = None) -> AttemptOutcome:
+        """Run the attempt to its end; never raises for what the agent did."""
+        try:
+            prepared = await self._prepare(dependencies)
+            if isinstance(prepared, AttemptOutcome):
+                return prepared
+            return await self._execute(prepared)
+        finally:
+            self._mark_exited()
+
+    # -- preparing --------------------------------------------------------------------------
+
+    async def _prepare(self, dependencies: Any) -> Launch | AttemptOutcome:
+        """The argv, environment, log file, dependency file and worktree of the attempt, or the
+        failed outcome saying why it cannot start."""
+        task, profile = self.task, self.profile
+        try:
+            argv = profile.build_argv(self._spec())
+            problem = process.argv_problem(argv)
+            if problem:
+                raise ValueError(problem)
+            tree_spec = worktree.spec_from_args(task.args) if profile.worktree else None
+        except ValueError as exc:
+            return self._cannot_start(f"cannot run this task with the {profile.name} profile: {exc}",
+                                      retryable=False)
+        # One flat directory: no directory to make per task (a mkdir cost more than the rest of
+        # preparing an attempt).
+        stem = f"task-{task.id}-attempt-{task.attempt}"
+        deps_file: Path | None = None
+        if task.depends_on:
+            deps_file = self.settings.logs / f"{stem}-deps.json"
+            try:
+                with process.open_attempt_file(deps_file) as handle:
+                    handle.write(json.dumps(dependencies, indent=2, default=str).encode())
+            except OSError as exc:
+                return self._cannot_start(f"cannot write the dependencies' results to {deps_file}: {exc}")
+        tree: worktree.Worktree | None = None
+        if tree_spec is not None:
+            try:
+                tree = await worktree.prepare(*tree_spec, task_id=task.id)
+            except worktree.WorktreeError as exc:
+                return self._cannot_start(f"cannot create the git worktree: {exc}")
+        return Launch(argv=argv, env=attempt_environment(profile, task, self.settings, deps_file),
+                      cwd=tree.path if tree else None, tree=tree, log_path=self.settings.logs / f"{stem}.log")
+
+    def _spec(self) -> TaskSpec:
+        task = self.task
+        return TaskSpec(id=task.id, attempt=task.attempt, agent=task.agent, prompt=task.prompt, args=task.args,
+                        timeout_seconds=task.timeout_seconds)
+
+    def _cannot_start(self, error: str, retryable: bool = True) -> AttemptOutcome:
+        log.warning("task %d: %s", self.task.id, error)
+        return AttemptOutcome(self.task, "failed", error=error, retryable=retryable)
+
+    # -- running ----------------------------------------------------------------------------
+
+    async def _execute(self, launch: Launch) -> AttemptOutcome:
+        self.token = process.run_token(self.settings.worker, self.task.id, self.task.attempt, next(_run_counter))
+        try:
+            child = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
+                                        log_cap=self.settings.log_max_bytes, token=self.token)
+        except OSError as exc:
+            self.token = None
+            if exc.filename == str(launch.log_path):
+                return self._cannot_start(f"cannot write the attempt's log {launch.log_path}: {exc.strerror or exc}")
+            return self._cannot_start(f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} "
+                                      f"(is it installed on {self.settings.hostname}'s PATH?)")
+        started = time.monotonic()
+        exit_code = await self._wait(child)
+        self.run_seconds = time.monotonic() - started
+        self._mark_exited()
+        tail = child.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]
+        files = {"exit_code": exit_code, "output_tail": tail, "log_path": str(launch.log_path)}
+        if self.stop_reason is not None:
+            return self._stopped(files)
+        try:
+            outcome = self.profile.parse_outcome(exit_code, child.output_tail(PARSE_BYTES), launch.log_path)
+        except Exception as exc:  # a parser bug must not lose the attempt: report what we know
+            log.exception("task %d: the %s profile could not read the output", self.task.id, self.profile.name)
+            outcome = Outcome(kind="failed", error=f"could not read the agent's output ({exc}); exit code {exit_code}")
+        result = dict(outcome.result) if outcome.result is not None else None
+        if launch.tree is not None:
+            info = await worktree.finish(launch.tree, succeeded=outcome.kind == "completed")
+            result = {**(result or {}), "worktree": info}
+        return self._from_profile(outcome, result, files)
+
+    async def _wait(self, child: process.AgentProcess) -> int:
+        """The exit code; stops the process on timeout or a stop request first."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        # One future woken by whichever comes first: the exit, a stop request, the timeout.
+        child.exited.add_done_callback(wake)
+        self._wake_on_stop = wake
+        timeout = self.task.timeout_seconds
+        timer = loop.call_later(timeout, wake) if timeout else None
+        if self.stop_reason is not None:
+            wake()
+        try:
+            await woken
+        finally:
+            self._wake_on_stop = None
+            child.exited.remove_done_callback(wake)
+            if timer is not None:
+                timer.cancel()
+        if not process.collect_if_exited(child):
+            if self.stop_reason is None:
+                self.stop_reason = "timeout"
+            log.info("task %d: stopping the process (%s)", self.task.id, self.stop_reason)
+            signals = () if self.stop_at_once else self.profile.stop_signals
+            await process.stop(child, signals, self.settings.kill_grace)
+        elif self.stop_reason is not None:
+            # It ended on its own before the stop request (a worker suspended while its agent
+            # finished sees both at once): its outcome is reported; the fence decides whether it counts.
+            log.info("task %d: the process had already exited (%s requested); reporting its outcome",
+                     self.task.id, self.stop_reason)
+            self.stop_reason = None
+        return await child.wait()
+
+    def _mark_exited(self) -> None:
+        if not self.exited:
+            self.exited = True
+            if self._on_exit is not None:
+                self._on_exit(self)
+
+    # -- the outcome ------------------------------------------------------------------------
+
+    def _stopped(self, files: dict[str, Any]) -> AttemptOutcome:
+        """An attempt the worker stopped: lost (nothing to say), shutdown (released without
+        spending the attempt), cancel (the engine records cancelled), timeout (a failed attempt)."""
+        task = self.task
+        if self.stop_reason == "lost":
+            return AttemptOutcome(task, "lost", **files)
+        if self.stop_reason == "shutdown":
+            return AttemptOutcome(task, "released", error=f"worker {self.settings.worker} shutting down", **files)
+        if self.stop_reason == "cancel":
+            return AttemptOutcome(task, "cancelled", error="cancelled while running; the process was stopped",
+                                  retryable=False, **files)
+        signals = "/".join(s.name for s in self.profile.stop_signals)
+        return AttemptOutcome(task, "failed", error=f"timed out after {task.timeout_seconds}s; the process was "
+                                                    f"stopped ({signals}, then SIGKILL)", **files)
+
+    def _from_profile(self, outcome: Outcome, result: dict[str, Any] | None,
+                      files: dict[str, Any]) -> AttemptOutcome:
+        task = self.task
+        usage = {"cost_usd": outcome.cost_usd, "input_tokens": outcome.input_tokens,
+                 "output_tokens": outcome.output_tokens}
+        if outcome.kind == "completed":
+            return AttemptOutcome(task, "completed", result=result, **usage, **files)
+        if outcome.kind == "usage_limit":
+            reason = outcome.pause_reason or f"{task.agent} usage limit"
+            return AttemptOutcome(task, "usage_limit", error=f"usage limit: {reason}", pause_until=outcome.pause_until,
+                                  pause_reason=reason, **files)
+        if outcome.kind == "tempfail":
+            return AttemptOutcome(task, "released", retry_in_seconds=outcome.retry_in_seconds or 0,
+                                  error=outcome.error or f"exit code {files['exit_code']} (EX_TEMPFAIL): try again later",
+                                  **files)
+        return AttemptOutcome(task, "failed", error=outcome.error or f"exit code {files['exit_code']}", result=result,
+                              retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, **usage, **files)

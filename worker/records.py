@@ -1,0 +1,66 @@
+"""The small typed records that travel between the worker's parts.
+
+A claimed task goes from the database (sqlapi.py) through the supervisor to the attempt
+(attempt.py); the attempt's outcome goes from there to the reporter (reporter.py), which turns it
+into one fenced SQL call. Both are frozen: nobody downstream changes what happened upstream.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    """One attempt the engine handed to this worker (a row of swarm.claim_task)."""
+
+    id: int
+    attempt: int  # the attempt number every report of this run is fenced with
+    agent: str
+    prompt: str
+    args: dict[str, Any]
+    timeout_seconds: int
+    depends_on: tuple[int, ...] = ()
+    queue: str = "default"
+    max_attempts: int = 1
+    # When the task became claimable (its run_after, not before its creation) and when it was
+    # claimed, by the database's clock: the pickup latency.
+    ready_at: datetime | None = None
+    claimed_at: datetime | None = None
+
+
+# How an attempt ended, as far as the worker is concerned; each kind is one SQL call:
+#   completed    swarm.complete_task (batched with other completions)
+#   failed       swarm.fail_task (the engine decides retry, final failure or cancel)
+#   released     swarm.release_task, without spending the attempt (EX_TEMPFAIL, throttle, shutdown)
+#   usage_limit  swarm.pause_agent, then swarm.release_task without spending the attempt
+#   cancelled    the worker stopped it because the task was cancelled: swarm.fail_task, not retryable
+#   lost         another worker owns the task now: nothing is reported
+OutcomeKind = Literal["completed", "failed", "released", "usage_limit", "cancelled", "lost"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """What one attempt came to: everything a report needs, nothing about how to send it."""
+
+    task: ClaimedTask
+    kind: OutcomeKind
+    error: str | None = None  # failed, cancelled; for released/usage_limit the reason given
+    result: dict[str, Any] | None = None
+    exit_code: int | None = None
+    output_tail: str | None = None
+    log_path: str | None = None
+    cost_usd: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    retryable: bool = True
+    # failed: retry after this many seconds instead of the agent's backoff; released: the delay.
+    retry_in_seconds: int | None = None
+    pause_until: datetime | None = None  # usage_limit
+    pause_reason: str | None = None  # usage_limit
+
+    @property
+    def files(self) -> dict[str, Any]:
+        """The exit code and the output's tail and log, as every report carries them."""
+        return {"exit_code": self.exit_code, "output_tail": self.output_tail, "log_path": self.log_path}

@@ -1,0 +1,409 @@
+"""The supervisor: claims what there is room for, starts attempts, and keeps the background duties.
+
+It decides nothing about task state: every transition is a call to the SQL API (sqlapi.py), made
+by the reporter (reporter.py) for each attempt's outcome (attempt.py). What the supervisor decides
+is local: when to claim (a swarm_ready notification, a freed slot, the fallback poll, the
+earliest future run_after), when an attempt must stop (cancel, lease lost, shutdown), and when
+the worker itself cannot go on.
+
+Background duties (heartbeat, reaping, the sweep of left-behind processes, the completion
+flusher) run as named asyncio tasks. A duty that dies stops the worker with one clear message
+and exit code 1, after stopping and releasing its attempts: a worker whose heartbeat loop died
+would otherwise run agents whose leases silently expire and whose tasks run twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from . import process
+from .attempt import Attempt, AttemptSettings
+from .config import WorkerConfig
+from .errors import DatabaseDown, UsageError, WorkerFault
+from .metrics import Metrics
+from .profiles.base import ProfileSet
+from .records import AttemptOutcome, ClaimedTask
+from .reporter import Reporter
+from .schema_files import required_schema_version
+from .sqlapi import Database
+
+log = logging.getLogger("pgswarm.worker")
+
+# How long finished attempts' run tokens stay on the sweep list (descendants that outlive them).
+SWEEP_KEEP_SECONDS = 60.0
+SWEEP_INTERVAL = 2.0
+# With a backlog and fewer than half the slots free, how long the claim loop waits for more to free.
+CLAIM_GATHER_SECONDS = 0.002
+
+
+def _package_version() -> str:
+    try:
+        return version("pgswarm")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class Slot:
+    """A running attempt and the asyncio task that drives it (prepare, run, report)."""
+
+    attempt: Attempt
+    job: asyncio.Task[None] | None = None
+
+
+class Supervisor:
+    def __init__(self, config: WorkerConfig, profiles: ProfileSet) -> None:
+        self.config = config
+        self.profiles = profiles
+        self.name = config.worker_name
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.agents: list[str] = []
+        self.running: dict[int, Slot] = {}
+        self.wake = asyncio.Event()
+        self.stopping = False
+        self.skip_grace = False  # stop running attempts without waiting for the shutdown grace
+        self.fault: str | None = None  # why the worker stops on its own
+        self.finished_tokens: dict[str, float] = {}
+        self.duties: list[asyncio.Task[Any]] = []
+        self.metrics = Metrics(self.name)
+        self.metrics_port: int | None = None
+        self.db = Database(config.dsn, self.name, on_ready=self._on_ready, on_cancel=self._on_cancel,
+                           on_reconnect=self._on_reconnect, on_fatal=self.fail,
+                           required_schema=required_schema_version(),
+                           call_timeout=max(5.0, config.lease_seconds / 2))
+        self.reporter = Reporter(self.db, self.metrics)
+        self.attempt_settings = AttemptSettings(worker=self.name, hostname=self.hostname, dsn=config.dsn,
+                                                logs=config.logs, log_max_bytes=config.log_max_bytes,
+                                                kill_grace=config.kill_grace)
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown, sig)
+        try:
+            self.config.logs.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--log-dir {self.config.logs}: cannot create it ({exc.strerror or exc})") from None
+        orphans = process.sweep_worker(self.name)
+        if orphans:
+            log.warning("killed %d agent process(es) left running by an earlier worker named %s", orphans, self.name)
+        await self.db.connect()
+        self.agents = await self._choose_agents()
+        await self._register()
+        if self.config.metrics_port is not None:
+            self.metrics_port = await self.metrics.serve(self.config.metrics_port)
+        log.info("worker %s ready: agents %s, concurrency %d%s", self.name, ",".join(self.agents),
+                 self.config.concurrency, f", metrics on :{self.metrics_port}" if self.metrics_port else "")
+        self._start_duty("heartbeat", self._heartbeat_loop())
+        self._start_duty("reaper", self._reap_loop())
+        self._start_duty("sweeper", self._sweep_loop())
+        self._start_duty("completion reporter", self.reporter.flush_completions())
+        try:
+            try:
+                await self._claim_loop()
+            except Exception as exc:
+                log.exception("the claim loop failed")
+                self.fail(f"the claim loop failed: {type(exc).__name__}: {exc}")
+            await self._drain_on_shutdown()
+        finally:
+            for duty in self.duties:
+                duty.cancel()
+            await asyncio.gather(*self.duties, return_exceptions=True)
+            process.sweep(set(self.finished_tokens))
+            with contextlib.suppress(DatabaseDown):
+                await self.db.stop_worker()
+            await self.db.close()
+            await self.metrics.close()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        if self.fault is not None:
+            raise WorkerFault(f"worker {self.name} stopped: {self.fault}")
+        log.info("worker %s stopped", self.name)
+        return 0
+
+    async def _choose_agents(self) -> list[str]:
+        """The agents this worker claims for: --agents (each needs a profile) or all its profiles,
+        minus shell without --allow-shell; each must be registered in swarm.agents."""
+        known = set(await self.db.known_agents())
+        available = set(self.profiles.profiles)
+        if self.config.agents is not None:
+            for agent in self.config.agents:
+                if agent == "shell" and not self.config.allow_shell:
+                    raise UsageError("the shell agent runs `sh -c PROMPT`; start the worker with --allow-shell to run it")
+                if agent not in available:
+                    raise UsageError(f"no profile for agent {agent!r}; built-in and configured profiles: "
+                                     f"{', '.join(sorted(available))} (add one in the --config TOML file)")
+                if agent not in known:
+                    raise UsageError(f"agent {agent!r} is not registered in swarm.agents; "
+                                     f"add it with `pgswarm agents add {agent}`")
+            return list(dict.fromkeys(self.config.agents))
+        chosen = sorted(a for a in available & known if a != "shell" or self.config.allow_shell)
+        if not chosen:
+            raise UsageError("this worker has no agent to run: no profile matches an agent in swarm.agents")
+        return chosen
+
+    async def _register(self) -> None:
+        await self.db.register(self.hostname, self.pid, self.agents, self.config.queues, self.config.concurrency,
+                               _package_version())
+
+    def request_shutdown(self, sig: signal.Signals) -> None:
+        if not self.stopping:
+            log.info("%s: no new claims; waiting up to %.0fs for %d running attempt(s), then releasing them "
+                     "(signal again to stop at once)", sig.name, self.config.shutdown_grace, len(self.running))
+            self._stop_claiming()
+        else:
+            log.info("%s again: stopping running attempts now", sig.name)
+            self._stop_attempts_now(at_once=True)
+
+    def fail(self, reason: str) -> None:
+        """A part of the worker failed for good: stop claiming, stop every attempt now (with its
+        profile's stop signals) and release it, and exit with the reason (exit code 1; systemd's
+        Restart=on-failure starts it again)."""
+        if self.fault is None:
+            self.fault = reason
+            log.error("worker %s is stopping: %s", self.name, reason)
+        self._stop_attempts_now(at_once=False)
+
+    def _stop_claiming(self) -> None:
+        self.stopping = True
+        self.reporter.stopping = True
+        self.wake.set()
+
+    def _stop_attempts_now(self, at_once: bool) -> None:
+        """No shutdown grace: stop every running attempt now (at_once: SIGKILL, skipping the
+        profile's gentler signals); each is released without spending the attempt."""
+        self._stop_claiming()
+        self.skip_grace = True
+        for slot in self.running.values():
+            slot.attempt.request_stop("shutdown", at_once=at_once)
+
+    async def _drain_on_shutdown(self) -> None:
+        jobs = [slot.job for slot in self.running.values() if slot.job is not None]
+        if jobs and not self.skip_grace:
+            await asyncio.wait(jobs, timeout=self.config.shutdown_grace)
+        for slot in list(self.running.values()):
+            slot.attempt.request_stop("shutdown")
+        jobs = [slot.job for slot in self.running.values() if slot.job is not None]
+        if jobs:
+            await asyncio.wait(jobs)
+
+    # -- background duties, supervised ----------------------------------------------------------
+
+    def _start_duty(self, name: str, body: Coroutine[Any, Any, None]) -> None:
+        duty = asyncio.get_running_loop().create_task(body, name=f"pgswarm-{name}")
+        duty.add_done_callback(lambda finished: self._duty_ended(name, finished))
+        self.duties.append(duty)
+
+    def _duty_ended(self, name: str, duty: asyncio.Task[Any]) -> None:
+        if duty.cancelled():
+            return
+        exc = duty.exception()
+        if exc is None:
+            self.fail(f"the {name} loop ended unexpectedly")
+        else:
+            log.error("the %s loop failed", name, exc_info=exc)
+            self.fail(f"the {name} loop failed: {type(exc).__name__}: {exc}")
+
+    # -- notifications and reconnection -------------------------------------------------------
+
+    def _on_ready(self, agent: str) -> None:
+        if agent in self.agents or not agent:
+            self.wake.set()
+
+    def _on_cancel(self, task_id: int) -> None:
+        slot = self.running.get(task_id)
+        if slot is not None:
+            log.info("task %d: cancel requested; stopping it", task_id)
+            slot.attempt.request_stop("cancel")
+
+    async def _on_reconnect(self) -> None:
+        await self._register()
+        await self._heartbeat_once()
+        self.wake.set()
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        backlog = False  # the last claim filled every free slot: more tasks are probably waiting
+        while not self.stopping:
+            free = self._free_slots()
+            if free <= 0 or not self.db.connected.is_set():
+                # Cleared first: a wake-up that came while every slot was busy (a NOTIFY, a report
+                # acknowledged) would otherwise turn this loop into a busy wait.
+                self.wake.clear()
+                await self._sleep_until_woken(self.config.poll_interval)
+                continue
+            if backlog and free < self.config.concurrency / 2:
+                free = await self._gather_free_slots()
+            self.wake.clear()
+            try:
+                claimed = await self.db.claim(self.agents, self.config.queues, free, self.config.lease_seconds,
+                                              self.hostname, self.pid)
+            except DatabaseDown:
+                continue
+            for task in claimed:
+                self._start(task)
+            backlog = len(claimed) == free
+            if not backlog:
+                await self._sleep_until_woken(await self._idle_timeout())
+
+    async def _gather_free_slots(self) -> int:
+        """With a backlog, wait a moment (CLAIM_GATHER_SECONDS at most) for more slots to free, so
+        one claim call fills several: short tasks then cost one claim per batch, not per task.
+        Long tasks lose nothing (the wait is short); an idle worker never waits here."""
+        deadline = time.monotonic() + CLAIM_GATHER_SECONDS
+        while not self.stopping:
+            free = self._free_slots()
+            left = deadline - time.monotonic()
+            if free >= self.config.concurrency / 2 or left <= 0:
+                return free
+            self.wake.clear()
+            await self._sleep_until_woken(left)
+        return self._free_slots()
+
+    def _free_slots(self) -> int:
+        """Slots hold processes: an attempt whose process has exited only waits for its report to
+        be acknowledged, which must not keep the next task from starting."""
+        return self.config.concurrency - sum(1 for slot in self.running.values() if not slot.attempt.exited)
+
+    async def _idle_timeout(self) -> float:
+        """Until the fallback poll, or sooner when a pending task becomes claimable."""
+        try:
+            seconds = await self.db.seconds_until_next_run(self.agents, self.config.queues)
+        except DatabaseDown:
+            return self.config.poll_interval
+        if seconds is None:
+            return self.config.poll_interval
+        return max(0.0, min(self.config.poll_interval, seconds + 0.001))
+
+    async def _sleep_until_woken(self, timeout: float) -> None:
+        if self.stopping:
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout)
+
+    def _start(self, task: ClaimedTask) -> None:
+        profile = self.profiles.get(task.agent)
+        assert profile is not None, f"claimed a task for {task.agent}, which has no profile"
+        attempt = Attempt(task, profile, self.attempt_settings, on_exit=self._on_attempt_exit)
+        previous = self.running.get(task.id)
+        superseded: asyncio.Task[None] | None = None
+        if previous is not None:
+            # The engine handed this task out again, so the earlier run's claim is gone: its lease
+            # expired, or (claims commit without waiting for the flush) a crash or failover lost
+            # the claim. That run is stopped unreported; this one starts once it has wound down.
+            log.warning("task %d: claimed again (attempt %d) while attempt %d still runs here; stopping that run",
+                        task.id, task.attempt, previous.attempt.task.attempt)
+            previous.attempt.request_stop("lost")
+            superseded = previous.job
+        slot = self.running[task.id] = Slot(attempt)
+        self.metrics.count("claimed", task.agent)
+        self.metrics.running[task.agent] += 1
+        if task.claimed_at is not None and task.ready_at is not None:
+            self.metrics.pickups[task.agent].observe(max(0.0, (task.claimed_at - task.ready_at).total_seconds()))
+        slot.job = asyncio.get_running_loop().create_task(self._run_slot(slot, superseded), name=f"task-{task.id}")
+
+    # -- one attempt: dependencies in, outcome out, reported ------------------------------------
+
+    async def _run_slot(self, slot: Slot, superseded: asyncio.Task[None] | None) -> None:
+        attempt = slot.attempt
+        task = attempt.task
+        try:
+            if superseded is not None:
+                await asyncio.wait({superseded})
+            dependencies = None
+            if task.depends_on:
+                dependencies = await self.reporter.hold(task.id, lambda: self.db.dependency_results(task.id),
+                                                        give_up=lambda: attempt.stop_reason is not None)
+                if dependencies is None and attempt.stop_reason is not None:
+                    return  # stopped (lost, cancelled or shutdown) while the database was away
+            outcome = await attempt.run(dependencies)
+            await self.reporter.report(outcome)
+        except Exception:
+            log.exception("task %d: unexpected error in the worker", task.id)
+            try:
+                await self.reporter.report(AttemptOutcome(
+                    task, "failed", error="the worker hit an internal error running this attempt; see its log"))
+            except Exception as exc:
+                log.exception("task %d: the failure could not be reported either", task.id)
+                self.fail(f"cannot report the outcome of task {task.id}: {type(exc).__name__}: {exc}")
+        finally:
+            if self.running.get(task.id) is slot:
+                del self.running[task.id]
+            self.metrics.running[task.agent] -= 1
+            self.wake.set()
+
+    def _on_attempt_exit(self, attempt: Attempt) -> None:
+        """The attempt's process is gone (or never started): its slot is free now, though its
+        report may not be acknowledged yet; its run token goes on the sweep list."""
+        if attempt.token is not None:
+            self.finished_tokens[attempt.token] = time.monotonic()
+        if attempt.run_seconds is not None:
+            self.metrics.durations[attempt.task.agent].observe(attempt.run_seconds)
+        self.wake.set()
+
+    # -- the duties ---------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.lease_seconds / 3)
+            with contextlib.suppress(DatabaseDown):
+                await self._heartbeat_once()
+
+    async def _heartbeat_once(self) -> None:
+        ids = list(self.running)
+        for row in await self.db.heartbeat(ids, self.config.lease_seconds):
+            slot = self.running.get(row["task_id"])
+            if slot is None:
+                continue
+            if not row["owned"]:
+                slot.attempt.request_stop("lost")
+            elif row["cancel_requested"]:
+                slot.attempt.request_stop("cancel")
+
+    async def _reap_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.reap_interval * random.uniform(0.5, 1.5))
+            with contextlib.suppress(DatabaseDown):
+                reaped = await self.db.reap_expired()
+                if reaped:
+                    log.info("reaped %d expired lease(s)", reaped)
+                    self.wake.set()
+
+    async def _sweep_loop(self) -> None:
+        """Kill descendants that outlived their attempt (daemons left behind, setsid escapees)."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = time.monotonic()
+            for token, at in list(self.finished_tokens.items()):
+                if now - at > SWEEP_KEEP_SECONDS:
+                    del self.finished_tokens[token]
+            if self.finished_tokens:
+                killed = await asyncio.to_thread(process.sweep, set(self.finished_tokens))
+                if killed:
+                    log.info("killed %d process(es) left behind by finished attempts", killed)
+
+
+def run_worker(config: WorkerConfig) -> int:
+    """Run a worker until SIGTERM/SIGINT; the exit code (0 after a graceful stop). Raises
+    WorkerFault when the worker stopped because a part of it failed."""
+    logging.basicConfig(level=os.environ.get("PGSWARM_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .profiles.custom import load_profiles
+
+    profiles = load_profiles(config.config_file, config.allow_shell)
+    process.keep_inherited_ignores_out_of_agents()
+    return asyncio.run(Supervisor(config, profiles).run())

@@ -37,7 +37,7 @@ def main_options(
 
 
 def _register_all() -> None:
-    from .commands import admin, agents, db, demo, tasks, worker
+    from .commands import admin, agents, db, demo, tasks, web, worker
 
     admin.register_migrate(app)
     tasks.register(app)
@@ -45,6 +45,7 @@ def _register_all() -> None:
     worker.register(app)
     app.add_typer(agents.app, name="agents")
     app.add_typer(db.app, name="db")
+    app.add_typer(web.app, name="web")
     demo.register(app)
 
 

@@ -286,6 +286,8 @@ def recent_failures(conn: psycopg.Connection, limit: int = 5) -> list[Row]:
                coalesce(e.detail ->> 'error', task.error) as error
           from swarm.task_events as e left join swarm.agent_tasks as task on task.id = e.task_id
          where e.event in ('failed', 'retry_scheduled', 'lease_expired')
+           -- an operator's retry_task and the dependents it revives log no worker: not failures
+           and (e.event <> 'retry_scheduled' or e.worker is not null)
          order by e.id desc limit %s
         """, (limit,))
 
@@ -398,3 +400,240 @@ def queue_table_bloat(conn: psycopg.Connection) -> Row | None:
 
 def to_json_line(row: Row) -> str:
     return json.dumps(row, default=str, separators=(",", ":"))
+
+
+# -- pgswarm web ---------------------------------------------------------------------------------------
+# The dashboard and the REST API read through these (and the functions above); state changes go
+# through the engine's functions.
+@dataclass(frozen=True)
+class TaskQuery:
+    """Filters of the task list (web page and /api/v1/tasks); every one optional."""
+
+    statuses: tuple[str, ...] = ()
+    agent: str | None = None
+    queue: str | None = None
+    tag: str | None = None
+    parent_id: int | None = None
+    text: str | None = None  # a substring of the prompt, case-insensitive
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def is_empty(self) -> bool:
+        return self == TaskQuery()
+
+
+# A page of the list walks the primary key downwards from its cursor and stops after `limit`
+# matches or after SCAN_LIMIT rows, whichever comes first: a filter that matches one task in a
+# million costs a bounded walk per page (the page then says how far it looked), never a scan of
+# the whole history. Measured in bench/web.py.
+SCAN_LIMIT = 50_000
+
+
+def _task_conditions(q: TaskQuery, alias: str = "task") -> tuple[sql.Composable, dict[str, Any]]:
+    conditions: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    col = lambda name: sql.SQL(f"{alias}.{name}")  # noqa: E731
+    if q.statuses:
+        conditions.append(sql.SQL("{} = any(%(statuses)s::text[])").format(col("status")))
+        params["statuses"] = list(q.statuses)
+    for name, value in (("agent", q.agent), ("queue", q.queue), ("parent_id", q.parent_id)):
+        if value is not None:
+            conditions.append(sql.SQL("{} = %({})s").format(col(name), sql.SQL(name)))
+            params[name] = value
+    if q.tag is not None:
+        conditions.append(sql.SQL("{} @> array[%(tag)s::text]").format(col("tags")))
+        params["tag"] = q.tag
+    if q.text:
+        conditions.append(sql.SQL(r"{} ilike %(text)s escape '\'").format(col("prompt")))
+        params["text"] = "%" + q.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+    if q.created_from is not None:
+        conditions.append(sql.SQL("{} >= %(created_from)s").format(col("created_at")))
+        params["created_from"] = q.created_from
+    if q.created_to is not None:
+        conditions.append(sql.SQL("{} < %(created_to)s").format(col("created_at")))
+        params["created_to"] = q.created_to
+    where = sql.SQL(" and ").join(conditions) if conditions else sql.SQL("true")
+    return where, params
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    rows: list[Row]
+    next_before: int | None  # the cursor of the next (older) page; None at the end
+    scanned_to: int | None  # the lowest id this page looked at (below it: not yet searched)
+
+
+def task_page(conn: psycopg.Connection, q: TaskQuery, before: int | None, limit: int) -> TaskPage:
+    """Tasks matching q with id < before, newest first (keyset paging; see SCAN_LIMIT)."""
+    where, params = _task_conditions(q, "task")
+    params.update(before=before if before is not None else 2 ** 63 - 1, limit=limit, scan=SCAN_LIMIT)
+    if q.parent_id is not None:  # a task's children: its own index, no walk
+        rows = _rows(conn, sql.SQL("""
+            select {cols} from swarm.agent_tasks as task
+             where task.id < %(before)s and {where}
+             order by task.id desc limit %(limit)s""").format(cols=sql.SQL(TASK_LIST_COLUMNS), where=where), params)
+        return TaskPage(rows, rows[-1]["id"] if len(rows) == limit else None, None)
+    rows = _rows(conn, sql.SQL("""
+        select {cols}
+          from (select * from swarm.agent_tasks as walk
+                 where walk.id < %(before)s order by walk.id desc limit %(scan)s) as task
+         where {where}
+         order by task.id desc limit %(limit)s""").format(cols=sql.SQL(TASK_LIST_COLUMNS), where=where), params)
+    if len(rows) == limit:
+        return TaskPage(rows, rows[-1]["id"], None)
+    # Fewer than a page: either the history ended, or the walk stopped at SCAN_LIMIT rows.
+    edge = _one(conn, """
+        select min(walk.id) as low, count(*) as n
+          from (select task.id from swarm.agent_tasks as task
+                 where task.id < %(before)s order by task.id desc limit %(scan)s) as walk""", params)
+    assert edge is not None
+    if edge["n"] < SCAN_LIMIT:
+        return TaskPage(rows, None, None)
+    more = _scalar(conn, "select exists (select 1 from swarm.agent_tasks where id < %s)", (edge["low"],))
+    return TaskPage(rows, edge["low"] if more else None, edge["low"])
+
+
+def latest_tasks(conn: psycopg.Connection, limit: int = 10) -> list[Row]:
+    return _rows(conn, f"select {TASK_LIST_COLUMNS} from swarm.agent_tasks as task order by task.id desc limit %s",
+                 (limit,))
+
+
+BULK_STATUSES = {"cancel": ("waiting", "pending", "running"), "retry": ("failed", "cancelled")}
+
+
+def bulk_count(conn: psycopg.Connection, action: str, q: TaskQuery) -> int:
+    """How many tasks a bulk cancel or retry with these filters would touch."""
+    where, params = _task_conditions(q, "task")
+    params["bulk"] = list(BULK_STATUSES[action])
+    return int(_scalar(conn, sql.SQL("select count(*) from swarm.agent_tasks as task "
+                                     "where task.status = any(%(bulk)s::text[]) and {}").format(where), params))
+
+
+def bulk_apply(conn: psycopg.Connection, action: str, q: TaskQuery, reason: str | None = None) -> dict[str, int]:
+    """Cancel or retry every task matching q, in one transaction, in id order; the new statuses
+    counted. Each task is looked at again just before its call: an earlier retry in the same batch
+    may have revived it already (its dependency's retry), and an earlier cancel cancelled it."""
+    where, params = _task_conditions(q, "task")
+    params["bulk"] = list(BULK_STATUSES[action])
+    call = "swarm.cancel_task(task.id, %(reason)s)" if action == "cancel" else "swarm.retry_task(task.id)"
+    counts: dict[str, int] = {}
+    with conn.transaction():
+        ids = [r[0] for r in conn.execute(sql.SQL(
+            "select task.id from swarm.agent_tasks as task where task.status = any(%(bulk)s::text[]) and {} "
+            "order by task.id").format(where), params)]
+        for task_id in ids:
+            outcome = _scalar(conn, f"""
+                select case when task.status = any(%(bulk)s::text[]) then {call} else 'skipped' end
+                  from swarm.agent_tasks as task where task.id = %(id)s""",
+                              {"bulk": params["bulk"], "reason": reason, "id": task_id})
+            counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+    return counts
+
+
+def set_priority(conn: psycopg.Connection, task_id: int, priority: int) -> str:
+    return str(_scalar(conn, "select swarm.set_priority(task_id => %s, priority => %s)", (task_id, priority)))
+
+
+def event_cursor(conn: psycopg.Connection) -> int:
+    """The newest event id: it moves whenever any task changes status (the pages' change cursor)."""
+    return int(_scalar(conn, "select coalesce(max(id), 0) from swarm.task_events"))
+
+
+def changed_since(conn: psycopg.Connection, after: int, limit: int = 500) -> tuple[int, list[int], bool]:
+    """(the newest event id, ids of tasks with events after `after`, whether there were more
+    than `limit` such events)."""
+    cursor, ids = conn.execute("""
+        select (select coalesce(max(e.id), 0) from swarm.task_events as e),
+               array(select e.task_id from swarm.task_events as e where e.id > %s order by e.id limit %s)
+        """, (after, limit)).fetchone()  # type: ignore[misc]
+    return int(cursor), sorted(set(ids)), len(ids) >= limit
+
+
+def task_attempts(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    """One row per attempt (claim and its outcome, from the event history): worker, start, end,
+    outcome, run seconds, error."""
+    return _rows(conn, """
+        select claimed.attempt, claimed.worker, claimed.at as started_at, settled.at as finished_at,
+               coalesce(settled.event, 'running') as outcome, (settled.detail ->> 'run_seconds')::numeric as run_seconds,
+               settled.detail ->> 'error' as error
+          from swarm.task_events as claimed
+          left join lateral (
+            select e.at, e.event, e.detail from swarm.task_events as e
+             where e.task_id = claimed.task_id and e.id > claimed.id
+               and e.event in ('completed', 'failed', 'retry_scheduled', 'lease_expired', 'released', 'cancelled')
+             order by e.id limit 1) as settled on true
+         where claimed.task_id = %(id)s and claimed.event = 'claimed'
+         order by claimed.id
+        """, {"id": task_id})
+
+
+def why_pending(conn: psycopg.Connection, task_id: int) -> list[Row] | None:
+    """The reasons swarm.why_pending(task_id) gives, or None where that function is not installed."""
+    if not _scalar(conn, "select to_regprocedure('swarm.why_pending(bigint)') is not null"):
+        return None
+    return _rows(conn, "select * from swarm.why_pending(%s)", (task_id,))
+
+
+# -- web tokens ----------------------------------------------------------------------------------------
+def create_web_token(conn: psycopg.Connection, name: str, scope: str, expires_at: datetime | None) -> str:
+    return str(_scalar(conn, "select swarm.create_web_token(name => %s, scope => %s, expires_at => %s)",
+                       (name, scope, expires_at)))
+
+
+def revoke_web_token(conn: psycopg.Connection, name: str) -> datetime:
+    return _scalar(conn, "select swarm.revoke_web_token(name => %s)", (name,))
+
+
+def web_tokens(conn: psycopg.Connection) -> list[Row]:
+    return _rows(conn, """
+        select t.id, t.name, t.scope, t.created_at, t.created_by, t.expires_at, t.last_used_at, t.revoked_at
+          from swarm.web_tokens as t order by t.id""")
+
+
+def web_token_scope(conn: psycopg.Connection, token: str) -> Row | None:
+    """{'name', 'scope'} of a working token, else None."""
+    return _one(conn, "select name, scope from swarm.web_token_scope(%s)", (token,))
+
+
+# -- /metrics ------------------------------------------------------------------------------------------
+def metrics_snapshot(conn: psycopg.Connection) -> dict[str, Any]:
+    """What `pgswarm web`'s /metrics reports, in four statements (one round trip each)."""
+    return {
+        "queues": _rows(conn, "select queue, agent, status, tasks, claimable, "
+                              "extract(epoch from oldest_pending_age)::float8 as oldest_pending_seconds "
+                              "from swarm.queue_stats order by queue, agent, status"),
+        "agents": _rows(conn, "select agent, running, max_concurrent, paused, consecutive_failures, "
+                              "cost_usd_today, daily_budget_usd from swarm.agent_stats order by agent"),
+        "finished": _rows(conn, """
+            select task.agent, task.status, count(*) as tasks
+              from swarm.agent_tasks as task
+             where task.status in ('completed', 'failed', 'cancelled') and task.finished_at > swarm.now() - interval '1 hour'
+             group by task.agent, task.status order by 1, 2"""),
+        "window": _one(conn, "select * from swarm.stats(interval '1 hour')"),
+        "workers": _rows(conn, "select worker, alive, running, concurrency from swarm.worker_stats "
+                               "where stopped_at is null order by worker"),
+    }
+
+
+def dependency_graph(conn: psycopg.Connection, task_id: int, limit: int = 60) -> list[Row]:
+    """The task, what it waits for (transitively) and its direct dependents, each with its own
+    depends_on: the nodes and edges of the task page's graph. depth: >0 dependencies, 0 the task,
+    -1 dependents."""
+    return _rows(conn, """
+        with recursive up(id, depth) as (
+          select task.id, 0 from swarm.agent_tasks as task where task.id = %(id)s
+          union
+          select unnest(task.depends_on), up.depth + 1
+            from up join swarm.agent_tasks as task on task.id = up.id
+           where up.depth < 20
+        ),
+        nodes as (
+          select up.id, min(up.depth) as depth from up group by up.id
+          union all
+          select task.id, -1 from swarm.agent_tasks as task where %(id)s = any(task.depends_on)
+        )
+        select nodes.id, nodes.depth, task.status, task.agent, task.prompt, coalesce(task.depends_on, '{}') as depends_on
+          from nodes left join swarm.agent_tasks as task on task.id = nodes.id
+         order by nodes.depth desc, nodes.id
+         limit %(limit)s
+        """, {"id": task_id, "limit": limit})

@@ -2,7 +2,8 @@
 --
 -- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
 -- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
--- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations.
+-- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations, swarm.settings,
+-- swarm.web_tokens (pgswarm web's bearer tokens, hashed).
 --
 -- Functions by file:
 --   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
@@ -14,8 +15,10 @@
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker()
 --   70_cancel        swarm.cancel_task(), swarm.retry_task()
+--   72_priority      swarm.set_priority()
 --   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
 --   85_archive       swarm.archive()
+--   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
 --   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
 --   95_grants        swarm_enqueue, swarm_worker, swarm_monitor
 --

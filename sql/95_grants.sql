@@ -44,3 +44,8 @@ grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swar
 grant execute on function swarm.stats(interval) to swarm_monitor;
 -- Functions called inside views run with the caller's EXECUTE privilege.
 grant execute on function swarm._spent_today(text, timestamptz) to swarm_monitor;
+
+-- pgswarm web: a server running as a non-owner login checks bearer tokens with this (it reveals
+-- nothing but whether a given token works). Making and revoking tokens, and set_priority, stay
+-- with the schema owner.
+grant execute on function swarm.web_token_scope(text) to swarm_monitor, swarm_enqueue;

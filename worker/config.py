@@ -29,6 +29,7 @@ class WorkerConfig:
     log_dir: Path | None = None
     log_max_bytes: int = 10 * MiB
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     reap_interval: float = 15.0
     # Grace between the stop signals of an attempt (timeout, cancel, lost lease), before SIGKILL.
     kill_grace: float = 5.0
@@ -47,6 +48,8 @@ class WorkerConfig:
             raise UsageError(f"the log size cap must be at least 4096 bytes (got {self.log_max_bytes})")
         if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
             raise UsageError(f"--metrics-port must be 0-65535 (got {self.metrics_port})")
+        if not self.metrics_host.strip():
+            raise UsageError("--metrics-host must not be empty (127.0.0.1, or 0.0.0.0 for every interface)")
         if self.agents is not None and not self.agents:
             raise UsageError("--agents is empty; name at least one agent or leave it out")
 

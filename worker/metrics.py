@@ -12,7 +12,14 @@ from collections import defaultdict
 
 DURATION_BUCKETS = (0.1, 0.5, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200)
 PICKUP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30)
-COUNTERS = ("claimed", "completed", "failed", "released", "cancelled", "lost")
+COUNTERS = {
+    "claimed": "Attempts this worker claimed.",
+    "completed": "Attempts this worker reported completed.",
+    "failed": "Attempts this worker reported failed (a retry may follow).",
+    "released": "Tasks released without spending an attempt (usage limit, EX_TEMPFAIL, shutdown).",
+    "cancelled": "Attempts stopped because the task was cancelled.",
+    "lost": "Attempts whose lease another worker took over (not reported).",
+}
 
 
 class Histogram:
@@ -51,25 +58,31 @@ class Metrics:
         self.counts[(event, agent)] += 1
 
     def render(self) -> str:
-        worker = _escape(self.worker)
+        worker = escape_label(self.worker)
         lines = []
-        for event in COUNTERS:
+        for event, help_text in COUNTERS.items():
+            lines.append(f"# HELP pgswarm_tasks_{event}_total {help_text}")
             lines.append(f"# TYPE pgswarm_tasks_{event}_total counter")
             for (name, agent), value in sorted(self.counts.items()):
                 if name == event:
-                    lines.append(f'pgswarm_tasks_{event}_total{{worker="{worker}",agent="{_escape(agent)}"}} {value}')
+                    lines.append(f'pgswarm_tasks_{event}_total{{worker="{worker}",agent="{escape_label(agent)}"}} {value}')
+        lines.append("# HELP pgswarm_tasks_running Attempts this worker is running now.")
         lines.append("# TYPE pgswarm_tasks_running gauge")
         for agent, value in sorted(self.running.items()):
-            lines.append(f'pgswarm_tasks_running{{worker="{worker}",agent="{_escape(agent)}"}} {value}')
-        for metric, histograms in (("pgswarm_attempt_duration_seconds", self.durations),
-                                   ("pgswarm_pickup_latency_seconds", self.pickups)):
+            lines.append(f'pgswarm_tasks_running{{worker="{worker}",agent="{escape_label(agent)}"}} {value}')
+        for metric, histograms, help_text in (
+                ("pgswarm_attempt_duration_seconds", self.durations, "Wall-clock time of this worker's attempts."),
+                ("pgswarm_pickup_latency_seconds", self.pickups, "From claimable to claimed, for this worker's claims.")):
+            lines.append(f"# HELP {metric} {help_text}")
             lines.append(f"# TYPE {metric} histogram")
             for agent, histogram in sorted(histograms.items()):
-                lines.extend(histogram.lines(metric, f'worker="{worker}",agent="{_escape(agent)}"'))
+                lines.extend(histogram.lines(metric, f'worker="{worker}",agent="{escape_label(agent)}"'))
         return "\n".join(lines) + "\n"
 
-    async def serve(self, port: int, host: str = "0.0.0.0") -> int:
-        """Serve /metrics on the port (0: any free port); returns the port."""
+    async def serve(self, port: int, host: str = "127.0.0.1") -> int:
+        """Serve /metrics on host:port (port 0: any free port); returns the port. The default
+        host is loopback: exposing the endpoint to the network is the operator's choice
+        (--metrics-host 0.0.0.0)."""
         self._server = await asyncio.start_server(self._handle, host, port)
         return self._server.sockets[0].getsockname()[1]
 
@@ -95,5 +108,5 @@ class Metrics:
             writer.close()
 
 
-def _escape(value: str) -> str:
+def escape_label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

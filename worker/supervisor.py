@@ -104,7 +104,7 @@ class Supervisor:
         self.agents = await self._choose_agents()
         await self._register()
         if self.config.metrics_port is not None:
-            self.metrics_port = await self.metrics.serve(self.config.metrics_port)
+            self.metrics_port = await self.metrics.serve(self.config.metrics_port, self.config.metrics_host)
         log.info("worker %s ready: agents %s, concurrency %d%s", self.name, ",".join(self.agents),
                  self.config.concurrency, f", metrics on :{self.metrics_port}" if self.metrics_port else "")
         self._start_duty("heartbeat", self._heartbeat_loop())

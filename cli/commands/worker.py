@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         allow_shell: bool = typer.Option(False, "--allow-shell", help="run shell tasks (sh -c PROMPT)"),
         name: Optional[str] = typer.Option(None, "--name", help="worker name (default: HOST-PID)"),
         metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="serve Prometheus /metrics here"),
+        metrics_host: str = typer.Option("127.0.0.1", "--metrics-host",
+                                         help="address of the metrics endpoint (0.0.0.0: every interface)"),
         lease_seconds: int = typer.Option(60, "--lease-seconds", help="lease length; renewed every third of it"),
         poll_interval: float = typer.Option(5.0, "--poll-interval", help="seconds between fallback polls"),
         shutdown_grace: float = typer.Option(30.0, "--shutdown-grace",
@@ -63,7 +65,8 @@ def register(app: typer.Typer) -> None:
             dsn="", name=name, agents=_names(agents, "--agents"), queues=_names(queues, "--queues"),
             concurrency=concurrency, allow_shell=allow_shell, config_file=config, lease_seconds=lease_seconds,
             poll_interval=poll_interval, shutdown_grace=shutdown_grace, kill_grace=kill_grace, log_dir=log_dir,
-            log_max_bytes=max(4096, int(log_max_mb * 1024 * 1024)), metrics_port=metrics_port)
+            log_max_bytes=max(4096, int(log_max_mb * 1024 * 1024)), metrics_port=metrics_port,
+            metrics_host=metrics_host)
         target = dsn_for(dsn)
         open_connection(target).close()  # unreachable at start: one clear line, exit 3 (systemd restarts it)
         raise typer.Exit(run_worker(replace(settings, dsn=target)))

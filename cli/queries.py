@@ -251,12 +251,27 @@ def agent_stats(conn: psycopg.Connection) -> list[Row]:
     return _rows(conn, "select * from swarm.agent_stats order by agent")
 
 
-def worker_stats(conn: psycopg.Connection, include_stopped: bool = False) -> list[Row]:
+def worker_stats(conn: psycopg.Connection, include_stopped: bool = False,
+                 gone_after: timedelta = timedelta(minutes=10)) -> list[Row]:
+    """Live workers, and those that stopped or went silent within `gone_after` (then they leave
+    the list; include_stopped keeps them all)."""
     return _rows(conn, """
         select * from swarm.worker_stats
-         where %s or stopped_at is null or stopped_at > swarm.now() - interval '10 minutes'
+         where %(all)s or alive or heartbeat_at > swarm.now() - %(gone_after)s::interval
          order by worker
-        """, (include_stopped,))
+        """, {"all": include_stopped, "gone_after": gone_after})
+
+
+def running_tasks(conn: psycopg.Connection, limit: int = 200) -> list[Row]:
+    """Running tasks, longest-running first, with their progress where the schema has it."""
+    return _rows(conn, """
+        select task.id, task.agent, task.worker, task.started_at, swarm.now() - task.started_at as elapsed,
+               task.attempts, task.max_attempts, task.prompt, task.cancel_requested_at,
+               to_jsonb(task) -> 'progress' as progress
+          from swarm.agent_tasks as task
+         where task.status = 'running'
+         order by task.started_at, task.id limit %s
+        """, (limit,))
 
 
 def window_stats(conn: psycopg.Connection, since: timedelta) -> Row:

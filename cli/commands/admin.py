@@ -8,19 +8,17 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
 import psycopg
 import typer
-from rich.console import Group
-from rich.panel import Panel
 from rich.text import Text
 
 from .. import queries
 from ..common import DsnOption, JsonOption, connect, dsn_for, open_connection, parse_duration
-from ..output import console, duration, print_json, print_table, shorten, table
+from ..output import console, duration, print_json, print_table
 from ...worker.dsn import redact_dsn
 from ...worker.errors import DatabaseUnavailable, UsageError
 
@@ -78,62 +76,24 @@ def stats(
 
 
 # -- top -----------------------------------------------------------------------------------------------
-def _frame(conn: psycopg.Connection, target: str) -> Group:
-    agents = queries.agent_stats(conn)
-    shown = [a for a in agents if a["running"] or a["pending"] or a["waiting"] or a["paused"]
-             or a["completed_24h"] or a["failed_24h"]]
-    agent_rows = [{"agent": a["agent"],
-                   "running/cap": f"{a['running']}/{a['max_concurrent'] if a['max_concurrent'] is not None else '∞'}",
-                   "pending": a["pending"], "waiting": a["waiting"],
-                   "paused": (f"until {a['paused_until']:%H:%M:%S}: {shorten(a['pause_reason'], 40)}"
-                              if a["paused"] else ""),
-                   "ok 24h": a["completed_24h"], "failed 24h": a["failed_24h"],
-                   "cost 24h": f"${a['cost_usd_24h']:.4f}"} for a in shown]
-    queue_rows = [{**q, "oldest": duration(q["oldest_pending_age"])} for q in queries.queue_depth(conn)]
-    minute, hour = queries.window_stats(conn, timedelta(minutes=1)), queries.window_stats(conn, timedelta(hours=1))
-    failures = [{**f, "at": f["at"].astimezone().strftime("%H:%M:%S"), "error": shorten(f["error"], 60)}
-                for f in queries.recent_failures(conn)]
-    workers = [{**w, "heartbeat": duration(w["heartbeat_age"]) + " ago", "tasks": w["task_ids"] or ""}
-               for w in queries.worker_stats(conn)]
-    throughput = Text.assemble(
-        ("throughput ", "bold"),
-        f"last minute: {minute['completed']} completed, {minute['failed']} failed, {minute['claimed']} started   "
-        f"last hour: {hour['completed_per_minute']}/min, wait p50 {hour['wait_p50'] or '-'} s, "
-        f"run p50 {hour['run_p50'] or '-'} s, cost ${hour['cost_usd']:.4f}")
-    now = datetime.now().strftime("%H:%M:%S")
-    return Group(
-        Text.assemble(("pgswarm top", "bold"), f"  {redact_dsn(target)}  {now}"),
-        throughput,
-        Panel(table(agent_rows, title=None) if agent_rows else Text("no agent activity"), title="agents",
-              title_align="left"),
-        Panel(table(queue_rows, ["queue", "pending", "claimable", "waiting", "running", "oldest"]) if queue_rows
-              else Text("queues empty"), title="queues", title_align="left"),
-        Panel(table(workers, ["worker", "hostname", "running", "concurrency", "alive", "heartbeat", "tasks"])
-              if workers else Text("no workers"), title="workers", title_align="left"),
-        Panel(table(failures, ["at", "task_id", "event", "agent", "attempt", "error"]) if failures
-              else Text("none"), title="recent failures", title_align="left"),
-    )
-
-
 def top(
     interval: float = typer.Option(1.0, "--interval", "-i", help="seconds between refreshes"),
     once: bool = typer.Option(False, "--once", help="print one frame and exit"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
-    """A live dashboard: agents (running/cap, paused and why), queues, throughput, workers, failures."""
-    from rich.live import Live
+    """A live dashboard (q quits): running tasks, agents (running/cap, paused and why), queues,
+    workers, recent failures."""
+    from .. import top as screen
 
     if interval <= 0:
         raise UsageError("--interval must be positive")
     target = dsn_for(dsn)
     with open_connection(target) as conn:
         if once:
-            console.print(_frame(conn, target))
+            width, height = console.size
+            console.print(screen.frame(screen.read(conn), target, width, max(height, 40)))
             return
-        with Live(_frame(conn, target), console=console, screen=False, auto_refresh=False) as live:
-            while True:
-                time.sleep(interval)
-                live.update(_frame(conn, target), refresh=True)
+        screen.run(conn, target, interval)
 
 
 # -- doctor --------------------------------------------------------------------------------------------

@@ -177,6 +177,10 @@ def _summary(conn: psycopg.Connection, ids: dict[str, int], tasks: list[dict[str
                   f"  psql {where} -c \"select id, status, attempts, cost_usd, result->>'text' as result "
                   f"from swarm.agent_tasks where id between {first} and {last} order by id\"",
                   soft_wrap=True, highlight=False, markup=False)
+    console.print("\nWatch it in a browser (dashboard, REST API, live updates):", soft_wrap=True)
+    console.print(f"  {cli} web --local-reads    # then open http://127.0.0.1:8765/\n"
+                  f"  {cli} web token create --scope admin    # a token to cancel, retry and pause from the page",
+                  soft_wrap=True, highlight=False, markup=False)
 
 
 def _psql_target(dsn_flag: str | None) -> str:

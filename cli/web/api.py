@@ -52,7 +52,7 @@ def task_detail(conn: Any, task_id: int) -> dict[str, Any]:
     """Everything the task page and GET /api/v1/tasks/{id} show, in one pooled connection."""
     task = queries.get_task(conn, task_id)
     if task is None:
-        raise UnknownTask(f"task {task_id} not found")
+        raise UnknownTask(f"task {task_id} not found", sqlstate="SW002")
     return {
         "task": task,
         "why_pending": queries.why_pending(conn, task_id) if task["status"] in ("waiting", "pending") else [],
@@ -95,7 +95,7 @@ async def task_events(request: Request) -> Response:
 
     def read(conn: Any) -> list[dict[str, Any]]:
         if queries.get_task(conn, task_id) is None:
-            raise UnknownTask(f"task {task_id} not found")
+            raise UnknownTask(f"task {task_id} not found", sqlstate="SW002")
         return queries.task_events(conn, task_id)
 
     return Json({"events": await server(request).db.run(read)})
@@ -235,7 +235,7 @@ async def task_output(request: Request) -> Response:
     db, feed = server(request).db, server(request).feed
     first = await db.run(transcript.read_output, task_id, request.headers.get("last-event-id"))
     if first is None:
-        raise UnknownTask(f"task {task_id} not found")
+        raise UnknownTask(f"task {task_id} not found", sqlstate="SW002")
 
     async def stream() -> Any:
         output = first

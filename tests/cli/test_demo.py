@@ -48,3 +48,6 @@ def test_demo_against_a_configured_database(cli: Cli) -> None:
     result = cli("demo", timeout=180).ok()
     assert "6 of 6 tasks completed" in result.stdout
     assert "db url" not in result.stdout, "with a DSN configured, the summary names it, not the embedded server"
+    # It ends by saying how to open the dashboard.
+    assert re.search(r"pgswarm --dsn '[^']+' web --local-reads\s+# then open http://127\.0\.0\.1:8765/",
+                     result.stdout), result.stdout

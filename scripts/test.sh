@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command. Installs pgswarm and its test dependencies into .venv, installs the real
-# agent CLIs and the HA packages when their install scripts exist, then runs the whole suite on
+# agent CLIs, the HA packages and the browser when their install scripts exist, then runs the whole suite on
 # the embedded PostgreSQL (the wheel's, 18) and the engine, worker and CLI suites again on
 # PostgreSQL 15 where it is installed. Extra arguments go to every pytest run.
 set -euo pipefail
@@ -11,7 +11,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH"
 
-for installer in scripts/install-agent-clis.sh scripts/install-ha.sh; do
+for installer in scripts/install-agent-clis.sh scripts/install-ha.sh scripts/install-ui-test-tools.sh; do
   if [ -f "$installer" ]; then
     if ! bash "$installer"; then
       echo "test.sh: $installer failed" >&2

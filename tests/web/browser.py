@@ -19,12 +19,12 @@ def available() -> str | None:
         return "selenium is not installed (pip install -e '.[test]')"
     for path in (CHROMIUM, CHROMEDRIVER):
         if not (Path(path).is_file() and os.access(path, os.X_OK)):
-            return f"{path} is missing (apt-get install chromium chromium-driver; scripts/install-browser.sh)"
+            return f"{path} is missing (apt-get install chromium chromium-driver; scripts/install-ui-test-tools.sh)"
     return None
 
 
 class Browser:
-    def __init__(self, width: int = 1400, height: int = 1000) -> None:
+    def __init__(self, width: int = 1280, height: int = 760) -> None:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 

@@ -68,3 +68,15 @@ def test_monitor_role_reads_the_views_only(conn, as_role) -> None:
         refused(c, "select * from swarm.agent_tasks")
         refused(c, "insert into swarm.agent_tasks (prompt) values ('x')")
         refused(c, "select * from swarm.claim_task('w')")
+
+
+def test_web_tokens_are_made_by_the_owner_and_checked_by_any_role(conn, as_role) -> None:
+    token = conn.execute("select swarm.create_web_token('dash', 'read')").fetchone()[0]
+    task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
+    for role in ("swarm_monitor", "swarm_enqueue"):
+        with as_role(role) as c:
+            assert c.execute("select scope from swarm.web_token_scope(%s)", (token,)).fetchone()[0] == "read"
+            refused(c, "select swarm.create_web_token('mine', 'admin')")
+            refused(c, "select swarm.revoke_web_token('dash')")
+            refused(c, "select * from swarm.web_tokens")
+            refused(c, f"select swarm.set_priority({task_id}, 5)")

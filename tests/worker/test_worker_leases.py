@@ -1,6 +1,7 @@
 """Leases, lost connections and the metrics endpoint."""
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import time
@@ -8,6 +9,7 @@ import urllib.request
 import uuid
 
 import psycopg
+import pytest
 
 from tests.helpers.workers import Workers, processes_with, task_row, wait_for, wait_status
 from tests.worker.conftest import add
@@ -119,6 +121,11 @@ def test_metrics_endpoint_counts_by_agent(workers: Workers, db: psycopg.Connecti
     assert 'pgswarm_tasks_claimed_total{worker="w1",agent="shell"} 2' in text
     assert 'pgswarm_pickup_latency_seconds_count{worker="w1",agent="shell"} 2' in text
     assert not processes_with(marker)
+    families = re.findall(r"^# TYPE (\S+) ", text, re.M)
+    assert families and all(re.search(rf"^# HELP {name} \S", text, re.M) for name in families)
+    # --metrics-host defaults to 127.0.0.1: another loopback address (or the network) gets no answer.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.2", port), timeout=5).close()
 
 
 def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running(

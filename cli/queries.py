@@ -280,19 +280,37 @@ def window_stats(conn: psycopg.Connection, since: timedelta) -> Row:
     return row
 
 
+def active_counts(conn: psycopg.Connection) -> list[Row]:
+    """Waiting, pending and running tasks by queue and agent, each status read from its own
+    partial index (never the history): tasks, claimable now, oldest claimable age (seconds)."""
+    return _rows(conn, """
+        select task.queue, task.agent, 'pending' as status, count(*) as tasks,
+               count(*) filter (where task.run_after <= swarm.now()) as claimable,
+               extract(epoch from swarm.now() - min(task.run_after) filter (where task.run_after <= swarm.now()))
+                 ::float8 as oldest_pending_seconds
+          from swarm.agent_tasks as task where task.status = 'pending' group by task.queue, task.agent
+        union all
+        select task.queue, task.agent, 'running', count(*), 0, null
+          from swarm.agent_tasks as task where task.status = 'running' group by task.queue, task.agent
+        union all
+        select task.queue, task.agent, 'waiting', count(*), 0, null
+          from swarm.agent_tasks as task where task.status = 'waiting' group by task.queue, task.agent
+        order by 1, 2, 3
+        """)
+
+
 def queue_depth(conn: psycopg.Connection) -> list[Row]:
     """Per queue: pending, claimable now, waiting, running, oldest claimable age."""
-    return _rows(conn, """
-        select queue,
-               sum(tasks) filter (where status = 'pending') as pending,
-               sum(claimable) as claimable,
-               sum(tasks) filter (where status = 'waiting') as waiting,
-               sum(tasks) filter (where status = 'running') as running,
-               max(oldest_pending_age) as oldest_pending_age
-          from swarm.queue_stats
-         where status in ('pending', 'waiting', 'running')
-         group by queue order by queue
-        """)
+    by_queue: dict[str, Row] = {}
+    for row in active_counts(conn):
+        queue = by_queue.setdefault(row["queue"], {"queue": row["queue"], "pending": 0, "claimable": 0,
+                                                   "waiting": 0, "running": 0, "oldest_pending_age": None})
+        queue[row["status"]] += row["tasks"]
+        queue["claimable"] += row["claimable"]
+        if row["oldest_pending_seconds"] is not None:
+            age = timedelta(seconds=row["oldest_pending_seconds"])
+            queue["oldest_pending_age"] = max(age, queue["oldest_pending_age"] or age)
+    return list(by_queue.values())
 
 
 def recent_failures(conn: psycopg.Connection, limit: int = 5) -> list[Row]:
@@ -441,7 +459,7 @@ class TaskQuery:
 # matches or after SCAN_LIMIT rows, whichever comes first: a filter that matches one task in a
 # million costs a bounded walk per page (the page then says how far it looked), never a scan of
 # the whole history. Measured in bench/web.py.
-SCAN_LIMIT = 50_000
+SCAN_LIMIT = 20_000
 
 
 def _task_conditions(q: TaskQuery, alias: str = "task") -> tuple[sql.Composable, dict[str, Any]]:
@@ -614,9 +632,7 @@ def web_token_scope(conn: psycopg.Connection, token: str) -> Row | None:
 def metrics_snapshot(conn: psycopg.Connection) -> dict[str, Any]:
     """What `pgswarm web`'s /metrics reports, in four statements (one round trip each)."""
     return {
-        "queues": _rows(conn, "select queue, agent, status, tasks, claimable, "
-                              "extract(epoch from oldest_pending_age)::float8 as oldest_pending_seconds "
-                              "from swarm.queue_stats order by queue, agent, status"),
+        "queues": active_counts(conn),
         "agents": _rows(conn, "select agent, running, max_concurrent, paused, consecutive_failures, "
                               "cost_usd_today, daily_budget_usd from swarm.agent_stats order by agent"),
         "finished": _rows(conn, """

@@ -41,13 +41,21 @@ select a.name as agent,
        a.daily_budget_usd
   from swarm.agents as a
   left join (
-    select task.agent,
-           count(*) filter (where task.status = 'running') as running,
-           count(*) filter (where task.status = 'pending') as pending,
-           count(*) filter (where task.status = 'waiting') as waiting
-      from swarm.agent_tasks as task
-     where task.status in ('running', 'pending', 'waiting')
-     group by task.agent
+    -- One branch per status, each read from that status's partial index: the history of finished
+    -- tasks is never scanned (one status = any(...) scan read all of it).
+    select active.agent,
+           sum(active.tasks) filter (where active.status = 'running') as running,
+           sum(active.tasks) filter (where active.status = 'pending') as pending,
+           sum(active.tasks) filter (where active.status = 'waiting') as waiting
+      from (select task.agent, 'running' as status, count(*) as tasks
+              from swarm.agent_tasks as task where task.status = 'running' group by task.agent
+            union all
+            select task.agent, 'pending', count(*)
+              from swarm.agent_tasks as task where task.status = 'pending' group by task.agent
+            union all
+            select task.agent, 'waiting', count(*)
+              from swarm.agent_tasks as task where task.status = 'waiting' group by task.agent) as active
+     group by active.agent
   ) as live on live.agent = a.name
   left join (
     select task.agent,

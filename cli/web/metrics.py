@@ -37,7 +37,7 @@ class Families:
 def render(snapshot: dict[str, Any]) -> str:
     out = Families()
     queues = snapshot["queues"]
-    out.family("pgswarm_tasks", "gauge", "Tasks in swarm.agent_tasks by queue, agent and status.",
+    out.family("pgswarm_tasks", "gauge", "Waiting, pending and running tasks by queue, agent and status.",
                [(_labels(queue=q["queue"], agent=q["agent"], status=q["status"]), q["tasks"]) for q in queues])
     depth: dict[tuple[str, str], int] = {}
     oldest: dict[tuple[str, str], float] = {}

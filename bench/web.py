@@ -87,7 +87,9 @@ def main() -> None:
         dsn = server.dsn()
         migrate(dsn)
         seconds = load(dsn, args.tasks)
-        print(f"loaded {args.tasks:,} tasks in {seconds:.0f} s; PostgreSQL {server.bindir}")
+        with psycopg.connect(dsn) as conn:
+            version = conn.execute("show server_version").fetchone()[0]
+        print(f"loaded {args.tasks:,} tasks in {seconds:.0f} s; PostgreSQL {version}")
         token = make_token(dsn, "read", "bench")
         port = free_port()
         web = subprocess.Popen([sys.executable, "-m", "pgswarm.cli.main", "web", "--port", str(port)],

@@ -392,6 +392,11 @@ def listen(conn: psycopg.Connection, channel: str) -> None:
     conn.execute(sql.SQL("listen {}").format(sql.Identifier(channel)))
 
 
+def listen_statement(channel: str) -> sql.Composed:
+    """LISTEN on a channel, for a connection of either kind (the web server's is async)."""
+    return sql.SQL("listen {}").format(sql.Identifier(channel))
+
+
 def notify(conn: psycopg.Connection, channel: str, payload: str) -> None:
     conn.execute("select pg_notify(%s, %s)", (channel, payload))
 

@@ -13,7 +13,8 @@ from .. import queries
 from ..common import DsnOption, JsonOption, connect, db_errors, dsn_for, open_connection, parse_until
 from ..output import print_json, print_table
 from ...worker.dsn import redact_dsn
-from ...worker.errors import UsageError
+from ...worker.errors import SchemaOutdated, UsageError
+from ...worker.schema_files import required_schema_version
 
 app = typer.Typer(help="The dashboard and REST API (pgswarm web), and its tokens (pgswarm web token ...).",
                   no_args_is_help=False)
@@ -71,8 +72,10 @@ def web(
     target = dsn_for(dsn)
     with open_connection(target) as conn:  # a clear error now rather than a 503 later
         version = queries.schema_version(conn)
-    if version is None:
-        raise UsageError(f"the database {redact_dsn(target)} has no pgswarm schema: run `pgswarm migrate`")
+    required = required_schema_version()
+    if version is None or version < required:
+        raise SchemaOutdated(f"the database {redact_dsn(target)} has schema {version or 'none'}, pgswarm web "
+                             f"needs {required:04d}: run `pgswarm migrate`")
     _check_port(host, port)
     from ..web.app import WebConfig, serve
 

@@ -93,7 +93,7 @@ class ChangeFeed:
                 async with await psycopg.AsyncConnection.connect(
                         self.db.dsn, autocommit=True, application_name="pgswarm-web-listen") as conn:
                     for channel in CHANNELS:
-                        await conn.execute(f"listen {channel}")
+                        await conn.execute(queries.listen_statement(channel))
                     delay = 0.5
                     self._wake.set()  # catch up with what happened while not listening
                     async for _ in conn.notifies():

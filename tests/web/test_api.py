@@ -455,3 +455,23 @@ def test_web_refuses_a_port_in_use_in_one_line(dsn: str, web: WebServer) -> None
     port = web.url.rsplit(":", 1)[1]
     result = run_pgswarm("web", "--port", port, env={"PGSWARM_DSN": dsn}, timeout=60)
     assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_web_refuses_a_database_without_the_current_schema(empty_dsn: str) -> None:
+    result = run_pgswarm("web", "--port", "1", env={"PGSWARM_DSN": empty_dsn}, timeout=60)
+    assert result.returncode == 4 and "run `pgswarm migrate`" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_rare_match_is_found_by_following_pages_that_each_walk_a_bounded_stretch(
+        web: WebServer, db: psycopg.Connection) -> None:
+    from pgswarm.cli.queries import SCAN_LIMIT
+
+    needle = add(db, "the needle")
+    db.execute("insert into swarm.agent_tasks (prompt) select 'hay ' || g from generate_series(1, %s) as g",
+               (SCAN_LIMIT + 5000,))
+    with web.client("read") as client:
+        first = client.get("/api/v1/tasks", params={"q": "needle"}).json()
+        assert first["tasks"] == [] and first["next_before"] == first["searched_down_to"] > needle
+        second = client.get("/api/v1/tasks", params={"q": "needle", "before": first["next_before"]}).json()
+    assert [t["id"] for t in second["tasks"]] == [needle] and second["next_before"] is None

@@ -49,5 +49,5 @@ def test_demo_against_a_configured_database(cli: Cli) -> None:
     assert "6 of 6 tasks completed" in result.stdout
     assert "db url" not in result.stdout, "with a DSN configured, the summary names it, not the embedded server"
     # It ends by saying how to open the dashboard.
-    assert re.search(r"pgswarm --dsn '[^']+' web --local-reads\s+# then open http://127\.0\.0\.1:8765/",
-                     result.stdout), result.stdout
+    assert re.search(r"^\s+pgswarm web --local-reads\s+# then open http://127\.0\.0\.1:8765/$",
+                     result.stdout, re.M), result.stdout

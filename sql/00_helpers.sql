@@ -3,11 +3,13 @@
 -- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
 -- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations, swarm.settings,
--- swarm.web_tokens (pgswarm web's bearer tokens, hashed).
+-- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
+-- enqueuing a task per slot).
 --
 -- Functions by file:
 --   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
 --   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
+--   15_cron          cron parsing and next fire times (DST rule in its header), swarm.cron_next()
 --   20_claim         swarm.claim_task()
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
@@ -16,6 +18,8 @@
 --   65_workers       swarm.register_worker(), swarm.stop_worker()
 --   70_cancel        swarm.cancel_task(), swarm.retry_task()
 --   72_priority      swarm.set_priority()
+--   75_schedules     schedule checks and next_fire_at, swarm.fire_schedules(), swarm.run_schedule(),
+--                    swarm.next_schedule_at()
 --   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
 --   85_archive       swarm.archive()
 --   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
@@ -29,6 +33,7 @@
 --   running -> release_task / reap_expired -> pending (or failed when out of attempts)
 --   waiting | pending -> cancel_task -> cancelled;  running -> cancel requested -> cancelled
 --   failed | cancelled -> retry_task -> pending | waiting
+--   a schedule's slot comes due -> fire_schedules -> INSERT (key schedule:<name>:<slot>)
 --
 -- Error codes (SQLSTATE class SW, mirrored in pgswarm/worker/errors.py):
 --   SW001 unknown agent          SW002 unknown task          SW003 illegal status change

@@ -40,6 +40,19 @@ grant execute on function
   to swarm_worker;
 grant select on swarm.workers to swarm_worker;
 
+-- Schedules: an enqueue login creates them (a schedule only creates tasks, which it may create
+-- anyway), changes and drops its own (the owner-only trigger of sql/75_schedules.sql), and runs
+-- any of them now; the database keeps next_fire_at, last_* and created_by. Workers fire them.
+grant select, delete on swarm.schedules to swarm_enqueue;
+grant insert (name, cron, timezone, prompt, agent, args, queue, priority, tags, metadata, timeout_seconds,
+              max_attempts, concurrency_key, enabled, catch_up),
+      update (name, cron, timezone, prompt, agent, args, queue, priority, tags, metadata, timeout_seconds,
+              max_attempts, concurrency_key, enabled, catch_up)
+  on swarm.schedules to swarm_enqueue;
+grant execute on function swarm.run_schedule(text) to swarm_enqueue;
+grant execute on function swarm.fire_schedules(), swarm.next_schedule_at() to swarm_worker;
+grant execute on function swarm.cron_next(text, timestamptz, text) to swarm_enqueue, swarm_worker, swarm_monitor;
+
 grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swarm_monitor;
 grant execute on function swarm.stats(interval) to swarm_monitor;
 -- Functions called inside views run with the caller's EXECUTE privilege.

@@ -326,6 +326,14 @@ class Database:
                                 "select extract(epoch from swarm.next_run_after($1, $2) - swarm.now())::float8",
                                 agents, queues)
 
+    async def fire_schedules(self) -> tuple[int, float | None]:
+        """Enqueue the due slots of the cron schedules; the number enqueued, and the seconds until
+        the next slot comes due by the database's clock (None without an enabled schedule)."""
+        fired = await self._call("fetchval", "select swarm.fire_schedules()")
+        seconds = await self._call("fetchval",
+                                   "select extract(epoch from swarm.next_schedule_at() - swarm.now())::float8")
+        return fired, seconds
+
     async def dependency_results(self, task_id: int) -> Any:
         return json.loads(await self._call("fetchval", "select swarm.dependency_results($1)::text", task_id))
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import process
+from . import process, schedules
 from .attempt import Attempt, AttemptSettings
 from .config import WorkerConfig
 from .errors import DatabaseDown, UsageError, WorkerFault
@@ -111,6 +111,7 @@ class Supervisor:
         self._start_duty("reaper", self._reap_loop())
         self._start_duty("sweeper", self._sweep_loop())
         self._start_duty("completion reporter", self.reporter.flush_completions())
+        self._start_duty("schedule firing", schedules.fire_schedules_forever(self.db, self.config.poll_interval))
         try:
             try:
                 await self._claim_loop()

@@ -673,3 +673,50 @@ def dependency_graph(conn: psycopg.Connection, task_id: int, limit: int = 60) ->
          order by nodes.depth desc, nodes.id
          limit %(limit)s
         """, {"id": task_id, "limit": limit})
+
+
+# -- schedules (rows of swarm.schedules; the engine checks them and keeps next_fire_at) ------------------
+SCHEDULE_TEMPLATE = ("agent", "args", "queue", "priority", "tags", "metadata", "timeout_seconds", "max_attempts",
+                     "concurrency_key", "enabled", "catch_up")
+SCHEDULE_COLUMNS = """
+  s.name, s.cron, s.timezone, s.enabled, s.catch_up, s.next_fire_at,
+  to_char(s.next_fire_at at time zone s.timezone, 'YYYY-MM-DD HH24:MI') as next_fire_local,
+  s.last_fired_at, s.last_task_id, s.last_error, s.agent, s.queue, s.priority, s.prompt, s.args, s.tags,
+  s.metadata, s.timeout_seconds, s.max_attempts, s.concurrency_key, s.created_by, s.created_at, s.updated_at
+"""
+
+
+def add_schedule(conn: psycopg.Connection, name: str, cron: str, timezone: str, prompt: str,
+                 template: dict[str, Any]) -> Row:
+    """INSERT a schedule (columns left out take their defaults); the stored row."""
+    assert set(template) <= set(SCHEDULE_TEMPLATE)
+    values = {"name": name, "cron": cron, "timezone": timezone, "prompt": prompt,
+              **{k: Jsonb(v) if isinstance(v, dict) else v for k, v in template.items()}}
+    query = sql.SQL("insert into swarm.schedules as s ({}) values ({}) returning {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, values)), sql.SQL(", ").join(sql.Placeholder() * len(values)),
+        sql.SQL(SCHEDULE_COLUMNS))  # type: ignore[arg-type]
+    row = _one(conn, query, list(values.values()))
+    assert row is not None
+    return row
+
+
+def schedules(conn: psycopg.Connection) -> list[Row]:
+    return _rows(conn, f"select {SCHEDULE_COLUMNS} from swarm.schedules as s order by s.name")
+
+
+def schedule_names(conn: psycopg.Connection) -> list[str]:
+    return [name for (name,) in conn.execute("select name from swarm.schedules order by name")]
+
+
+def set_schedule_enabled(conn: psycopg.Connection, name: str, enabled: bool) -> Row | None:
+    """Pause (false) or resume (true) a schedule; its row, or None when there is no such schedule."""
+    return _one(conn, f"update swarm.schedules as s set enabled = %s where s.name = %s returning {SCHEDULE_COLUMNS}",
+                (enabled, name))
+
+
+def remove_schedule(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("delete from swarm.schedules where name = %s", (name,)).rowcount == 1
+
+
+def run_schedule(conn: psycopg.Connection, name: str) -> int:
+    return int(_scalar(conn, "select swarm.run_schedule(name => %s)", (name,)))

@@ -122,8 +122,12 @@ def frame(data: dict[str, Any], target: str, width: int, height: int) -> Rendera
     minute, hour = data["minute"], data["hour"]
     header = Text(no_wrap=True, overflow="ellipsis")
     header.append("pgswarm top", "bold")
-    header.append(f"  {datetime.now():%H:%M:%S}  {redact_dsn(target)}")
-    header.append("  q quits", "dim")
+    clock, dsn, hint = f"  {datetime.now():%H:%M:%S}  ", redact_dsn(target), "  q quits"
+    room = width - len("pgswarm top") - len(clock) - len(hint)  # a long DSN gives way, not the hint
+    if len(dsn) > room:
+        dsn = dsn[:max(room - 1, 0)] + "…"
+    header.append(clock + dsn)
+    header.append(hint, "dim")
     summary = Text(f"1 min: {minute['completed']} done, {minute['failed']} failed, {minute['claimed']} started · "
                    f"1 h: {hour['completed_per_minute']}/min, wait p50 {hour['wait_p50'] or '-'}s, "
                    f"run p50 {hour['run_p50'] or '-'}s, ${hour['cost_usd']:.2f}", no_wrap=True, overflow="ellipsis")

@@ -64,8 +64,8 @@ def terminal(dsn: str) -> Iterator[object]:
         pytest.skip("tmux is not installed (scripts/install-ui-test-tools.sh)")
     opened: list[Terminal] = []
 
-    def start(width: int = 80, height: int = 24) -> Terminal:
-        env = {"PGSWARM_DSN": dsn, "TERM": "xterm-256color", "PATH": os.environ["PATH"]}
+    def start(width: int = 80, height: int = 24, target: str | None = None) -> Terminal:
+        env = {"PGSWARM_DSN": target or dsn, "TERM": "xterm-256color", "PATH": os.environ["PATH"]}
         session = Terminal([sys.executable, "-m", "pgswarm.cli.main", "top", "--interval", "0.5"], env, width, height)
         opened.append(session)
         return session
@@ -114,6 +114,14 @@ def test_top_fits_80x24_shows_running_tasks_grows_with_the_terminal_and_q_quits(
     while screen.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not screen.alive(), "q quits"
+
+
+def test_a_long_dsn_gives_way_in_the_header_and_q_quits_stays(terminal, dsn: str) -> None:
+    long_dsn = f"{dsn}?application_name={'a-long-application-name-' * 2}"
+    screen = terminal(80, 24, target=long_dsn)
+    lines = screen.wait_for("agents")
+    assert lines[0].startswith("pgswarm top") and lines[0].endswith("  q quits"), lines[0]
+    assert "…" in lines[0] and len(lines[0]) <= 80
 
 
 def test_stopped_workers_leave_the_list_and_a_manual_retry_is_not_a_failure(

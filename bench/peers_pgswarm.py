@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO))
 
 import pbcommon  # noqa: E402  (the peers' harness)
 
-from pgswarm.cli.migrate import migrate  # noqa: E402
+from pgswarm.client.migrate import migrate  # noqa: E402
 
 DB = "pb_pgswarm"
 CLAIM = "select id, prompt, attempts from swarm.claim_task($1, max_tasks => $2, queues => $3, durable => false)"

@@ -12,9 +12,9 @@ from typing import Any
 import psycopg
 import typer
 
-from .dsn_resolve import resolve_dsn
-from ..worker.dsn import redact_dsn
-from ..worker.errors import DatabaseUnavailable, UsageError, from_db_error
+from ..client import connection
+from ..client.dsn import resolve_dsn
+from ..worker.errors import UsageError, from_db_error
 
 DSN_HELP = "PostgreSQL DSN (default: $PGSWARM_DSN, $DATABASE_URL, else the embedded server)"
 DsnOption = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False)
@@ -28,35 +28,8 @@ class Settings:
     debug: bool = False
 
 
-_URL_PASSWORD = re.compile(r"(\w+://[^:/@\s\"']*):[^@\s\"']*@")
-_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", re.I)
-
-
-def scrub_passwords(text: str, dsn: str | None = None) -> str:
-    """`text` with the DSN's password hidden wherever it appears (libpq may quote the whole DSN)."""
-    if dsn:
-        text = text.replace(dsn, redact_dsn(dsn))
-    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
-
-
-def connection_failure_cause(exc: BaseException, dsn: str | None = None) -> str:
-    """The reason part of a libpq connection error, e.g. 'Connection refused' (passwords hidden)."""
-    text = scrub_passwords(" ".join(str(exc).split()), dsn)
-    if "failed: " in text:
-        text = text.rsplit("failed: ", 1)[1]
-    text = re.sub(r"\s*Is the server running.*$", "", text)
-    return text.rstrip(".") or type(exc).__name__
-
-
 def open_connection(dsn: str, *, autocommit: bool = True) -> psycopg.Connection:
-    try:
-        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10, application_name="pgswarm-cli")
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot connect to {redact_dsn(dsn)} ({connection_failure_cause(exc, dsn)}); set --dsn or PGSWARM_DSN"
-        ) from exc
-    except psycopg.ProgrammingError as exc:  # a DSN libpq cannot parse
-        raise UsageError(f"invalid DSN {redact_dsn(dsn)}: {connection_failure_cause(exc, dsn)}") from exc
+    return connection.open_connection(dsn, autocommit=autocommit, application_name="pgswarm-cli")
 
 
 def dsn_for(flag: str | None) -> str:

@@ -2,13 +2,15 @@
 --
 -- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
 -- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
--- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations, swarm.settings,
+-- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
+-- swarm.settings (the owner's: default agent, public names, test clock),
 -- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
 -- enqueuing a task per slot).
 --
 -- Functions by file:
 --   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
 --   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
+--   12_enqueue_many  swarm.priority(), swarm.enqueue_many() (batches, dependencies by name)
 --   15_cron          cron parsing and next fire times (DST rule in its header), swarm.cron_next()
 --   20_claim         swarm.claim_task()
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
@@ -16,15 +18,17 @@
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker()
---   70_cancel        swarm.cancel_task(), swarm.retry_task()
+--   70_cancel        swarm.cancel_task(), swarm.retry_task(), swarm.cancel_tasks(), swarm.retry_tasks()
 --   72_priority      swarm.set_priority()
 --   75_schedules     schedule checks and next_fire_at, swarm.fire_schedules(), swarm.run_schedule(),
 --                    swarm.next_schedule_at()
 --   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
+--   82_wait          swarm.watch_task(), swarm_finished when a watched task finishes
 --   85_archive       swarm.archive()
 --   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
 --   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
 --   95_grants        swarm_enqueue, swarm_worker, swarm_monitor
+--   97_public_names  public.agent_tasks (unqualified INSERT INTO agent_tasks), per swarm.settings
 --
 -- The path of a task:
 --   INSERT -> waiting (unmet dependencies) | pending -> claim_task -> running

@@ -122,6 +122,7 @@ create or replace trigger _400_agent_tasks_check_fields
 --               otherwise, or 'cancelled' when a dependency already failed under policy cancel.
 --   raises:     SW001 unknown agent, SW002 unknown parent, SW003 status given, SW004 bad
 --               dependency, SW005 bad argument.
+--   defaults:   a null agent becomes swarm.settings.default_agent.
 create or replace function swarm._agent_tasks_before_insert() returns trigger
 language plpgsql security definer set search_path = pg_catalog, swarm
 as $$
@@ -129,6 +130,9 @@ declare
   v_now timestamptz := swarm.now();
   v_state record;
 begin
+  if new.agent is null then  -- left out (the column has no default): the owner's choice
+    select s.default_agent into new.agent from swarm.settings as s;
+  end if;
   if not exists (select 1 from swarm.agents as a where a.name = new.agent) then
     perform swarm._unknown_agent(new.agent);
   end if;
@@ -279,11 +283,12 @@ create or replace trigger _500_task_events_append_only
   for each row execute function swarm._task_events_append_only();
 
 -- swarm.enqueue: insert one task; a convenience for SQL callers (a plain INSERT does the same).
---   guarantees: with a key already taken, nothing is inserted and the existing id is returned.
+--   guarantees: with a key already taken, nothing is inserted and the existing id is returned;
+--               agent null (the default) is swarm.settings.default_agent.
 --   raises:     as the INSERT does (SW001, SW004, SW005).   notifies: swarm_ready (via the insert).
 create or replace function swarm.enqueue(
   prompt text,
-  agent text default 'shell',
+  agent text default null,
   queue text default 'default',
   args jsonb default '{}',
   priority int default 0,

@@ -117,3 +117,58 @@ begin
 end
 $$;
 comment on function swarm.retry_task(bigint) is 'retry a failed or cancelled task, reviving the dependents its failure cancelled';
+
+-- swarm.cancel_tasks: cancel many tasks in one call (pgswarm cancel --queue Q --status pending).
+--   skips:      tasks already completed, failed or cancelled when their turn comes (a cancel
+--               earlier in the call may have cancelled a dependent already); unknown ids.
+--   locks:      each task as cancel_task does, in id order.
+--   returns:    (task_id, status) of each task it cancelled or asked to stop, in id order.
+--   notifies:   as cancel_task.
+create or replace function swarm.cancel_tasks(task_ids bigint[], reason text default null)
+returns table (task_id bigint, status text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  v_id bigint;
+begin
+  for v_id in select distinct id from unnest(cancel_tasks.task_ids) as id where id is not null order by id loop
+    if exists (select 1 from swarm.agent_tasks as task
+                where task.id = v_id and task.status in ('waiting', 'pending', 'running')) then
+      task_id := v_id;
+      status := swarm.cancel_task(v_id, cancel_tasks.reason);
+      return next;
+    end if;
+  end loop;
+end
+$$;
+comment on function swarm.cancel_tasks(bigint[], text) is 'cancel_task for each of these tasks still waiting, pending or running';
+
+-- swarm.retry_tasks: retry many tasks in one call (pgswarm retry --status failed --queue Q).
+--   skips:      tasks that are no longer failed or cancelled when their turn comes (retrying a
+--               dependency earlier in the call revives its dependents); unknown ids.
+--   locks:      each task as retry_task does, in id order.
+--   returns:    (task_id, status) of each task it retried, in id order.
+--   raises:     SW004 as retry_task (a task whose own dependency failed: retry that one too).
+--   notifies:   as retry_task.
+create or replace function swarm.retry_tasks(task_ids bigint[])
+returns table (task_id bigint, status text)
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+set enable_seqscan = off
+set jit = off
+as $$
+declare
+  v_id bigint;
+begin
+  for v_id in select distinct id from unnest(retry_tasks.task_ids) as id where id is not null order by id loop
+    if exists (select 1 from swarm.agent_tasks as task
+                where task.id = v_id and task.status in ('failed', 'cancelled')) then
+      task_id := v_id;
+      status := swarm.retry_task(v_id);
+      return next;
+    end if;
+  end loop;
+end
+$$;
+comment on function swarm.retry_tasks(bigint[]) is 'retry_task for each of these tasks still failed or cancelled';

@@ -31,7 +31,13 @@ begin
     delete from swarm.agent_tasks as task using doomed where task.id = doomed.id
     returning task.*
   ), kept as (
-    insert into swarm.agent_tasks_archive select moved.*, v_now from moved
+    -- By column name, not position: a column added to agent_tasks after archived_at came to the
+    -- archive is kept when the archive has it too, and left behind when it does not (watched).
+    insert into swarm.agent_tasks_archive
+    select archived.*
+      from moved
+      cross join lateral jsonb_populate_record(
+        null::swarm.agent_tasks_archive, to_jsonb(moved) || jsonb_build_object('archived_at', v_now)) as archived
   ), moved_events as (
     delete from swarm.task_events as e using moved where e.task_id = moved.id
     returning e.*

@@ -1,7 +1,8 @@
 -- Grants. New functions are executable by PUBLIC by default; take that back schema-wide, then
 -- grant each role exactly its job. API functions that write are SECURITY DEFINER, so the roles
 -- need no table privileges beyond the ones below.
---   swarm_enqueue: insert tasks (plain INSERT or swarm.enqueue), cancel them, read.
+--   swarm_enqueue: insert tasks (plain INSERT, swarm.enqueue, swarm.enqueue_many), cancel them,
+--                  read, wait for them (swarm.watch_task).
 --   swarm_worker:  the worker's functions, read, insert follow-up tasks.
 --   swarm_monitor: the stats views and swarm.stats().
 
@@ -22,7 +23,13 @@ grant execute on function swarm.now(), swarm.schema_version(),
 revoke execute on function
   swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
   from swarm_monitor;
-grant execute on function swarm.cancel_task(bigint, text) to swarm_enqueue;
+grant execute on function swarm.cancel_task(bigint, text), swarm.cancel_tasks(bigint[], text) to swarm_enqueue;
+-- The client's calls: a batch runs with the caller's rights (the INSERT grants above), a watch
+-- sets one flag of a task the caller may read.
+grant execute on function swarm.enqueue_many(jsonb), swarm.watch_task(bigint) to swarm_enqueue, swarm_worker;
+grant execute on function swarm.priority(text) to swarm_enqueue, swarm_worker, swarm_monitor;
+grant execute on function swarm._batch_task_columns(jsonb, jsonb), swarm._batch_field_kinds()
+  to swarm_enqueue, swarm_worker;
 
 grant execute on function
   swarm.claim_task(text, text[], text[], int, int, text, int, boolean),

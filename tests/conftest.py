@@ -44,7 +44,7 @@ def _janitor(server: PgServer, dbname: str, **kwargs) -> DatabaseJanitor:
 @pytest.fixture(scope="session")
 def swarm_template(pg_server: PgServer) -> str:
     """A database with the pgswarm schema migrated, marked as template."""
-    from pgswarm.cli.migrate import migrate
+    from pgswarm.client.migrate import migrate
 
     janitor = _janitor(pg_server, TEMPLATE_DB)
     janitor.drop()

@@ -1,8 +1,8 @@
 """The DSN resolution rule's environment part, and password redaction for messages.
 
 The rule (SPEC §2): `--dsn`, else PGSWARM_DSN, else DATABASE_URL, else the embedded default.
-The embedded server is the CLI's business (`pgswarm.cli.dsn_resolve`); the worker package only
-knows the first three steps, so it never imports the CLI.
+The embedded server is started by `pgswarm.client.dsn`; the worker package only knows the first
+three steps, so it never imports the client or the CLI.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def migrate(
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
-    from .. import migrate as installer
+    from ...client import migrate as installer
 
     if print_sql:
         sys.stdout.write(installer.print_all())

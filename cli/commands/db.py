@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import typer
 
-from ..embedded import EmbeddedServer
+from ...client.embedded import EmbeddedServer
 from ..output import print_json
 from ...worker.dsn import dsn_from_environment, redact_dsn
 

@@ -41,7 +41,7 @@ def fault_server() -> Iterator[PgServer]:
 
 @pytest.fixture
 def fault_dsn(fault_server: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
-    from pgswarm.cli.migrate import migrate
+    from pgswarm.client.migrate import migrate
 
     name = "f_" + request.node.name.lower().replace("[", "_").replace("]", "")[:50]
     with psycopg.connect(fault_server.dsn(), autocommit=True) as conn:

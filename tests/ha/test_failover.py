@@ -31,7 +31,7 @@ def cluster() -> Iterator[PatroniCluster]:
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail(f"CI must run the failover test: {reason}")
         pytest.skip(reason)
-    from pgswarm.cli.migrate import migrate
+    from pgswarm.client.migrate import migrate
 
     started = start_cluster()
     try:

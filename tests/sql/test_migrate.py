@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pgswarm.cli import migrate as installer
+from pgswarm.client import migrate as installer
 from pgswarm.worker import schema_files
 
 

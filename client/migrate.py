@@ -21,6 +21,8 @@ MIGRATE_LOCK_KEY = "swarm.migrate"
 class MigrateResult:
     applied: list[str]
     schema_version: int
+    public_names: bool = True  # whether public.agent_tasks (unqualified INSERT INTO agent_tasks) exists
+    warnings: tuple[str, ...] = ()  # what the SQL files warned about (e.g. why public.agent_tasks is missing)
 
 
 def _ledger_exists(conn: psycopg.Connection) -> bool:
@@ -51,8 +53,18 @@ def plan(conn: psycopg.Connection) -> list[SqlFile]:
     return [f for f in files if f.version not in applied]
 
 
-def migrate(dsn: str, connect_timeout: int = 10) -> MigrateResult:
+def migrate(dsn: str, connect_timeout: int = 10, *, public_names: bool | None = None) -> MigrateResult:
+    """Apply what is pending and re-apply sql/. public_names True/False turns the unqualified
+    public.agent_tasks on or off and is remembered (swarm.settings); None keeps the setting."""
+    warnings: list[str] = []
     with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
+
+        def keep_warning(diag: psycopg.errors.Diagnostic) -> None:
+            if diag.severity_nonlocalized == "WARNING" and diag.message_primary:
+                hint = f" (hint: {diag.message_hint})" if diag.message_hint else ""
+                warnings.append(diag.message_primary + hint)
+
+        conn.add_notice_handler(keep_warning)
         with conn.transaction():
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (MIGRATE_LOCK_KEY,))
             pending = plan(conn)
@@ -61,10 +73,14 @@ def migrate(dsn: str, connect_timeout: int = 10) -> MigrateResult:
                 conn.execute(
                     "insert into swarm.schema_migrations (version, name, checksum) values (%s, %s, %s)",
                     (file.version, file.name, file.checksum))
+            if public_names is not None:
+                conn.execute("update swarm.settings set public_names = %s, updated_at = now()", (public_names,))
             for file in sql_files():
                 conn.execute(file.text)
             version = conn.execute("select max(version) from swarm.schema_migrations").fetchone()[0]
-    return MigrateResult([f.name for f in pending], version)
+            exposed = conn.execute("select coalesce(obj_description(to_regclass('public.agent_tasks'), 'pg_class') "
+                                   "like 'pgswarm:%', false)").fetchone()[0]
+    return MigrateResult([f.name for f in pending], version, bool(exposed), tuple(warnings))
 
 
 def print_all() -> str:

@@ -10,12 +10,13 @@
     │   └── MigrationLayoutError      the migrations folder is not 0001, 0002, ... without gaps
     ├── WorkerFault                   a part of a running worker failed for good (its heartbeat,
     │                                 claim or report loop); it stopped its attempts (exit 1)
-    └── TaskError                     the engine refused a request (exit 2)
-        ├── UnknownAgent              SW001
-        ├── UnknownTask               SW002
-        ├── IllegalTransition         SW003
-        ├── InvalidDependency         SW004
-        └── InvalidArgument           SW005 (and constraint or data errors on user input)
+    ├── TaskError                     the engine refused a request (exit 2)
+    │   ├── UnknownAgent              SW001
+    │   ├── UnknownTask               SW002
+    │   ├── IllegalTransition         SW003
+    │   ├── InvalidDependency         SW004
+    │   └── InvalidArgument           SW005 (and constraint or data errors on user input)
+    └── WaitTimeout                   Client.wait gave up; also a TimeoutError (exit 1)
 
 `from_db_error(exc)` maps a driver error (psycopg or asyncpg) to this tree by SQLSTATE, never by
 message text (Postgres messages can be localised). It returns None for errors it does not know,
@@ -106,6 +107,20 @@ class InvalidDependency(TaskError):
 
 class InvalidArgument(TaskError):
     """invalid argument"""
+
+
+class WaitTimeout(PgswarmError, TimeoutError):
+    """the task did not finish in time"""
+
+    exit_code = 1
+
+    def __init__(self, task_id: int, timeout: float, task: Any = None) -> None:
+        status = getattr(task, "status", None)
+        super().__init__(f"task {task_id} did not finish within {timeout:g} s"
+                         + (f" (it is {status})" if status else ""))
+        self.task_id = task_id
+        self.timeout = timeout
+        self.task = task  # the task as last read (a pgswarm Task)
 
 
 _BY_SQLSTATE: dict[str, type[PgswarmError]] = {

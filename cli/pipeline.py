@@ -1,22 +1,27 @@
 """Pipeline files for `pgswarm add --file`: named steps with `after:` lists, fan-out and fan-in.
 
     name: fix-login            # optional, recorded in each task's metadata
-    key: fix-login-v1          # optional: idempotency prefix, each task's key is "<key>/<step>[/<item>]"
-    defaults: {agent: claude, args: {model: sonnet}, tags: [login]}
+    key: fix-login-{ticket}    # optional: idempotency prefix, each task's key is "<key>/<step>[/<item>]"
+    vars: {repo: /srv/app}     # optional: defaults of the {variables} (`pgswarm add --set k=v` gives the rest)
+    defaults: {agent: claude, args: {model: sonnet, cwd: "{repo}"}, tags: [login]}
     steps:
-      research: {prompt: "Find why login fails"}
+      research: {prompt: "Find why login fails (ticket {ticket})", priority: high}
       implement:
         prompt: "Implement the {item} part of the fix"
         each: [backend, frontend]      # fan-out: one task per item
         after: [research]
       review: {prompt: "Review the fix", after: [implement]}   # fan-in: waits for every part
 
-The same in TOML uses `[steps.research]` tables. The file is validated completely before
-anything is written; the tasks are then inserted in one transaction.
+The same in TOML uses `[steps.research]` tables. `{name}` in any string is a variable (`{item}`
+the fan-out item; `{{name}}` a literal `{name}`); one that is neither given nor defaulted is an
+error naming it. The file is validated completely before anything is written; the tasks are then
+enqueued in one call (swarm.enqueue_many, one transaction), each step's tasks named by a ref
+(`step` or `step/item`) that the later steps depend on.
 """
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -24,21 +29,67 @@ from pathlib import Path
 from typing import Any
 
 from .common import parse_duration
-from .queries import NewTask
+from ..client import TaskSpec
 from ..worker.errors import UsageError
 
 STEP_KEYS = {"prompt", "agent", "after", "each", "priority", "key", "delay", "timeout", "max_attempts", "queue",
              "concurrency_key", "tags", "args", "metadata", "on_dependency_failure"}
-TOP_KEYS = {"name", "key", "defaults", "steps"}
+TOP_KEYS = {"name", "key", "vars", "defaults", "steps"}
+ITEM = "item"  # the fan-out variable, filled per task
+_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
 class PlannedTask:
     step: str
     item: str | None
-    task: NewTask
-    after_steps: tuple[str, ...]
-    after_ids: tuple[int, ...]
+    task: TaskSpec  # ref "step" or "step/item"; depends_on: ids and the refs of earlier steps' tasks
+
+
+def fill_variables(data: dict[str, Any], given: dict[str, str], file: str) -> dict[str, Any]:
+    """The pipeline with every `{name}` in its strings replaced (`{item}` kept for the fan-out).
+
+    Variables come from `given` (--set), else from the file's `vars:` defaults; a variable used
+    and not set, or set and not used, is an error naming it.
+    """
+    defaults = data.get("vars") or {}
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{file}: vars must map variable names to default values")
+    values = {str(k): str(v) for k, v in defaults.items() if v is not None}  # null: no default
+    values.update(given)
+    if ITEM in given:
+        raise UsageError(f"--set {ITEM}: {{{ITEM}}} is the fan-out item of `each:`, not a variable")
+    used: set[str] = set()
+
+    def text(value: str, where: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) is not None:
+                return "{" + match.group(1) + "}"  # {{name}}: a literal {name}
+            name = match.group(2)
+            if name == ITEM:
+                return match.group(0)
+            if name not in values:
+                raise UsageError(f"{file}: {where} uses {{{name}}}, which is not set: pass --set {name}=VALUE")
+            used.add(name)
+            return values[name]
+        return _PLACEHOLDER.sub(one, value)
+
+    def walk(value: Any, where: str) -> Any:
+        if isinstance(value, str):
+            return text(value, where)
+        if isinstance(value, list):
+            return [walk(v, where) for v in value]
+        if isinstance(value, dict):
+            return {k: v if k == "after" else walk(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+        return value
+
+    filled = {k: v if k == "vars" else walk(v, k) for k, v in data.items()}
+    unused = sorted(set(given) - used)
+    if unused:
+        known = sorted({m.group(2) for m in _PLACEHOLDER.finditer(repr(data)) if m.group(2) and m.group(2) != ITEM})
+        hint = f" (it uses: {', '.join(known)})" if known else " (it uses no variables)"
+        raise UsageError(f"--set {unused[0]}: {file} has no {{{unused[0]}}}{hint}")
+    return filled
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -69,7 +120,8 @@ def _unknown(where: str, key: str, allowed: set[str]) -> UsageError:
 
 
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+    ints = kind is int or (isinstance(kind, tuple) and int in kind)
+    if not isinstance(value, kind) or (isinstance(value, bool) and ints):
         raise UsageError(f"{where}: {key} must be {what}, not {value!r}")
     return value
 
@@ -105,12 +157,13 @@ def _ordered(steps: dict[str, dict[str, Any]], file: str) -> list[str]:
     return order
 
 
-def plan(data: dict[str, Any], file: str, *, parent_id: int | None = None,
-         base: NewTask | None = None) -> list[PlannedTask]:
+def plan(data: dict[str, Any], file: str, *, base: TaskSpec | None = None,
+         variables: dict[str, str] | None = None) -> list[PlannedTask]:
     """Validate a loaded pipeline and turn it into tasks in insertion order."""
     for key in data:
         if key not in TOP_KEYS:
             raise _unknown(file, key, TOP_KEYS)
+    data = fill_variables(data, variables or {}, file)
     name = data.get("name")
     pipeline_key = data.get("key")
     if name is not None:
@@ -132,6 +185,9 @@ def plan(data: dict[str, Any], file: str, *, parent_id: int | None = None,
         raw_steps = converted
     if not isinstance(raw_steps, dict) or not raw_steps:
         raise UsageError(f"{file}: 'steps' must map step names to steps, and name at least one")
+    for step_name in raw_steps:
+        if "/" in str(step_name):
+            raise UsageError(f"{file}: step {step_name!r}: a step name cannot contain '/'")
 
     steps: dict[str, dict[str, Any]] = {}
     for step_name, raw in raw_steps.items():
@@ -153,48 +209,53 @@ def plan(data: dict[str, Any], file: str, *, parent_id: int | None = None,
         steps[str(step_name)] = step
 
     planned: list[PlannedTask] = []
+    refs: dict[str, list[str]] = {}
     for step_name in _ordered(steps, file):
-        planned.extend(_step_tasks(step_name, steps[step_name], f"{file}: step {step_name!r}", name, pipeline_key,
-                                   parent_id, base or NewTask(prompt="")))
+        tasks = _step_tasks(step_name, steps[step_name], f"{file}: step {step_name!r}", name, pipeline_key,
+                            base or TaskSpec(prompt=""), refs)
+        refs[step_name] = [str(t.task.ref) for t in tasks]
+        planned.extend(tasks)
     return planned
 
 
 def _step_tasks(step_name: str, step: dict[str, Any], where: str, pipeline: str | None, pipeline_key: str | None,
-                parent_id: int | None, base: NewTask) -> list[PlannedTask]:
+                base: TaskSpec, refs: dict[str, list[str]]) -> list[PlannedTask]:
     prompt = _typed(where, "prompt", step.get("prompt"), str, "a string (every step needs a prompt)")
     items = step.get("each")
     if items is not None:
         items = _string_list(where, "each", items)
         if not items:
             raise UsageError(f"{where}: each must list at least one item")
-    delay: timedelta | None = None
+    delay: timedelta | float | None = base.delay
     if "delay" in step:
         delay = parse_duration(str(step["delay"]), f"{where}: delay")
-    timeout = base.timeout_seconds
+    timeout = base.timeout
     if "timeout" in step:
-        timeout = int(parse_duration(str(step["timeout"]), f"{where}: timeout").total_seconds())
+        timeout = parse_duration(str(step["timeout"]), f"{where}: timeout")
+    on_failure = _typed(where, "on_dependency_failure", step.get("on_dependency_failure", base.on_dependency_failure),
+                        (str, type(None)), "cancel or run")
+    if on_failure not in (None, "cancel", "run"):
+        raise UsageError(f"{where}: on_dependency_failure must be 'cancel' or 'run', not {on_failure!r}")
     task = replace(
         base,
         prompt=prompt,
-        agent=_typed(where, "agent", step.get("agent", base.agent), str, "a string"),
-        queue=_typed(where, "queue", step.get("queue", base.queue), str, "a string"),
-        args={**base.args, **_typed(where, "args", step.get("args", {}), dict, "a mapping")},
-        priority=_typed(where, "priority", step.get("priority", base.priority), int, "an integer"),
-        delay=delay or base.delay,
-        max_attempts=_typed(where, "max_attempts", step.get("max_attempts", base.max_attempts), int, "an integer"),
-        timeout_seconds=timeout,
+        agent=_typed(where, "agent", step.get("agent", base.agent), (str, type(None)), "a string"),
+        queue=_typed(where, "queue", step.get("queue", base.queue), (str, type(None)), "a string"),
+        args={**(base.args or {}), **_typed(where, "args", step.get("args", {}), dict, "a mapping")},
+        priority=_typed(where, "priority", step.get("priority", base.priority), (int, str, type(None)),
+                        "an integer or a name (critical, high, medium, low)"),
+        delay=delay,
+        max_attempts=_typed(where, "max_attempts", step.get("max_attempts", base.max_attempts), (int, type(None)),
+                            "an integer"),
+        timeout=timeout,
         concurrency_key=step.get("concurrency_key", base.concurrency_key),
-        parent_id=parent_id,
-        on_dependency_failure=_typed(where, "on_dependency_failure",
-                                     step.get("on_dependency_failure", base.on_dependency_failure), str, "cancel or run"),
+        on_dependency_failure=on_failure,
         tags=tuple(base.tags) + tuple(_string_list(where, "tags", step.get("tags", []))),
-        metadata={**base.metadata, **_typed(where, "metadata", step.get("metadata", {}), dict, "a mapping"),
+        metadata={**(base.metadata or {}), **_typed(where, "metadata", step.get("metadata", {}), dict, "a mapping"),
                   "step": step_name, **({"pipeline": pipeline} if pipeline else {})},
     )
-    if task.on_dependency_failure not in ("cancel", "run"):
-        raise UsageError(f"{where}: on_dependency_failure must be 'cancel' or 'run', not {task.on_dependency_failure!r}")
-    after_steps = tuple(d for d in step["after"] if not d.isdigit())
-    after_ids = tuple(int(d) for d in step["after"] if d.isdigit())
+    depends_on: list[int | str] = [int(d) for d in step["after"] if d.isdigit()]
+    depends_on += [ref for d in step["after"] if not d.isdigit() for ref in refs[d]]
     step_key = step.get("key")
     out = []
     for item in items or [None]:
@@ -204,7 +265,10 @@ def _step_tasks(step_name: str, step: dict[str, Any], where: str, pipeline: str 
         elif key is not None and item is not None:
             key = f"{key}/{item}"
         text = prompt.replace("{item}", item) if item is not None else prompt
-        metadata = {**task.metadata, **({"item": item} if item is not None else {})}
-        out.append(PlannedTask(step_name, item, replace(task, prompt=text, key=key, metadata=metadata),
-                               after_steps, after_ids))
+        if key is not None and item is not None:
+            key = key.replace("{item}", item)
+        metadata = {**(task.metadata or {}), **({"item": item} if item is not None else {})}
+        ref = step_name if item is None else f"{step_name}/{item}"
+        out.append(PlannedTask(step_name, item, replace(task, prompt=text, key=key, metadata=metadata, ref=ref,
+                                                        depends_on=tuple(depends_on))))
     return out

@@ -1,20 +1,19 @@
 """Every SQL statement the CLI runs (the only CLI module with SQL text).
 
-State changes go through the swarm.* functions of docs/sql-api.md. Plain INSERTs are used only
-where they are the public contract: enqueueing into swarm.agent_tasks and registering agent
-profiles (configuration rows of swarm.agents).
+State changes go through the swarm.* functions of docs/sql-api.md; enqueueing, cancel and retry
+through the client (pgswarm.client, whose one query module holds that SQL). A plain INSERT is
+used only to register agent profiles (configuration rows of swarm.agents).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
 
@@ -40,46 +39,7 @@ def _scalar(conn: psycopg.Connection, query: str | sql.Composable, params: Any =
     return None if row is None else row[0]
 
 
-# -- enqueue -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NewTask:
-    prompt: str
-    agent: str = "shell"
-    queue: str = "default"
-    args: dict[str, Any] = field(default_factory=dict)
-    priority: int = 0
-    depends_on: tuple[int, ...] = ()
-    key: str | None = None
-    delay: timedelta | None = None
-    run_at: datetime | None = None
-    max_attempts: int = 3
-    timeout_seconds: int = 1800
-    concurrency_key: str | None = None
-    parent_id: int | None = None
-    on_dependency_failure: str = "cancel"
-    tags: tuple[str, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def enqueue(conn: psycopg.Connection, task: NewTask) -> int:
-    """swarm.enqueue(...): the new id, or the existing id when the key is taken."""
-    return int(_scalar(conn, """
-        select swarm.enqueue(
-          prompt => %(prompt)s, agent => %(agent)s, queue => %(queue)s, args => %(args)s,
-          priority => %(priority)s, depends_on => %(depends_on)s::bigint[], key => %(key)s,
-          run_after => coalesce(%(run_at)s::timestamptz, swarm.now() + coalesce(%(delay)s::interval, interval '0')),
-          max_attempts => %(max_attempts)s, timeout_seconds => %(timeout_seconds)s,
-          concurrency_key => %(concurrency_key)s, parent_id => %(parent_id)s,
-          on_dependency_failure => %(on_dependency_failure)s, tags => %(tags)s::text[], metadata => %(metadata)s)
-        """, {
-        "prompt": task.prompt, "agent": task.agent, "queue": task.queue, "args": Jsonb(task.args),
-        "priority": task.priority, "depends_on": list(task.depends_on), "key": task.key, "run_at": task.run_at,
-        "delay": task.delay, "max_attempts": task.max_attempts, "timeout_seconds": task.timeout_seconds,
-        "concurrency_key": task.concurrency_key, "parent_id": task.parent_id,
-        "on_dependency_failure": task.on_dependency_failure, "tags": list(task.tags),
-        "metadata": Jsonb(task.metadata)}))
-
-
+# -- tasks (enqueueing, cancel and retry go through the client: pgswarm.client) ---------------------
 def agent_names(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute("select name from swarm.agents order by name")]
 
@@ -101,6 +61,8 @@ class TaskFilter:
     since: timedelta | None = None
     limit: int = 50
     everything: bool = False
+    priority: str | None = None  # a name or a number: swarm.priority() reads it
+    worker: str | None = None
 
 
 def list_tasks(conn: psycopg.Connection, f: TaskFilter) -> list[Row]:
@@ -115,13 +77,16 @@ def list_tasks(conn: psycopg.Connection, f: TaskFilter) -> list[Row]:
            and (%(queue)s::text is null or task.queue = %(queue)s)
            and (%(tag)s::text is null or %(tag)s = any(task.tags))
            and (%(parent)s::bigint is null or task.parent_id = %(parent)s)
+           and (%(priority)s::text is null or task.priority = swarm.priority(%(priority)s))
+           and (%(worker)s::text is null or task.worker = %(worker)s)
            and (%(since)s::interval is null or task.created_at > swarm.now() - %(since)s::interval)
            and (not %(default_window)s or task.status in ('waiting', 'pending', 'running')
                 or task.finished_at > swarm.now() - interval '24 hours')
          order by task.id desc
          limit %(limit)s
         """, {"statuses": list(f.statuses), "agent": f.agent, "queue": f.queue, "tag": f.tag,
-              "parent": f.parent_id, "since": f.since, "default_window": default_window, "limit": f.limit})
+              "parent": f.parent_id, "since": f.since, "default_window": default_window, "limit": f.limit,
+              "priority": f.priority, "worker": f.worker})
 
 
 def get_task(conn: psycopg.Connection, task_id: int) -> Row | None:
@@ -179,13 +144,17 @@ def task_events(conn: psycopg.Connection, task_id: int) -> list[Row]:
         """, {"id": task_id})
 
 
-# -- state changes (through the engine's functions) ----------------------------------------------------
-def cancel_task(conn: psycopg.Connection, task_id: int, reason: str | None) -> str:
-    return str(_scalar(conn, "select swarm.cancel_task(task_id => %s, reason => %s)", (task_id, reason)))
-
-
-def retry_task(conn: psycopg.Connection, task_id: int) -> str:
-    return str(_scalar(conn, "select swarm.retry_task(task_id => %s)", (task_id,)))
+# -- state changes (through the engine's functions; cancel and retry: the client) ---------------------
+def matching_task_ids(conn: psycopg.Connection, statuses: tuple[str, ...], agent: str | None,
+                      queue: str | None) -> list[int]:
+    """Ids of the tasks in these statuses (and of this agent, this queue), in id order."""
+    return [r[0] for r in conn.execute("""
+        select task.id from swarm.agent_tasks as task
+         where task.status = any(%(statuses)s::text[])
+           and (%(agent)s::text is null or task.agent = %(agent)s)
+           and (%(queue)s::text is null or task.queue = %(queue)s)
+         order by task.id
+        """, {"statuses": list(statuses), "agent": agent, "queue": queue})]
 
 
 def archive(conn: psycopg.Connection, older_than: timedelta) -> int:

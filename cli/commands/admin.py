@@ -26,6 +26,10 @@ from ...worker.errors import DatabaseUnavailable, UsageError
 # -- migrate -------------------------------------------------------------------------------------------
 def migrate(
     print_sql: bool = typer.Option(False, "--print", help="print every migration and sql/ file instead"),
+    public_names: Optional[bool] = typer.Option(
+        None, "--public-names/--no-public-names", show_default=False,
+        help="keep (default) or drop public.agent_tasks, which makes `INSERT INTO agent_tasks` work unqualified; "
+             "remembered by the database"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
@@ -36,11 +40,16 @@ def migrate(
         return
     target = dsn_for(dsn)
     open_connection(target).close()  # a clear error for an unreachable database
-    result = installer.migrate(target)
+    result = installer.migrate(target, public_names=public_names)
     if result.applied:
         print(f"applied {', '.join(result.applied)}; schema at version {result.schema_version}")
     else:
         print(f"schema already at version {result.schema_version}; functions and views refreshed")
+    for warning in result.warnings:
+        print(f"pgswarm: warning: {warning}", file=sys.stderr)
+    if public_names is not None or result.applied:
+        print("unqualified INSERT INTO agent_tasks: "
+              + ("on (public.agent_tasks)" if result.public_names else "off (only swarm.agent_tasks)"))
 
 
 # -- stats ---------------------------------------------------------------------------------------------
@@ -224,8 +233,26 @@ def _pgswarm_command() -> list[str]:
     return [sys.executable, "-m", "pgswarm.cli.main"]
 
 
+DOCUMENTATION = "https://github.com/pgswarm/pgswarm#run-workers-with-systemd"
+
+
+def user_unit_dir() -> Path:
+    """Where systemd looks for a user's units: $XDG_CONFIG_HOME/systemd/user (~/.config/...)."""
+    config = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    return (Path(config) if config else Path.home() / ".config") / "systemd" / "user"
+
+
+def default_user_env_file() -> Path:
+    config = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    return (Path(config) if config else Path.home() / ".config") / "pgswarm" / "worker.env"
+
+
 def render_unit(*, agents: str | None, queues: str | None, concurrency: int, config: Path | None,
-                allow_shell: bool, user: str | None, env_file: Path, grace: int, description: str) -> str:
+                allow_shell: bool, user: str | None, env_file: Path, grace: int, description: str,
+                user_unit: bool = False) -> str:
+    """A system unit (multi-user.target, EnvironmentFile holding PGSWARM_DSN) or, with user_unit,
+    a user unit (default.target; the EnvironmentFile is optional: without a DSN the worker uses
+    the user's embedded server)."""
     argv = [*_pgswarm_command(), "worker", "--concurrency", str(concurrency)]
     if agents:
         argv += ["--agents", agents]
@@ -236,29 +263,44 @@ def render_unit(*, agents: str | None, queues: str | None, concurrency: int, con
     if allow_shell:
         argv.append("--allow-shell")
     argv += ["--shutdown-grace", str(grace)]
+    if user_unit:
+        header = ("# Written by `pgswarm systemd --user-unit`. A DSN, if any, lives in the EnvironmentFile "
+                  "(PGSWARM_DSN=...);\n# without one the worker uses this user's embedded PostgreSQL.")
+        environment = f"EnvironmentFile=-{env_file}"
+        # The embedded PostgreSQL a worker starts runs in this unit's cgroup: with KillMode=mixed
+        # systemd would kill it with the worker. The worker stops its agents itself on SIGTERM.
+        kill = ["# SIGTERM reaches the worker only: it stops claiming, lets running agents finish for the grace",
+                "# period and stops and releases the rest; an embedded PostgreSQL it started keeps running.",
+                "KillMode=process"]
+        target = "default.target"
+    else:
+        header = "# Written by `pgswarm systemd`. The DSN lives in the EnvironmentFile (PGSWARM_DSN=...), not here."
+        environment = f"EnvironmentFile={env_file}"
+        kill = ["# SIGTERM reaches the worker only: it stops claiming, lets running agents finish for the grace",
+                "# period and releases the rest. The agents run in their own process groups under it.",
+                "KillMode=mixed"]
+        target = "multi-user.target"
     lines = [
-        "# Written by `pgswarm systemd`. The DSN lives in the EnvironmentFile (PGSWARM_DSN=...), not here.",
+        header,
         "[Unit]",
         f"Description={description}",
-        "Documentation=https://github.com/pgswarm/pgswarm#deploying-workers",
+        f"Documentation={DOCUMENTATION}",
         "After=network-online.target",
         "Wants=network-online.target",
         "",
         "[Service]",
         "Type=simple",
-        *([f"User={user}"] if user else []),
-        f"EnvironmentFile={env_file}",
+        *([f"User={user}"] if user and not user_unit else []),
+        environment,
         f"ExecStart={shlex.join(argv)}",
         "Restart=on-failure",
         "RestartSec=5",
-        "# SIGTERM reaches the worker only: it stops claiming, lets running agents finish for the grace",
-        "# period and releases the rest. The agents run in their own process groups under it.",
-        "KillMode=mixed",
+        *kill,
         "KillSignal=SIGTERM",
         f"TimeoutStopSec={grace + 30}",
         "",
         "[Install]",
-        "WantedBy=multi-user.target",
+        f"WantedBy={target}",
         "",
     ]
     return "\n".join(lines)
@@ -270,35 +312,57 @@ def systemd(
     concurrency: int = typer.Option(4, "--concurrency", "-c"),
     config: Optional[Path] = typer.Option(None, "--config", help="worker TOML file with agent profiles"),
     allow_shell: bool = typer.Option(False, "--allow-shell", help="let the worker run shell tasks"),
-    user: Optional[str] = typer.Option(None, "--user", help="run as this system user"),
-    env_file: Path = typer.Option(Path("/etc/pgswarm/worker.env"), "--env-file",
-                                  help="EnvironmentFile holding PGSWARM_DSN"),
+    user: Optional[str] = typer.Option(None, "--user", help="system unit: run as this system user"),
+    user_unit: bool = typer.Option(False, "--user-unit", help="a user unit (systemctl --user), written to "
+                                   "~/.config/systemd/user/NAME.service; works with the embedded default"),
+    env_file: Optional[Path] = typer.Option(None, "--env-file", help="EnvironmentFile holding PGSWARM_DSN "
+                                            "(default /etc/pgswarm/worker.env; user unit: "
+                                            "~/.config/pgswarm/worker.env, optional)"),
     grace: int = typer.Option(60, "--grace", help="seconds running agents get to finish on stop"),
     name: str = typer.Option("pgswarm-worker", "--name", help="unit name"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the unit to this file"),
-    write: bool = typer.Option(False, "--write", help=f"write /etc/systemd/system/NAME.service"),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the unit to this file ('-': print)"),
+    write: bool = typer.Option(False, "--write", help="write /etc/systemd/system/NAME.service"),
 ) -> None:
-    """Print (or write) a systemd unit for a worker."""
+    """Print (or write) a systemd unit for a worker: a system unit, or with --user-unit a user unit."""
     if concurrency < 1:
         raise UsageError(f"--concurrency {concurrency} must be at least 1")
     if grace < 0:
         raise UsageError(f"--grace {grace} must not be negative")
     if config is not None and not config.is_file():
         raise UsageError(f"--config {config}: no such file")
-    if not env_file.is_absolute():
-        raise UsageError(f"--env-file {env_file}: systemd needs an absolute path")
+    if user_unit and user:
+        raise UsageError("--user names the system user of a system unit; a --user-unit runs as you")
+    if user_unit and write:
+        raise UsageError("--write writes a system unit to /etc/systemd/system; a --user-unit is written to "
+                         f"{user_unit_dir()} (or --output)")
+    env = env_file or (default_user_env_file() if user_unit else Path("/etc/pgswarm/worker.env"))
+    if not env.is_absolute():
+        raise UsageError(f"--env-file {env}: systemd needs an absolute path")
     unit = render_unit(agents=agents, queues=queues, concurrency=concurrency, config=config, allow_shell=allow_shell,
-                       user=user, env_file=env_file, grace=grace, description=f"pgswarm worker ({name})")
-    target = Path(f"/etc/systemd/system/{name}.service") if write else output
-    if target is None:
+                       user=user, env_file=env, grace=grace, description=f"pgswarm worker ({name})",
+                       user_unit=user_unit)
+    if user_unit:
+        target: Path | None = output or user_unit_dir() / f"{name}.service"
+    else:
+        target = Path(f"/etc/systemd/system/{name}.service") if write else output
+    if target is None or str(target) == "-":
         sys.stdout.write(unit)
         return
+    if user_unit and output is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
     if not target.parent.is_dir():
         raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
     target.write_text(unit)
     print(f"wrote {target}")
-    if not env_file.exists():
-        print(f"next: put PGSWARM_DSN=postgresql://... into {env_file} (chmod 600)")
+    if user_unit:
+        if not env.exists():
+            print(f"the worker uses your embedded PostgreSQL; for another database put PGSWARM_DSN=postgresql://... "
+                  f"into {env} (chmod 600)")
+        print(f"then: systemctl --user daemon-reload && systemctl --user enable --now {target.stem}")
+        print(f"to keep it running while you are logged out: loginctl enable-linger {os.environ.get('USER', '$USER')}")
+        return
+    if not env.exists():
+        print(f"next: put PGSWARM_DSN=postgresql://... into {env} (chmod 600)")
     print(f"then: systemctl daemon-reload && systemctl enable --now {target.stem}")
 
 

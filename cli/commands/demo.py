@@ -28,6 +28,7 @@ from rich.text import Text
 from .. import queries
 from ..common import DsnOption, Settings, dsn_for, open_connection
 from ..output import shorten, status_text
+from ...client import Client, TaskSpec
 from ...worker.dsn import redact_dsn
 from ...worker.errors import UsageError
 
@@ -54,18 +55,16 @@ worktree = false
 
 def _enqueue(conn: psycopg.Connection, run: str) -> dict[str, int]:
     """The whole pipeline in one transaction: either every step is queued or none."""
-    ids: dict[str, int] = {}
+    specs = [TaskSpec(prompt, agent=AGENT, ref=step, depends_on=after, key=f"demo-{run}-{step}", max_attempts=3,
+                      timeout=120, tags=("demo", run), metadata={"step": step}) for step, prompt, after in PIPELINE]
     with conn.transaction():
         queries.ensure_agent(conn, AGENT, "pgswarm demo: a simulated agent")
         # A quick retry for the flaky step, so the tour stays short.
         queries.set_agent(conn, AGENT, {"retry_backoff_base_seconds": 1, "retry_backoff_max_seconds": 2})
-        conn.execute("select swarm.resume_agent(%s)", (AGENT,))
-        for step, prompt, after in PIPELINE:
-            ids[step] = conn.execute(
-                "select swarm.enqueue(%s, agent => %s, depends_on => %s::bigint[], key => %s, max_attempts => 3, "
-                "timeout_seconds => 120, tags => array['demo', %s], metadata => jsonb_build_object('step', %s::text))",
-                (prompt, AGENT, [ids[a] for a in after], f"demo-{run}-{step}", run, step)).fetchone()[0]
-    return ids
+        client = Client(conn=conn)
+        client.resume_agent(AGENT)
+        done = client.enqueue_many(specs)
+    return {step: task.id for (step, _, _), task in zip(PIPELINE, done)}
 
 
 def _tasks(conn: psycopg.Connection, ids: dict[str, int]) -> list[dict[str, Any]]:

@@ -19,16 +19,21 @@ from ..common import (DsnOption, JsonOption, connect, db_errors, did_you_mean, p
                                 parse_task_id,
                                 parse_key_values, parse_when)
 from ..output import cell, console, print_json, print_table, shorten, status_text
+from ...client import Client, Enqueued, TaskSpec
 from ...worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
 
 STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
 TERMINAL = ("completed", "failed", "cancelled")
 
 
-def _with_agent_hint(conn: psycopg.Connection, exc: UnknownAgent, agent: str) -> UnknownAgent:
+def _with_agent_hint(conn: psycopg.Connection, exc: UnknownAgent, agents: list[str | None],
+                     prefix: str = "") -> UnknownAgent:
+    """The engine's refusal with the CLI's did-you-mean for the agent that is unknown."""
     known = queries.agent_names(conn)
-    return UnknownAgent(f"unknown agent {agent!r}{did_you_mean(agent, known)}; known agents: {', '.join(known)}",
-                        hint=exc.hint, sqlstate=exc.sqlstate)
+    unknown = next((a for a in agents if a is not None and a not in known), None)
+    suggestion = did_you_mean(unknown, known) if unknown else ""
+    return UnknownAgent(f"{prefix}{exc}{suggestion}; known agents: {', '.join(known)}", hint=exc.hint,
+                        sqlstate=exc.sqlstate)
 
 
 def _check_ids_exist(conn: psycopg.Connection, ids: list[int], what: str) -> None:
@@ -37,26 +42,44 @@ def _check_ids_exist(conn: psycopg.Connection, ids: list[int], what: str) -> Non
         raise UnknownTask(f"{what}: task {', '.join(map(str, missing))} not found")
 
 
+def _enqueue(conn: psycopg.Connection, specs: list[TaskSpec], prefix: str = "") -> list[Enqueued]:
+    """Through the client (the one implementation of enqueueing), in one transaction."""
+    try:
+        return Client(conn=conn).enqueue_many(specs)
+    except UnknownAgent as exc:
+        raise _with_agent_hint(conn, exc, [s.agent for s in specs], prefix) from exc
+    except TaskError as exc:
+        if not prefix:
+            raise
+        raise type(exc)(f"{prefix}{exc}", hint=exc.hint, detail=exc.detail, sqlstate=exc.sqlstate) from exc
+
+
 def add(
     prompt: Optional[str] = typer.Argument(None, help="the instruction for the agent (shell: the command line)"),
-    agent: str = typer.Option("shell", "--agent", "-a", help="agent profile (a row of swarm.agents)"),
+    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="agent profile, a row of swarm.agents "
+                                        "(default: the database's default agent, swarm.settings)"),
     after: list[str] = typer.Option([], "--after", help="run after these task ids (repeat or comma-separate)"),
-    priority: int = typer.Option(0, "--priority", "-p", help="higher runs first (-1000..1000)"),
-    key: Optional[str] = typer.Option(None, "--key", help="idempotency key: an existing key returns its task id"),
+    priority: Optional[str] = typer.Option(None, "--priority", "-p",
+                                           help="critical, high, medium, low or a number -1000..1000; higher first"),
+    key: Optional[str] = typer.Option(None, "--key", "--name", help="idempotency key: an existing key returns "
+                                      "its task id"),
     delay: Optional[str] = typer.Option(None, "--delay", help="not before this long from now (30s, 5m, 2h)"),
     at: Optional[str] = typer.Option(None, "--at", help="not before this time (ISO 8601)"),
     timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default 30m)"),
-    max_attempts: int = typer.Option(3, "--max-attempts", help="attempts before the task fails"),
-    queue: str = typer.Option("default", "--queue", "-q"),
+    max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="attempts before the task fails (3)"),
+    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="queue (default: default)"),
     concurrency_key: Optional[str] = typer.Option(None, "--concurrency-key",
                                                   help="at most one running task per key"),
     parent: Optional[int] = typer.Option(None, "--parent", help="the task that created this one "
                                          "(default: $PGSWARM_TASK_ID inside an agent)"),
     tag: list[str] = typer.Option([], "--tag", "-t", help="tag (repeatable)"),
     arg: list[str] = typer.Option([], "--arg", help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)"),
-    on_dependency_failure: str = typer.Option("cancel", "--on-dependency-failure",
-                                              help="cancel this task when a dependency fails, or run it anyway"),
+    on_dependency_failure: Optional[str] = typer.Option(None, "--on-dependency-failure",
+                                                        help="cancel this task when a dependency fails (default), "
+                                                        "or run it anyway"),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="a YAML or TOML pipeline of named steps"),
+    set_: list[str] = typer.Option([], "--set", help="pipeline variable NAME=VALUE, for {NAME} in the file "
+                                   "(repeatable)"),
     as_json: bool = JsonOption,
     dsn: Optional[str] = DsnOption,
 ) -> None:
@@ -67,80 +90,81 @@ def add(
         raise UsageError("give either a PROMPT or --file PIPELINE")
     if delay and at:
         raise UsageError("--delay and --at exclude each other")
-    if on_dependency_failure not in ("cancel", "run"):
+    if on_dependency_failure not in (None, "cancel", "run"):
         raise UsageError(f"--on-dependency-failure must be 'cancel' or 'run', not {on_dependency_failure!r}")
+    if set_ and file is None:
+        raise UsageError("--set fills the {variables} of a pipeline: give --file too")
     if parent is None and os.environ.get("PGSWARM_TASK_ID", "").isdigit():
         parent = int(os.environ["PGSWARM_TASK_ID"])
-    base = queries.NewTask(
-        prompt=prompt or "", agent=agent, queue=queue, args=parse_key_values(arg, "--arg"), priority=priority,
-        depends_on=tuple(parse_ids(after, "--after")), key=key,
-        delay=parse_duration(delay, "--delay") if delay else None, run_at=parse_when(at, "--at") if at else None,
-        max_attempts=max_attempts,
-        timeout_seconds=int(parse_duration(timeout, "--timeout").total_seconds()) if timeout else 1800,
-        concurrency_key=concurrency_key, parent_id=parent, on_dependency_failure=on_dependency_failure,
-        tags=tuple(tag))
-    if not -1000 <= priority <= 1000:
-        raise UsageError(f"--priority {priority} is out of range -1000..1000")
-    if max_attempts < 1:
+    if max_attempts is not None and max_attempts < 1:
         raise UsageError(f"--max-attempts {max_attempts} must be at least 1")
-    if base.timeout_seconds <= 0:
-        raise UsageError(f"--timeout {timeout} must be positive")
+    timeout_span = parse_duration(timeout, "--timeout") if timeout else None
+    if timeout_span is not None and timeout_span.total_seconds() < 1:
+        raise UsageError(f"--timeout {timeout} must be at least a second")
+    base = TaskSpec(
+        prompt=prompt or "", agent=agent, queue=queue, args=parse_key_values(arg, "--arg") or None,
+        priority=_priority(priority), depends_on=tuple(parse_ids(after, "--after")), key=key,
+        delay=parse_duration(delay, "--delay") if delay else None, run_after=parse_when(at, "--at") if at else None,
+        max_attempts=max_attempts, timeout=timeout_span, concurrency_key=concurrency_key, parent=parent,
+        on_dependency_failure=on_dependency_failure, tags=tuple(tag))
     if file is not None:
-        _add_pipeline(file, base, as_json, dsn)
+        _add_pipeline(file, base, parse_variables(set_), as_json, dsn)
         return
     with connect(dsn) as conn:
         if base.depends_on:
-            _check_ids_exist(conn, list(base.depends_on), "--after")
+            _check_ids_exist(conn, [int(i) for i in base.depends_on], "--after")
         if parent is not None:
             _check_ids_exist(conn, [parent], "--parent")
-        try:
-            with db_errors():
-                task_id = queries.enqueue(conn, base)
-        except UnknownAgent as exc:
-            raise _with_agent_hint(conn, exc, agent) from exc
+        done = _enqueue(conn, [base])[0]
     if as_json:
-        print_json({"id": task_id})
+        print_json({"id": done.id, "agent": done.agent, "status": done.status, "created": done.created})
     else:
-        print(task_id)
+        print(done.id)
+    existing = "" if done.created else f" (key {done.key!r} was taken: its task)"
+    default = " (the database's default agent; --agent chooses)" if agent is None else ""
+    print(f"pgswarm: task {done.id}{existing}: agent {done.agent}{default}, {done.status}", file=sys.stderr)
 
 
-def _add_pipeline(file: Path, base: queries.NewTask, as_json: bool, dsn: str | None) -> None:
+def _priority(value: str | None) -> int | str | None:
+    """A number stays a number; a name goes to the engine (swarm.priority decides)."""
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.lstrip("+-").isdigit() else text
+
+
+def parse_variables(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise UsageError(f"--set {pair!r}: expected NAME=VALUE (NAME a letter or _, then letters, digits, _)")
+        values[name.strip()] = value
+    return values
+
+
+def _add_pipeline(file: Path, base: TaskSpec, variables: dict[str, str], as_json: bool, dsn: str | None) -> None:
     if base.key is not None:
         raise UsageError("--key with --file: put `key:` in the pipeline file (each task gets '<key>/<step>')")
     if base.depends_on:
         raise UsageError("--after with --file: give `after: [ID]` to the steps that wait for existing tasks")
-    planned = pipeline_file.plan(pipeline_file.load(file), file.name, parent_id=base.parent_id,
-                                 base=replace(base, prompt=""))
-    ids_by_step: dict[str, list[int]] = {}
-    created: list[dict[str, Any]] = []
+    planned = pipeline_file.plan(pipeline_file.load(file), file.name, base=replace(base, prompt=""),
+                                 variables=variables)
     with connect(dsn) as conn:
-        outside = sorted({i for p in planned for i in p.after_ids})
+        outside = sorted({i for p in planned for i in p.task.depends_on if isinstance(i, int)})
         if outside:
             _check_ids_exist(conn, outside, file.name)
-        if base.parent_id is not None:
-            _check_ids_exist(conn, [base.parent_id], "--parent")
-        try:
-            with db_errors(), conn.transaction():  # all steps or none
-                for p in planned:
-                    depends_on = [*p.after_ids, *(i for step in p.after_steps for i in ids_by_step[step])]
-                    try:
-                        with db_errors():
-                            task_id = queries.enqueue(conn, replace(p.task, depends_on=tuple(depends_on)))
-                    except TaskError as exc:  # name the step; the transaction rolls back every step
-                        if isinstance(exc, UnknownAgent):
-                            raise
-                        raise type(exc)(f"{file.name}: step {p.step!r}: {exc}", hint=exc.hint,
-                                        sqlstate=exc.sqlstate) from exc
-                    ids_by_step.setdefault(p.step, []).append(task_id)
-                    created.append({"step": p.step, "item": p.item, "id": task_id, "agent": p.task.agent,
-                                    "after": depends_on})
-        except UnknownAgent as exc:
-            agent = next(p.task.agent for p in planned if p.task.agent not in queries.agent_names(conn))
-            raise _with_agent_hint(conn, exc, agent) from exc
+        if base.parent is not None:
+            _check_ids_exist(conn, [base.parent], "--parent")
+        done = _enqueue(conn, [p.task for p in planned], prefix=f"{file.name}: ")  # all steps or none
+    ids = {str(p.task.ref): d.id for p, d in zip(planned, done)}
+    created = [{"step": p.step, "item": p.item, "id": d.id, "agent": d.agent, "status": d.status,
+                "created": d.created, "after": [i if isinstance(i, int) else ids[i] for i in p.task.depends_on]}
+               for p, d in zip(planned, done)]
     if as_json:
         print_json(created)
     else:
-        print_table(created, ["id", "step", "item", "agent", "after"])
+        print_table(created, ["id", "step", "item", "agent", "status", "after"])
 
 
 def ls(
@@ -153,28 +177,31 @@ def ls(
     since: Optional[str] = typer.Option(None, "--since", help="created within this long (1h, 7d)"),
     limit: int = typer.Option(50, "--limit", "-n"),
     everything: bool = typer.Option(False, "--all", help="all tasks, not only active and last 24 h"),
+    priority: Optional[str] = typer.Option(None, "--priority", "-p",
+                                           help="tasks of this priority: critical, high, medium, low or a number"),
+    worker: Optional[str] = typer.Option(None, "--worker", "-w", help="tasks this worker runs or ran last"),
     as_json: bool = JsonOption,
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """List tasks (default: active ones and those finished in the last 24 hours)."""
-    statuses = tuple(s.strip() for value in status for s in value.split(",") if s.strip())
-    for s in statuses:
-        if s not in STATUSES:
-            raise UsageError(f"--status {s!r} is not one of {', '.join(STATUSES)}{did_you_mean(s, list(STATUSES))}")
+    statuses = _statuses(status)
     if limit < 1:
         raise UsageError(f"--limit {limit} must be at least 1")
     window = parse_duration(since, "--since") if since else None
     with connect(dsn) as conn:
-        rows = queries.list_tasks(conn, queries.TaskFilter(statuses, agent, queue, tag, parent, window, limit,
-                                                           everything))
+        with db_errors():
+            rows = queries.list_tasks(conn, queries.TaskFilter(statuses, agent, queue, tag, parent, window, limit,
+                                                               everything, priority, worker))
     if as_json:
         print_json(rows)
         return
     view = [{**r, "attempts": f"{r['attempts']}/{r['max_attempts']}", "age": _age(r),
              "after": ",".join(map(str, r["depends_on"])), "prompt": shorten(r["prompt"], 50),
              "cost": f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else ""} for r in rows]
-    print_table(view, ["id", "status", "agent", "queue", "attempts", "age", "after", "cost", "prompt"],
-                empty="no tasks (pgswarm ls --all shows older ones)")
+    columns = ["id", "status", "agent", "queue", "priority", "attempts", "age", "after", "cost", "prompt"]
+    if worker is not None:
+        columns.insert(4, "worker")
+    print_table(view, columns, empty="no tasks (pgswarm ls --all shows older ones)")
 
 
 def _age(row: dict[str, Any]) -> str:
@@ -274,34 +301,111 @@ def logs(
         logfiles.follow(conn, task_id)
 
 
+def _selected(conn: psycopg.Connection, ids: list[str], status: list[str], agent: str | None, queue: str | None,
+              allowed: tuple[str, ...], verb: str) -> tuple[list[int], str | None]:
+    """The task ids a cancel or retry acts on: given ids, or those a filter matches now.
+
+    Returns (ids, description of the filter); a filter's ids are what the confirmation shows
+    and exactly what is acted on (tasks that changed meanwhile are skipped by the engine).
+    """
+    statuses = _statuses(status)
+    if ids and (statuses or agent or queue):
+        raise UsageError(f"{verb}: give task ids or a filter (--status --agent --queue), not both")
+    if ids:
+        chosen = parse_ids(ids, "task id")
+        _check_ids_exist(conn, chosen, verb)
+        return chosen, None
+    if not (statuses or agent or queue):
+        raise UsageError(f"{verb}: give task ids, or a filter: --status, --agent, --queue")
+    for s in statuses:
+        if s not in allowed:
+            raise UsageError(f"{verb} --status {s}: only {' or '.join(allowed)} tasks can be "
+                             f"{'retried' if verb == 'retry' else 'cancelled'}")
+    wanted = statuses or allowed
+    matched = queries.matching_task_ids(conn, wanted, agent, queue)
+    parts = [f"status {'/'.join(wanted)}"] + ([f"agent {agent}"] if agent else []) + ([f"queue {queue}"] if queue else [])
+    return matched, ", ".join(parts)
+
+
+def _confirm(what: str, count: int, described: str, yes: bool) -> bool:
+    """Ask on stderr, read the answer from stdin; no answer at all (no input) is an error."""
+    if yes:
+        return True
+    print(f"{what} {count} task(s) ({described})? [y/N] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer:
+        print(file=sys.stderr)
+        raise UsageError(f"{what} {count} task(s) ({described}): nothing was confirmed (no input); pass --yes")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _statuses(values: list[str]) -> tuple[str, ...]:
+    statuses = tuple(s.strip() for value in values for s in value.split(",") if s.strip())
+    for s in statuses:
+        if s not in STATUSES:
+            raise UsageError(f"--status {s!r} is not one of {', '.join(STATUSES)}{did_you_mean(s, list(STATUSES))}")
+    return statuses
+
+
 def cancel(
-    task_ids: list[str] = typer.Argument(..., help="task ids"),
+    task_ids: list[str] = typer.Argument(None, help="task ids (or a filter: --status --agent --queue)"),
     reason: Optional[str] = typer.Option(None, "--reason", "-r"),
+    status: list[str] = typer.Option([], "--status", "-s", help="filter: waiting, pending, running"),
+    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="filter: tasks of this agent"),
+    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="filter: tasks of this queue"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="act on a filter's tasks without asking"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Cancel tasks: waiting and pending at once; running ones are stopped by their worker."""
-    ids = parse_ids(task_ids, "task id")
     with connect(dsn) as conn:
-        _check_ids_exist(conn, ids, "cancel")
-        with conn.transaction():
-            results = [(task_id, queries.cancel_task(conn, task_id, reason)) for task_id in ids]
+        ids, described = _selected(conn, task_ids or [], status, agent, queue, ("waiting", "pending", "running"),
+                                   "cancel")
+        if described is not None:
+            if not ids:
+                print(f"no task matches ({described})")
+                return
+            if not _confirm("cancel", len(ids), described, yes):
+                raise typer.Exit(1)
+            results = [(c.task_id, c.status) for c in Client(conn=conn).cancel_many(ids, reason)]
+        else:
+            client = Client(conn=conn)
+            with conn.transaction():  # all or none
+                results = [(task_id, client.cancel(task_id, reason)) for task_id in ids]
     for task_id, new_status in results:
         note = " (cancellation requested; its worker stops the process)" if new_status == "running" else ""
         print(f"task {task_id}: {new_status}{note}")
+    if described is not None:
+        print(f"cancelled {len(results)} of {len(ids)} task(s) ({described}); "
+              f"{len(ids) - len(results)} had finished meanwhile" if len(results) < len(ids) else
+              f"cancelled {len(results)} task(s) ({described})", file=sys.stderr)
 
 
 def retry(
-    task_ids: list[str] = typer.Argument(..., help="task ids (failed or cancelled)"),
+    task_ids: list[str] = typer.Argument(None, help="task ids, failed or cancelled (or a filter: --status ...)"),
+    status: list[str] = typer.Option([], "--status", "-s", help="filter: failed, cancelled"),
+    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="filter: tasks of this agent"),
+    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="filter: tasks of this queue"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="act on a filter's tasks without asking"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Run failed or cancelled tasks again."""
-    ids = parse_ids(task_ids, "task id")
     with connect(dsn) as conn:
-        _check_ids_exist(conn, ids, "retry")
-        with conn.transaction():
-            results = [(task_id, queries.retry_task(conn, task_id)) for task_id in ids]
+        ids, described = _selected(conn, task_ids or [], status, agent, queue, ("failed", "cancelled"), "retry")
+        if described is not None:
+            if not ids:
+                print(f"no task matches ({described})")
+                return
+            if not _confirm("retry", len(ids), described, yes):
+                raise typer.Exit(1)
+            results = [(c.task_id, c.status) for c in Client(conn=conn).retry_many(ids)]
+        else:
+            client = Client(conn=conn)
+            with conn.transaction():
+                results = [(task_id, client.retry(task_id)) for task_id in ids]
     for task_id, new_status in results:
         print(f"task {task_id}: {new_status}")
+    if described is not None:
+        print(f"retried {len(results)} task(s) ({described})", file=sys.stderr)
 
 
 def export(

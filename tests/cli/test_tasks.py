@@ -58,7 +58,7 @@ def test_add_at_a_time_and_json_output(cli: Cli, swarm: SwarmClient) -> None:
     (["add", "x", "--on-dependency-failure", "maybe"], "'cancel' or 'run'"),
     (["add"], "PROMPT or --file"),
     (["add", "x", "--no-such-option"], "No such option"),
-    (["add", "x", "--priority", "high"], "priority"),
+    (["add", "x", "--priority", "hgih"], "unknown priority 'hgih'"),
 ])
 def test_add_refuses_bad_input_with_one_line_and_changes_nothing(cli: Cli, conn: psycopg.Connection,
                                                                  args: list[str], fragment: str) -> None:
@@ -131,7 +131,7 @@ def test_add_file_reads_toml(cli: Cli, swarm: SwarmClient, tmp_path: Path) -> No
     ("steps:\n  a: {prompt: x, after: [9999]}\n", "task 9999 not found"),
     # The engine refuses the third insert: the two before it are rolled back with it.
     ("steps:\n  a: {prompt: x}\n  b: {prompt: y, after: [a]}\n  c: {prompt: z, priority: 5000, after: [b]}\n",
-     "bad.yaml: step 'c': priority 5000"),
+     "bad.yaml: task 3 of 3 (c): priority 5000 is out of range"),
 ])
 def test_a_bad_pipeline_is_refused_whole(cli: Cli, conn: psycopg.Connection, tmp_path: Path, text: str,
                                          fragment: str) -> None:

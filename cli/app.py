@@ -37,7 +37,7 @@ def main_options(
 
 
 def _register_all() -> None:
-    from .commands import admin, agents, db, demo, schedules, tasks, web, worker
+    from .commands import admin, agents, db, demo, mcp_command, schedules, tasks, web, worker
 
     admin.register_migrate(app)
     tasks.register(app)
@@ -48,6 +48,7 @@ def _register_all() -> None:
     app.add_typer(web.app, name="web")
     app.add_typer(schedules.app, name="schedule")
     demo.register(app)
+    mcp_command.register(app)
 
 
 _register_all()

@@ -1,0 +1,34 @@
+"""`pgswarm mcp`: the MCP server for assistants, over stdio (cli/mcp_server.py)."""
+from __future__ import annotations
+
+import importlib.util
+from typing import Optional
+
+import typer
+
+from ..common import DsnOption, dsn_for, open_connection
+from ...worker.errors import UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def mcp(
+        tools: Optional[str] = typer.Option(None, "--tools", help="offer only these tools, comma-separated "
+                                            "(default: all)"),
+        parent: Optional[int] = typer.Option(None, "--parent", help="every task enqueued here becomes a child "
+                                             "of this task"),
+        dsn: Optional[str] = DsnOption,
+    ) -> None:
+        """Serve pgswarm to an assistant over stdio (MCP): enqueue_task, get_task, list_tasks,
+        wait_for_task, cancel_task, queue_stats, and task transcripts."""
+        if importlib.util.find_spec("mcp") is None:
+            raise UsageError("pgswarm mcp needs the MCP SDK: pip install 'pgswarm[mcp]'")
+        from ..mcp_server import TOOLS, Scope, run
+
+        names = [t.strip() for t in (tools or "").split(",") if t.strip()]
+        if tools is not None and not names:
+            raise UsageError("--tools: name at least one tool, or leave the option out")
+        scope = Scope(frozenset(names or TOOLS), parent)
+        target = dsn_for(dsn)
+        open_connection(target).close()  # unreachable: one clear line now, not a broken server later
+        run(scope, target)

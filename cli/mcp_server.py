@@ -1,0 +1,221 @@
+"""`pgswarm mcp`: an MCP server (stdio) for assistants, built on the client.
+
+Tools: enqueue_task, get_task, list_tasks, wait_for_task, cancel_task, queue_stats. Resources:
+`pgswarm://tasks/{task_id}/transcript`, what a task printed (read through `Client.output`, the one
+place that knows where output lives). A refusal by the engine is a tool error carrying the
+engine's message and hint; the server itself keeps running.
+
+A Scope narrows a server: which tools it offers and a parent forced onto every task it
+enqueues. `pgswarm mcp --tools ... --parent ID` sets one by hand; the agent-scoped mode
+(`args.swarm_tools`, issue 16) passes one built from an attempt's capability instead of the
+worker's credentials.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ..client import AsyncClient, PgswarmError, Task, TaskSpec, WaitTimeout
+from ..worker.errors import UsageError
+
+TOOLS = ("enqueue_task", "get_task", "list_tasks", "wait_for_task", "cancel_task", "queue_stats")
+MAX_WAIT_SECONDS = 3600.0
+TAIL_CHARS = 2000  # output shown inline by get_task; the transcript resource has the rest
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one server may do: its tools, and the parent of every task it enqueues (None: free)."""
+
+    tools: frozenset[str] = frozenset(TOOLS)
+    parent: int | None = None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(self.tools - set(TOOLS))
+        if unknown:
+            raise UsageError(f"unknown MCP tool {unknown[0]!r} (tools: {', '.join(TOOLS)})")
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: times as ISO 8601, durations and money as numbers."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable({f.name: getattr(value, f.name) for f in dataclasses.fields(value) if f.name != "extra"})
+    return value
+
+
+def task_view(task: Task, *, tail: int = TAIL_CHARS) -> dict[str, Any]:
+    """A task as a tool returns it: every field, the output tail shortened."""
+    view = task.to_dict()
+    output = view.pop("output_tail") or ""
+    view["output_tail"] = output[-tail:]
+    view["output_truncated"] = len(output) > tail
+    view["finished"] = task.finished
+    return jsonable(view)
+
+
+def summary(task: Task) -> dict[str, Any]:
+    return jsonable({"id": task.id, "status": task.status, "agent": task.agent, "queue": task.queue,
+                     "priority": task.priority, "prompt": (task.prompt or "")[:200], "parent_id": task.parent_id,
+                     "key": task.key, "created_at": task.created_at, "finished_at": task.finished_at,
+                     "attempts": task.attempts, "error": task.error})
+
+
+def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
+                 client_factory: Callable[[], AsyncClient] | None = None) -> Any:
+    """The MCPServer for a scope (imports the SDK: `pip install 'pgswarm[mcp]'`)."""
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+
+    new_client = client_factory or (lambda: AsyncClient(dsn))
+    clients: dict[str, AsyncClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(_server: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            for client in clients.values():
+                await client.aclose()
+
+    def shared() -> AsyncClient:
+        if "shared" not in clients:
+            clients["shared"] = new_client()
+        return clients["shared"]
+
+    def refused(exc: PgswarmError) -> ToolError:
+        """The engine's words (and its hint) as the tool's error."""
+        return ToolError(f"{exc}" + (f" ({exc.detail})" if exc.detail else "")
+                         + (f" (hint: {exc.hint})" if exc.hint else ""))
+
+    instructions = ("pgswarm is a task queue for AI agents backed by PostgreSQL. enqueue_task queues work for an "
+                    "agent (claude, codex, gemini, aider, shell, ...) and returns its id; later tasks can depend on "
+                    "it; wait_for_task blocks until a task finishes and returns its outcome.")
+    if scope.parent is not None:
+        instructions += f" Every task enqueued here becomes a child of task {scope.parent}."
+    server = MCPServer(name="pgswarm", instructions=instructions, lifespan=lifespan, log_level="WARNING")
+
+    def tool(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if fn.__name__ in scope.tools:
+            server.tool()(fn)
+        return fn
+
+    @tool
+    async def enqueue_task(prompt: str, agent: str | None = None, args: dict[str, Any] | None = None,
+                           priority: int | str | None = None, depends_on: list[int | str] | None = None,
+                           key: str | None = None, delay_seconds: float | None = None, queue: str | None = None,
+                           tags: list[str] | None = None, parent_id: int | None = None,
+                           max_attempts: int | None = None, timeout_seconds: int | None = None,
+                           metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Queue a task for an agent and return its id, agent and status.
+
+        agent: a profile name (default: the database's default agent). priority: critical, high,
+        medium, low or -1000..1000. depends_on: ids of tasks, or keys of existing tasks, that must
+        complete first. key: an idempotency key (a taken key returns the existing task).
+        delay_seconds: not before this many seconds from now.
+        """
+        parent = parent_id
+        if scope.parent is not None:
+            if parent_id is not None and parent_id != scope.parent:
+                raise ToolError(f"parent_id {parent_id} is not allowed here: tasks enqueued in this session are "
+                                f"children of task {scope.parent}")
+            parent = scope.parent
+        spec = TaskSpec(prompt, agent=agent, args=args, priority=priority, depends_on=tuple(depends_on or ()),
+                        key=key, delay=delay_seconds, queue=queue, tags=tuple(tags or ()), parent=parent,
+                        max_attempts=max_attempts, timeout=timeout_seconds, metadata=metadata)
+        try:
+            [done] = await shared().enqueue_many([spec])
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+        return {"id": done.id, "agent": done.agent, "status": done.status, "created": done.created,
+                "key": done.key, "parent_id": parent}
+
+    @tool
+    async def get_task(task_id: int) -> dict[str, Any]:
+        """Everything about a task: status, why it is not running yet, result, error, cost, attempts."""
+        try:
+            return task_view(await shared().get(task_id))
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+
+    @tool
+    async def list_tasks(status: list[str] | None = None, agent: str | None = None, queue: str | None = None,
+                         tag: str | None = None, parent_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Tasks matching every filter given, newest first (status: waiting, pending, running,
+        completed, failed, cancelled)."""
+        if not 1 <= limit <= 500:
+            raise ToolError(f"limit {limit} must be between 1 and 500")
+        try:
+            tasks = await shared().list(status=status, agent=agent, queue=queue, tag=tag, parent=parent_id,
+                                        limit=limit)
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+        return [summary(t) for t in tasks]
+
+    @tool
+    async def wait_for_task(task_id: int, timeout_seconds: float = 60.0) -> dict[str, Any]:
+        """Wait until a task is completed, failed or cancelled (at most timeout_seconds, up to 3600)
+        and return it; `finished` is false when the time ran out first."""
+        if not 0 <= timeout_seconds <= MAX_WAIT_SECONDS:
+            raise ToolError(f"timeout_seconds {timeout_seconds:g} must be between 0 and {MAX_WAIT_SECONDS:g}")
+        # A connection of its own: a wait holds its connection while it listens.
+        async with new_client() as waiter:
+            try:
+                return task_view(await waiter.wait(task_id, timeout=timeout_seconds))
+            except WaitTimeout as exc:
+                return task_view(exc.task) if exc.task is not None else {"id": task_id, "finished": False}
+            except PgswarmError as exc:
+                raise refused(exc) from exc
+
+    @tool
+    async def cancel_task(task_id: int, reason: str | None = None) -> dict[str, Any]:
+        """Cancel a task: waiting and pending at once; a running one is stopped by its worker."""
+        try:
+            status = await shared().cancel(task_id, reason)
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+        return {"id": task_id, "status": status,
+                "note": "its worker stops the process" if status == "running" else ""}
+
+    @tool
+    async def queue_stats(since_minutes: int = 60) -> dict[str, Any]:
+        """Tasks by queue, agent and status; agents (running, caps, pauses); live workers;
+        throughput and wait/run percentiles over the last since_minutes."""
+        if since_minutes < 1:
+            raise ToolError(f"since_minutes {since_minutes} must be at least 1")
+        try:
+            stats = await shared().stats(timedelta(minutes=since_minutes))
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+        return jsonable(stats)
+
+    @server.resource("pgswarm://tasks/{task_id}/transcript", mime_type="text/plain",
+                     description="What the task printed (today: the stored tail of its log)")
+    async def transcript(task_id: str) -> str:
+        if not task_id.isdigit():
+            raise ResourceError(f"{task_id!r} is not a task id")
+        try:
+            return (await shared().output(int(task_id))).text
+        except PgswarmError as exc:
+            raise ResourceError(str(exc)) from exc
+
+    return server
+
+
+def run(scope: Scope = Scope(), dsn: str | None = None) -> None:
+    """Serve over stdio until the client closes stdin."""
+    build_server(scope, dsn=dsn).run("stdio")

@@ -1,13 +1,12 @@
 """`pgswarm mcp`: the MCP server for assistants, over stdio (cli/mcp_server.py)."""
 from __future__ import annotations
 
-import importlib.util
 from typing import Optional
 
 import typer
 
 from ..common import DsnOption, dsn_for, open_connection
-from ...worker.errors import UsageError
+from ...worker.errors import UsageError, describe
 
 
 def register(app: typer.Typer) -> None:
@@ -21,8 +20,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve pgswarm to an assistant over stdio (MCP): enqueue_task, get_task, list_tasks,
         wait_for_task, cancel_task, queue_stats, and task transcripts."""
-        if importlib.util.find_spec("mcp") is None:
-            raise UsageError("pgswarm mcp needs the MCP SDK: pip install 'pgswarm[mcp]'")
+        try:
+            import mcp.server.mcpserver  # noqa: F401  (the SDK's major version 2)
+        except ImportError as exc:
+            raise UsageError(f"pgswarm mcp needs the MCP SDK (version 2): pip install 'pgswarm[mcp]' "
+                             f"({describe(exc)})") from exc
         from ..mcp_server import TOOLS, Scope, run
 
         names = [t.strip() for t in (tools or "").split(",") if t.strip()]

@@ -30,7 +30,7 @@ def test_every_sql_example_in_the_docs_runs(pg_server: PgServer, dsn: str) -> No
                             "select count(*) filter (where status = 'waiting'), count(*) from swarm.agent_tasks"],
                            capture_output=True, text=True)
     waiting, total = map(int, check.stdout.strip().split("|"))
-    assert total == 6 and waiting == 3
+    assert total == 8 and waiting == 4
 
 
 def test_every_sql_example_in_the_readme_runs(pg_server: PgServer, dsn: str) -> None:
@@ -40,4 +40,4 @@ def test_every_sql_example_in_the_readme_runs(pg_server: PgServer, dsn: str) -> 
                             "select count(*), count(*) filter (where status = 'cancelled') from swarm.agent_tasks"],
                            capture_output=True, text=True)
     total, cancelled = map(int, check.stdout.strip().split("|"))
-    assert total == 6 and cancelled == 1
+    assert total == 7 and cancelled == 1

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The test command. Installs pgswarm and its test dependencies into .venv, installs the real
 # agent CLIs, the HA packages and the browser when their install scripts exist, then runs the whole suite on
-# the embedded PostgreSQL (the wheel's, 18) and the engine, worker and CLI suites again on
+# the embedded PostgreSQL (the wheel's, 18) and the engine, worker, CLI and client suites again on
 # PostgreSQL 15 where it is installed. Extra arguments go to every pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
-.venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+.venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test,mcp]'
 export PATH="$PWD/.venv/bin:$PATH"
 
 for installer in scripts/install-agent-clis.sh scripts/install-ha.sh scripts/install-ui-test-tools.sh; do
@@ -38,7 +38,7 @@ PG15=/usr/lib/postgresql/15/bin
 if [ -x "$PG15/postgres" ]; then
   echo "== engine, worker and CLI suites on PostgreSQL 15 =="
   suites=()
-  for suite in tests/sql tests/concurrency tests/worker tests/cli; do
+  for suite in tests/sql tests/concurrency tests/worker tests/cli tests/client; do
     [ -d "$suite" ] && suites+=("$suite")
   done
   PGSWARM_TEST_PGBIN="$PG15" run_pytest "${suites[@]}" "$@" || status=$?

@@ -1,4 +1,4 @@
-"""The layering is the design: sql <- worker <- cli. Task state is decided in SQL only."""
+"""The layering is the design: sql <- worker <- client <- cli. Task state is decided in SQL only."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +7,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # The installer writes its own ledger (swarm.schema_migrations); it is SQL by nature.
-SQL_TEXT_MODULES = {REPO / "worker" / "sqlapi.py", REPO / "cli" / "queries.py", REPO / "cli" / "migrate.py"}
+SQL_TEXT_MODULES = {REPO / "worker" / "sqlapi.py", REPO / "cli" / "queries.py", REPO / "client" / "_queries.py",
+                    REPO / "client" / "migrate.py"}
+PACKAGES = ("worker", "client", "cli")
 WRITES = re.compile(r"\b(insert\s+into|update|delete\s+from)\s+swarm\.", re.I)
 
 
@@ -16,20 +18,41 @@ def python_files(*folders: str) -> list[Path]:
 
 
 def test_no_python_outside_the_sql_modules_writes_swarm_tables() -> None:
-    offenders = [str(p.relative_to(REPO)) for p in python_files("worker", "cli")
+    offenders = [str(p.relative_to(REPO)) for p in python_files(*PACKAGES)
                  if p not in SQL_TEXT_MODULES and WRITES.search(p.read_text())]
     assert offenders == []
 
 
-def test_the_worker_never_imports_the_cli() -> None:
-    offenders = []
-    for path in python_files("worker"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if any(n == "pgswarm.cli" or n.startswith("pgswarm.cli.") for n in names):
-                offenders.append(str(path.relative_to(REPO)))
-    assert offenders == []
+def imported_modules(path: Path) -> set[str]:
+    """The absolute names of what a file of the package imports (relative imports resolved)."""
+    package = ["pgswarm", *path.relative_to(REPO).parent.parts]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def importers_of(folders: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(str(path.relative_to(REPO)) for path in python_files(*folders)
+                  if any(name == f"pgswarm.{f}" or name.startswith(f"pgswarm.{f}.")
+                         for name in imported_modules(path) for f in forbidden))
+
+
+def test_imports_point_one_way_cli_client_worker() -> None:
+    assert importers_of(("worker",), ("client", "cli")) == []
+    assert importers_of(("client",), ("cli",)) == []
+
+
+def test_the_import_check_sees_relative_imports() -> None:
+    """It must be able to fail: a relative import of the CLI from the client is one."""
+    names = imported_modules(REPO / "cli" / "commands" / "tasks.py")
+    assert "pgswarm.client.Client" in names and "pgswarm.cli.queries" in names
 
 
 def test_sql_files_create_no_state() -> None:

@@ -113,13 +113,15 @@ class AsyncClient:
             raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")
         return task
 
-    async def list(self, *, status: str | Sequence[str] | None = None, agent: str | None = None, queue: str | None = None,
-             tag: str | None = None, parent: int | None = None, worker: str | None = None,
+    async def list(self, *, status: str | Sequence[str] | None = None, agent: str | None = None,
+                   queue: str | None = None, tag: str | None = None, parent: int | None = None,
+                   worker: str | None = None,
              priority: int | str | None = None, key: str | None = None, since: timedelta | None = None,
              limit: int = 50) -> list[Task]:
         """Tasks matching every filter given, newest first, at most `limit`."""
-        return await self._run(q.list_tasks(await self._caps(), status=status, agent=agent, queue=queue, tag=tag, parent=parent,
-                                      worker=worker, priority=priority, key=key, since=since, limit=limit))
+        return await self._run(q.list_tasks(await self._caps(), status=status, agent=agent, queue=queue, tag=tag,
+                                            parent=parent, worker=worker, priority=priority, key=key, since=since,
+                                            limit=limit))
 
     async def output(self, task_id: int) -> TaskOutput:
         """What the task printed, as far as the database holds it (today the stored log tail)."""

@@ -30,7 +30,8 @@ begin
   end case;
 end
 $$;
-comment on function swarm.priority(text) is 'critical 100, high 50, medium 0, low -50, or an integer -1000..1000 as text';
+comment on function swarm.priority(text)
+  is 'critical 100, high 50, medium 0, low -50, or an integer -1000..1000 as text';
 
 -- swarm._batch_field_kinds: the fields a task object of swarm.enqueue_many may have, and the JSON
 -- type of each ('integer' is a number without a fraction; 'priority' a number or a name;
@@ -65,7 +66,8 @@ declare
   v_dep_id bigint;
 begin
   if jsonb_typeof(_batch_task_columns.task) is distinct from 'object' then
-    perform swarm._invalid(format('a task must be a JSON object, not %s', coalesce(jsonb_typeof(_batch_task_columns.task), 'null')),
+    perform swarm._invalid(format('a task must be a JSON object, not %s',
+                                  coalesce(jsonb_typeof(_batch_task_columns.task), 'null')),
                            'for example {"prompt": "fix the bug", "agent": "claude"}');
   end if;
   for v_field in select f.key, f.value from jsonb_each(_batch_task_columns.task) as f order by f.key loop
@@ -84,7 +86,8 @@ begin
               else v_type = v_kind end;
     if not v_ok then
       perform swarm._invalid(format('%s must be %s, not %s', v_field.key,
-        case v_kind when 'integer' then 'an integer' when 'priority' then 'a number or a name (critical, high, medium, low)'
+        case v_kind when 'integer' then 'an integer'
+                    when 'priority' then 'a number or a name (critical, high, medium, low)'
                     when 'references' then 'an array of task ids and names' when 'strings' then 'an array of strings'
                     when 'object' then 'a JSON object' else 'a ' || v_kind end,
         left(v_field.value::text, 80)));
@@ -93,9 +96,10 @@ begin
       when 'ref' then null;  -- a name inside the batch only
       when 'priority' then
         v_columns := v_columns || jsonb_build_object('priority',
-          case when v_type = 'number' then swarm.priority(v_field.value::text) else swarm.priority(v_field.value #>> '{}') end);
+          swarm.priority(case when v_type = 'number' then v_field.value::text else v_field.value #>> '{}' end));
       when 'delay_seconds' then
-        if _batch_task_columns.task ? 'run_after' and jsonb_typeof(_batch_task_columns.task -> 'run_after') <> 'null' then
+        if jsonb_typeof(_batch_task_columns.task -> 'run_after') is distinct from 'null'
+           and _batch_task_columns.task ? 'run_after' then
           perform swarm._invalid('give run_after or delay_seconds, not both');
         end if;
         v_columns := v_columns || jsonb_build_object('run_after',
@@ -119,8 +123,8 @@ begin
             end if;
             if v_dep_id is null then
               raise exception using errcode = 'SW004',
-                message = format('unknown dependency %L: no earlier task of this batch has that ref or key, and no task has that key',
-                                 v_dep #>> '{}'),
+                message = format('unknown dependency %L: no earlier task of this batch has that ref or key, '
+                                 'and no task has that key', v_dep #>> '{}'),
                 hint = 'list a task after the tasks it depends on';
             end if;
           else
@@ -182,7 +186,8 @@ begin
     loop
       if v_count > 1 then
         v_where := format('task %s of %s%s: ', ordinal + 1, v_count,
-                          case when jsonb_typeof(v_task -> 'ref') = 'string' then format(' (%s)', v_task ->> 'ref') else '' end);
+                          case when jsonb_typeof(v_task -> 'ref') = 'string' then format(' (%s)', v_task ->> 'ref')
+                               else '' end);
       end if;
       v_columns := swarm._batch_task_columns(v_task, v_refs);
       created := true;
@@ -190,7 +195,8 @@ begin
       if v_columns <> '{}' then
         select string_agg(quote_ident(c), ', ') into v_names from jsonb_object_keys(v_columns) as c;
         -- The columns given, and no others, so that the rest take their defaults.
-        execute format('insert into swarm.agent_tasks as task (%1$s) select %1$s from jsonb_populate_record(null::swarm.agent_tasks, $1) '
+        execute format('insert into swarm.agent_tasks as task (%1$s) '
+                       'select %1$s from jsonb_populate_record(null::swarm.agent_tasks, $1) '
                        'on conflict (key) do nothing returning task.id, task.key, task.agent, task.status', v_names)
           using v_columns into id, key, agent, status;
       else

@@ -30,7 +30,8 @@ begin
       if v_wanted then
         raise warning using
           message = 'public.agent_tasks exists and is not pgswarm''s view: INSERT INTO agent_tasks stays that table',
-          hint = 'write swarm.agent_tasks, or rename yours and migrate again; pgswarm migrate --no-public-names silences this';
+          hint = 'write swarm.agent_tasks, or rename yours and migrate again; '
+                 'pgswarm migrate --no-public-names silences this';
       end if;
       return;
     end if;
@@ -48,7 +49,8 @@ begin
   end if;
   if not v_ours and (to_regnamespace('public') is null or not has_schema_privilege('public', 'CREATE')) then
     raise warning using
-      message = format('%s may not create objects in schema public: INSERT INTO agent_tasks (unqualified) is not available',
+      message = format('%s may not create objects in schema public: '
+                       'INSERT INTO agent_tasks (unqualified) is not available',
                        current_user),
       hint = 'migrate as the database owner, or grant create on schema public to this login; '
              'or turn it off: pgswarm migrate --no-public-names';
@@ -59,7 +61,8 @@ begin
   end if;
   execute 'create view public.agent_tasks' || v_options || ' as select * from swarm.agent_tasks';
   comment on view public.agent_tasks is
-    'pgswarm: swarm.agent_tasks under its unqualified name (swarm.settings.public_names; pgswarm migrate --no-public-names)';
+    'pgswarm: swarm.agent_tasks under its unqualified name '
+    '(swarm.settings.public_names; pgswarm migrate --no-public-names)';
   revoke all on public.agent_tasks from public;
   grant select on public.agent_tasks to swarm_enqueue, swarm_worker;
   grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,

@@ -323,7 +323,8 @@ def _selected(conn: psycopg.Connection, ids: list[str], status: list[str], agent
                              f"{'retried' if verb == 'retry' else 'cancelled'}")
     wanted = statuses or allowed
     matched = queries.matching_task_ids(conn, wanted, agent, queue)
-    parts = [f"status {'/'.join(wanted)}"] + ([f"agent {agent}"] if agent else []) + ([f"queue {queue}"] if queue else [])
+    parts = [f"status {'/'.join(wanted)}", *([f"agent {agent}"] if agent else []),
+             *([f"queue {queue}"] if queue else [])]
     return matched, ", ".join(parts)
 
 

@@ -166,7 +166,8 @@ def test_systemd_user_unit_is_written_to_the_users_systemd_folder(tmp_path: Path
     documentation = re.search(r"^Documentation=\S+#(\S+)$", unit, re.M)
     assert documentation and documentation.group(1) in readme_anchors()
     system = run_pgswarm("systemd").ok().stdout
-    assert re.search(r"^Documentation=\S+#(\S+)$", system, re.M).group(1) in readme_anchors()  # type: ignore[union-attr]
+    system_link = re.search(r"^Documentation=\S+#(\S+)$", system, re.M)
+    assert system_link and system_link.group(1) in readme_anchors()
     assert_user_error(run_pgswarm("systemd", "--user-unit", "--user", "pgswarm", env=env), "runs as you")
     assert_user_error(run_pgswarm("systemd", "--user-unit", "--write", env=env), "--write")
     printed = run_pgswarm("systemd", "--user-unit", "--output", "-", env=env).ok().stdout

@@ -84,7 +84,8 @@ def test_a_worker_is_woken_by_the_unqualified_insert(dsn: str, conn: psycopg.Con
     try:
         # Polling once a minute: only the NOTIFY can start the task within the time below.
         workers.start("--poll-interval", "60")
-        warm_up = conn.execute("insert into swarm.agent_tasks (prompt) values ('echo ready') returning id").fetchone()[0]
+        warm_up = conn.execute("insert into swarm.agent_tasks (prompt) values ('echo ready') "
+                               "returning id").fetchone()[0]
         wait_status(dsn, warm_up, "completed", workers=workers)
         wait_for(lambda: conn.execute("select count(*) from pg_stat_activity where application_name like "
                                       "'pgswarm-worker%%' and state = 'idle'").fetchone()[0] > 0, 30,

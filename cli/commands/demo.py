@@ -197,7 +197,7 @@ def register(app: typer.Typer) -> None:
     def demo(dsn: Optional[str] = DsnOption,
              timeout: float = typer.Option(90, "--timeout", help="give up after this many seconds")) -> None:
         """A newcomer's tour: a small agent pipeline runs through a real worker in under 30 s."""
-        from ..migrate import migrate
+        from ...client.migrate import migrate
 
         if timeout <= 0:
             raise UsageError(f"--timeout {timeout:g} must be a positive number of seconds")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Optional
@@ -301,31 +301,47 @@ def logs(
         logfiles.follow(conn, task_id)
 
 
-def _selected(conn: psycopg.Connection, ids: list[str], status: list[str], agent: str | None, queue: str | None,
-              allowed: tuple[str, ...], verb: str) -> tuple[list[int], str | None]:
-    """The task ids a cancel or retry acts on: given ids, or those a filter matches now.
+@dataclass(frozen=True)
+class Selection:
+    """What a cancel or retry acts on: task ids given, or a filter (checked before connecting)."""
 
-    Returns (ids, description of the filter); a filter's ids are what the confirmation shows
-    and exactly what is acted on (tasks that changed meanwhile are skipped by the engine).
-    """
+    ids: tuple[int, ...]
+    statuses: tuple[str, ...]
+    agent: str | None
+    queue: str | None
+
+    @property
+    def by_filter(self) -> bool:
+        return not self.ids
+
+    def describe(self) -> str:
+        return ", ".join([f"status {'/'.join(self.statuses)}", *([f"agent {self.agent}"] if self.agent else []),
+                          *([f"queue {self.queue}"] if self.queue else [])])
+
+
+def _selection(ids: list[str], status: list[str], agent: str | None, queue: str | None, allowed: tuple[str, ...],
+               verb: str) -> Selection:
     statuses = _statuses(status)
     if ids and (statuses or agent or queue):
         raise UsageError(f"{verb}: give task ids or a filter (--status --agent --queue), not both")
     if ids:
-        chosen = parse_ids(ids, "task id")
-        _check_ids_exist(conn, chosen, verb)
-        return chosen, None
+        return Selection(tuple(parse_ids(ids, "task id")), (), None, None)
     if not (statuses or agent or queue):
         raise UsageError(f"{verb}: give task ids, or a filter: --status, --agent, --queue")
     for s in statuses:
         if s not in allowed:
             raise UsageError(f"{verb} --status {s}: only {' or '.join(allowed)} tasks can be "
                              f"{'retried' if verb == 'retry' else 'cancelled'}")
-    wanted = statuses or allowed
-    matched = queries.matching_task_ids(conn, wanted, agent, queue)
-    parts = [f"status {'/'.join(wanted)}", *([f"agent {agent}"] if agent else []),
-             *([f"queue {queue}"] if queue else [])]
-    return matched, ", ".join(parts)
+    return Selection((), statuses or allowed, agent, queue)
+
+
+def _targets(conn: psycopg.Connection, selection: Selection, verb: str) -> list[int]:
+    """The given ids (all must exist), or the ids the filter matches now: what a confirmation shows
+    is exactly what is acted on (tasks that changed meanwhile are skipped by the engine)."""
+    if selection.ids:
+        _check_ids_exist(conn, list(selection.ids), verb)
+        return list(selection.ids)
+    return queries.matching_task_ids(conn, selection.statuses, selection.agent, selection.queue)
 
 
 def _confirm(what: str, count: int, described: str, yes: bool) -> bool:
@@ -358,27 +374,26 @@ def cancel(
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Cancel tasks: waiting and pending at once; running ones are stopped by their worker."""
+    selection = _selection(task_ids or [], status, agent, queue, ("waiting", "pending", "running"), "cancel")
     with connect(dsn) as conn:
-        ids, described = _selected(conn, task_ids or [], status, agent, queue, ("waiting", "pending", "running"),
-                                   "cancel")
-        if described is not None:
+        ids = _targets(conn, selection, "cancel")
+        client = Client(conn=conn)
+        if selection.by_filter:
             if not ids:
-                print(f"no task matches ({described})")
+                print(f"no task matches ({selection.describe()})")
                 return
-            if not _confirm("cancel", len(ids), described, yes):
+            if not _confirm("cancel", len(ids), selection.describe(), yes):
                 raise typer.Exit(1)
-            results = [(c.task_id, c.status) for c in Client(conn=conn).cancel_many(ids, reason)]
+            results = [(c.task_id, c.status) for c in client.cancel_many(ids, reason)]
         else:
-            client = Client(conn=conn)
             with conn.transaction():  # all or none
                 results = [(task_id, client.cancel(task_id, reason)) for task_id in ids]
     for task_id, new_status in results:
         note = " (cancellation requested; its worker stops the process)" if new_status == "running" else ""
         print(f"task {task_id}: {new_status}{note}")
-    if described is not None:
-        print(f"cancelled {len(results)} of {len(ids)} task(s) ({described}); "
-              f"{len(ids) - len(results)} had finished meanwhile" if len(results) < len(ids) else
-              f"cancelled {len(results)} task(s) ({described})", file=sys.stderr)
+    if selection.by_filter:
+        skipped = f"; {len(ids) - len(results)} had finished meanwhile" if len(results) < len(ids) else ""
+        print(f"cancelled {len(results)} task(s) ({selection.describe()}){skipped}", file=sys.stderr)
 
 
 def retry(
@@ -390,23 +405,24 @@ def retry(
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Run failed or cancelled tasks again."""
+    selection = _selection(task_ids or [], status, agent, queue, ("failed", "cancelled"), "retry")
     with connect(dsn) as conn:
-        ids, described = _selected(conn, task_ids or [], status, agent, queue, ("failed", "cancelled"), "retry")
-        if described is not None:
+        ids = _targets(conn, selection, "retry")
+        client = Client(conn=conn)
+        if selection.by_filter:
             if not ids:
-                print(f"no task matches ({described})")
+                print(f"no task matches ({selection.describe()})")
                 return
-            if not _confirm("retry", len(ids), described, yes):
+            if not _confirm("retry", len(ids), selection.describe(), yes):
                 raise typer.Exit(1)
-            results = [(c.task_id, c.status) for c in Client(conn=conn).retry_many(ids)]
+            results = [(c.task_id, c.status) for c in client.retry_many(ids)]
         else:
-            client = Client(conn=conn)
             with conn.transaction():
                 results = [(task_id, client.retry(task_id)) for task_id in ids]
     for task_id, new_status in results:
         print(f"task {task_id}: {new_status}")
-    if described is not None:
-        print(f"retried {len(results)} task(s) ({described})", file=sys.stderr)
+    if selection.by_filter:
+        print(f"retried {len(results)} task(s) ({selection.describe()})", file=sys.stderr)
 
 
 def export(

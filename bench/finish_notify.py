@@ -27,10 +27,10 @@ from tests.pgserver import start_server  # noqa: E402
 
 SHIPPED = "_910_agent_tasks_notify_finished"
 LOOKUP = """
-create table if not exists bench_watches (task_id bigint primary key);
+create table if not exists public.bench_watches (task_id bigint primary key);
 create or replace function bench_notify_by_lookup() returns trigger language plpgsql as $$
 begin
-  if exists (select 1 from bench_watches as w where w.task_id = new.id) then
+  if exists (select 1 from public.bench_watches as w where w.task_id = new.id) then
     perform pg_notify('swarm_finished', new.id::text);
   end if;
   return null;

@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from .. import queries
 from ..common import parse_duration, parse_until
-from . import forms, metrics, transcript
+from . import enqueue as actions, forms, metrics, transcript
 from .common import Json, require, server
 from .enqueue import enqueue_batch
 from .openapi import spec
@@ -80,7 +80,7 @@ async def create_tasks(request: Request) -> Response:
         ids = await server(request).db.run(enqueue_batch, specs)
     except (UnknownTask, UnknownAgent) as exc:  # in a body these are bad input, not a missing resource
         raise InvalidArgument(str(exc), hint=exc.hint, detail=exc.detail, sqlstate=exc.sqlstate) from exc
-    return Json({"ids": ids, "tasks": [{"id": i, "key": spec.key} for i, (spec, _) in zip(ids, specs)]},
+    return Json({"ids": ids, "tasks": [{"id": i, "key": spec.key} for i, spec in zip(ids, specs)]},
                 status_code=201)
 
 
@@ -107,13 +107,13 @@ async def cancel_task(request: Request) -> Response:
     reason = body.get("reason") or f"cancelled from pgswarm web by {principal.name}"
     if not isinstance(reason, str):
         raise UsageError("reason: expected a string")
-    status = await server(request).db.run(queries.cancel_task, _task_id(request), reason)
+    status = await server(request).db.run(actions.cancel, _task_id(request), reason)
     return Json({"id": _task_id(request), "status": status, "cancel_requested": status == "running"})
 
 
 async def retry_task(request: Request) -> Response:
     await require(request, "admin")
-    status = await server(request).db.run(queries.retry_task, _task_id(request))
+    status = await server(request).db.run(actions.retry, _task_id(request))
     return Json({"id": _task_id(request), "status": status})
 
 

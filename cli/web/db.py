@@ -13,7 +13,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from ..common import connection_failure_cause
+from ...client.connection import connection_failure_cause
 from ...worker.dsn import redact_dsn
 from ..main import MISSING_SCHEMA
 from ...worker.errors import DatabaseUnavailable, SchemaOutdated, from_db_error

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import queries
 from ..common import parse_duration
+from ...client import TaskSpec
 from ...worker.errors import UsageError
 
 STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
@@ -87,20 +88,22 @@ def paging(params: Mapping[str, Any], default_limit: int = 50) -> tuple[int | No
 
 # -- enqueue ------------------------------------------------------------------------------------------
 TASK_FIELDS = {
-    "prompt": str, "agent": str, "queue": str, "args": dict, "priority": int, "depends_on": list, "key": str,
+    "prompt": str, "agent": str, "queue": str, "args": dict, "priority": (int, str), "depends_on": list, "key": str,
     "run_after": str, "delay_seconds": (int, float), "max_attempts": int, "timeout_seconds": int,
     "concurrency_key": str, "parent_id": int, "on_dependency_failure": str, "tags": list, "metadata": dict,
 }
 
 
 def _type_name(expected: Any) -> str:
-    names = {str: "a string", dict: "an object", int: "a whole number", list: "a list", (int, float): "a number"}
+    names = {str: "a string", dict: "an object", int: "a whole number", list: "a list", (int, float): "a number",
+             (int, str): "a whole number or a name (critical, high, medium, low)"}
     return names[expected]
 
 
-def new_task(item: Any, where: str) -> tuple[queries.NewTask, list[int | str]]:
-    """One task of an enqueue request: the task, and its dependencies as given (ids, or keys of
-    tasks in the same request). Refuses unknown fields and wrong types, naming them."""
+def new_task(item: Any, where: str) -> TaskSpec:
+    """One task of an enqueue request, its dependencies as given (ids, or keys of tasks earlier in
+    the same request or of existing tasks). Refuses unknown fields and wrong types, naming them;
+    left-out fields take the database's defaults (the agent: swarm.settings.default_agent)."""
     if not isinstance(item, dict):
         raise UsageError(f"{where}: a task is a JSON object, not {type(item).__name__}")
     unknown = sorted(set(item) - set(TASK_FIELDS))
@@ -110,7 +113,7 @@ def new_task(item: Any, where: str) -> tuple[queries.NewTask, list[int | str]]:
         expected = TASK_FIELDS[name]
         if value is None and name not in ("prompt",):
             continue
-        ok = isinstance(value, expected) and not (isinstance(value, bool) and expected in (int, (int, float)))
+        ok = isinstance(value, expected) and not (isinstance(value, bool) and expected in (int, (int, float), (int, str)))
         if not ok:
             raise UsageError(f"{where}.{name}: expected {_type_name(expected)}, got {value!r}")
     if not isinstance(item.get("prompt"), str):
@@ -133,29 +136,27 @@ def new_task(item: Any, where: str) -> tuple[queries.NewTask, list[int | str]]:
         if run_at.tzinfo is None:
             run_at = run_at.replace(tzinfo=timezone.utc)
     delay = timedelta(seconds=float(item["delay_seconds"])) if item.get("delay_seconds") is not None else None
-    defaults = queries.NewTask(prompt="")
-    task = queries.NewTask(
+    return TaskSpec(
         prompt=item["prompt"],
-        agent=item.get("agent") or defaults.agent,
-        queue=item.get("queue") or defaults.queue,
-        args=item.get("args") or {},
-        priority=item["priority"] if item.get("priority") is not None else 0,
+        agent=item.get("agent"),
+        queue=item.get("queue"),
+        args=item.get("args"),
+        priority=item.get("priority"),
+        depends_on=tuple(depends),
         key=item.get("key"),
         delay=delay,
-        run_at=run_at,
-        max_attempts=item["max_attempts"] if item.get("max_attempts") is not None else defaults.max_attempts,
-        timeout_seconds=(item["timeout_seconds"] if item.get("timeout_seconds") is not None
-                         else defaults.timeout_seconds),
+        run_after=run_at,
+        max_attempts=item.get("max_attempts"),
+        timeout=item.get("timeout_seconds"),
         concurrency_key=item.get("concurrency_key"),
-        parent_id=item.get("parent_id"),
-        on_dependency_failure=item.get("on_dependency_failure") or "cancel",
+        parent=item.get("parent_id"),
+        on_dependency_failure=item.get("on_dependency_failure"),
         tags=tuple(item.get("tags") or ()),
-        metadata=item.get("metadata") or {},
+        metadata=item.get("metadata"),
     )
-    return task, list(depends)
 
 
-def enqueue_request(body: Any) -> list[tuple[queries.NewTask, list[int | str]]]:
+def enqueue_request(body: Any) -> list[TaskSpec]:
     """A body is one task object, or {"tasks": [...]} for several in one transaction."""
     if isinstance(body, dict) and "tasks" in body:
         if set(body) != {"tasks"}:

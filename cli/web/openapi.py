@@ -139,11 +139,14 @@ def spec() -> dict[str, Any]:
                     "sqlstate": {"type": ["string", "null"]}, "detail": {"type": ["string", "null"]},
                     "hint": {"type": ["string", "null"]}}}}},
                 "NewTask": {"type": "object", "required": ["prompt"], "additionalProperties": False, "properties": {
-                    "prompt": {"type": "string"}, "agent": {"type": "string", "default": "shell"},
+                    "prompt": {"type": "string"},
+                    "agent": {"type": "string", "description": "default: the database's default agent (swarm.settings)"},
                     "queue": {"type": "string", "default": "default"}, "args": {"type": "object"},
-                    "priority": {"type": "integer", "minimum": -1000, "maximum": 1000, "default": 0},
+                    "priority": {"oneOf": [{"type": "integer", "minimum": -1000, "maximum": 1000},
+                                           {"enum": ["critical", "high", "medium", "low"]}], "default": 0},
                     "depends_on": {"type": "array", "items": {"type": ["integer", "string"]},
-                                   "description": "task ids, or keys of earlier tasks in the same request"},
+                                   "description": "task ids, or keys of earlier tasks in the same request "
+                                                  "or of existing tasks"},
                     "key": {"type": "string", "description": "idempotency key"},
                     "run_after": {"type": "string", "format": "date-time"}, "delay_seconds": {"type": "number"},
                     "max_attempts": {"type": "integer", "default": 3},

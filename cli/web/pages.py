@@ -23,7 +23,7 @@ from starlette.templating import Jinja2Templates
 from .. import queries
 from ..common import parse_until
 from ..output import duration, shorten
-from . import forms, graph, transcript
+from . import enqueue as actions, forms, graph, transcript
 from .api import task_detail
 from .auth import COOKIE, AuthError, Principal
 from .common import require, server
@@ -196,10 +196,10 @@ async def task_action(request: Request) -> Response:
     db = server(request).db
     if action == "cancel":
         reason = fields.get("reason") or f"cancelled from pgswarm web by {principal.name}"
-        status = await db.run(queries.cancel_task, task_id, reason)
+        status = await db.run(actions.cancel, task_id, reason)
         note = "cancellation requested; its worker stops it" if status == "running" else f"task {status}"
     elif action == "retry":
-        note = f"task {await db.run(queries.retry_task, task_id)}"
+        note = f"task {await db.run(actions.retry, task_id)}"
     else:
         raw = fields.get("priority", "").strip()
         try:

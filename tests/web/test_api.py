@@ -122,7 +122,7 @@ def test_enqueue_many_with_dependencies_by_key_in_one_request(web: WebServer, db
     ({"prompt": "x", "colour": "red"}, 400, "unknown field 'colour'", None),
     ({"prompt": 5}, 400, "task.prompt", None),
     ({"agent": "shell"}, 400, "needs a prompt", None),
-    ({"prompt": "x", "priority": "high!"}, 400, "task.priority", None),
+    ({"prompt": "x", "priority": "high!"}, 400, "unknown priority 'high!'", "SW005"),  # names are the engine's
     ({"prompt": "x", "run_after": "tomorrow"}, 400, "run_after", None),
     ({"tasks": []}, 400, "non-empty list", None),
     ({"tasks": [{"prompt": "a", "depends_on": ["later"]}, {"prompt": "b", "key": "later"}]}, 400, "'later'", None),

@@ -3,6 +3,7 @@ CLI and the engine's SQL inside; `from pgswarm import Client` works from the bui
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,8 +16,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built from a copy of the checkout: setuptools' build/ folder in a checkout keeps files
+    that were since renamed (an old migration number), and would ship them."""
+    source = tmp_path_factory.mktemp("source") / "pgswarm"
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".tools", "build", "dist", "*.egg-info", "__pycache__", "node_modules", ".pytest_cache"))
     out = tmp_path_factory.mktemp("wheel")
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     [built] = out.glob("pgswarm-*.whl")
@@ -28,7 +34,7 @@ def test_the_wheel_holds_one_package_with_the_sql_inside(wheel: Path) -> None:
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"pgswarm"}
     for needed in ("pgswarm/__init__.py", "pgswarm/client/__init__.py", "pgswarm/client/_queries.py",
-                   "pgswarm/worker/runner.py", "pgswarm/cli/main.py", "pgswarm/sql/12_enqueue_many.sql",
+                   "pgswarm/worker/supervisor.py", "pgswarm/cli/main.py", "pgswarm/sql/12_enqueue_many.sql",
                    "pgswarm/migrations/0001_schema.sql", "pgswarm/py.typed"):
         assert needed in names, needed
     shipped = {Path(n).name for n in names if n.startswith("pgswarm/migrations/")}
@@ -38,7 +44,7 @@ def test_the_wheel_holds_one_package_with_the_sql_inside(wheel: Path) -> None:
 
 def test_the_wheel_imports_on_its_own(wheel: Path, tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(tmp_path)
-    code = ("import pgswarm, pgswarm.client, pgswarm.cli.main, pgswarm.worker.runner\n"
+    code = ("import pgswarm, pgswarm.client, pgswarm.cli.main, pgswarm.worker.supervisor\n"
             "from pgswarm import Client, AsyncClient, UnknownAgent, WaitTimeout\n"
             "from pgswarm.worker.schema_files import migrations, sql_files\n"
             "print(pgswarm.__file__, pgswarm.client.__file__, len(migrations()), len(sql_files()))")

@@ -1,4 +1,4 @@
--- 0011_task_watch: a task someone waits for says when it finishes.
+-- 0012_task_watch: a task someone waits for says when it finishes.
 --
 -- swarm.watch_task(id) (sql/82_wait.sql) sets watched; the update that makes a watched task
 -- completed, failed or cancelled then sends NOTIFY swarm_finished with its id. A column read in a

@@ -1,4 +1,4 @@
--- 0010_default_agent_and_public_names: the seeds' own SQL, `INSERT INTO agent_tasks (prompt)
+-- 0011_default_agent_and_public_names: the seeds' own SQL, `INSERT INTO agent_tasks (prompt)
 -- VALUES (...)`, as written.
 --
 -- The agent of a task inserted without one is the owner's choice, swarm.settings.default_agent:

@@ -11,6 +11,7 @@
 --   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
 --   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
 --   12_enqueue_many  swarm.priority(), swarm.enqueue_many() (batches, dependencies by name)
+--   14_task_args     swarm.task_arg_needs(): args checked against swarm.agents.task_args, the arg policy
 --   15_cron          cron parsing and next fire times (DST rule in its header), swarm.cron_next()
 --   20_claim         swarm.claim_task()
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()

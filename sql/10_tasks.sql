@@ -105,8 +105,14 @@ $$;
 create or replace function swarm._agent_tasks_check_fields() returns trigger
 language plpgsql
 as $$
+declare
+  v_agent record;
 begin
   perform swarm._check_task_fields(new);
+  if new.args is distinct from old.args then
+    select a.task_args into v_agent from swarm.agents as a where a.name = new.agent;
+    perform swarm._check_task_args(new, v_agent.task_args, 2147483647);
+  end if;
   return new;
 end
 $$;
@@ -121,7 +127,8 @@ create or replace trigger _400_agent_tasks_check_fields
 --   guarantees: a task starts 'waiting' exactly when a dependency is unresolved, 'pending'
 --               otherwise, or 'cancelled' when a dependency already failed under policy cancel.
 --   raises:     SW001 unknown agent, SW002 unknown parent, SW003 status given, SW004 bad
---               dependency, SW005 bad argument.
+--               dependency, SW005 bad argument (a field, an args key the agent does not
+--               declare or of the wrong type, a prompt over its max_prompt_bytes).
 --   defaults:   a null agent becomes swarm.settings.default_agent.
 create or replace function swarm._agent_tasks_before_insert() returns trigger
 language plpgsql security definer set search_path = pg_catalog, swarm
@@ -129,11 +136,13 @@ as $$
 declare
   v_now timestamptz := swarm.now();
   v_state record;
+  v_agent record;  -- the agent's task_args and max_prompt_bytes (sql/14_task_args.sql)
 begin
   if new.agent is null then  -- left out (the column has no default): the owner's choice
     select s.default_agent into new.agent from swarm.settings as s;
   end if;
-  if not exists (select 1 from swarm.agents as a where a.name = new.agent) then
+  select a.task_args, a.max_prompt_bytes into v_agent from swarm.agents as a where a.name = new.agent;
+  if not found then
     perform swarm._unknown_agent(new.agent);
   end if;
   if new.prompt is null then
@@ -141,6 +150,7 @@ begin
                            'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
   end if;
   perform swarm._check_task_fields(new);
+  perform swarm._check_task_args(new, v_agent.task_args, v_agent.max_prompt_bytes);
   if new.status is distinct from 'pending' then
     raise exception using errcode = 'SW003',
       message = format('a new task cannot be inserted as %L', new.status),

@@ -42,9 +42,12 @@ def migrations(directory: Path = MIGRATIONS_DIR) -> list[SqlFile]:
         if not match:
             raise MigrationLayoutError(f"migration file {path.name} is not named NNNN_snake_name.sql")
         files.append(SqlFile(path, int(match.group(1)), path.read_text()))
-    for expected, file in enumerate(files, start=1):
-        if file.version != expected:
-            raise MigrationLayoutError(f"migration {file.name} should be numbered {expected:04d} (no gaps, no repeats)")
+    # Numbers only rise: a repeat is refused. A gap is allowed, so that work developed in parallel can
+    # hold its numbers from the start; files are applied in number order whatever order they landed in.
+    for earlier, file in zip(files, files[1:]):
+        if file.version == earlier.version:
+            raise MigrationLayoutError(f"migrations {earlier.name} and {file.name} share the number "
+                                       f"{file.version:04d}: renumber the newer one")
     return files
 
 

@@ -35,7 +35,7 @@ def test_a_batch_with_dependencies_by_ref_and_key_defaults_and_a_wake_up_per_age
         rows = enqueue_many(conn, [
             {"prompt": "research", "agent": "claude", "key": "r", "priority": "high"},
             {"prompt": "fix", "agent": "claude", "ref": "fix", "depends_on": ["r"]},
-            {"prompt": "lint", "tags": ["ci"], "args": {"x": 1}},
+            {"prompt": "lint", "tags": ["ci"], "args": {"cwd": "/srv/app"}},
             {"prompt": "ship", "depends_on": ["fix", "r"], "delay_seconds": 30, "on_dependency_failure": "run"},
         ])
         assert sorted(n.payload for n in listener.notifies(timeout=1)) == ["claude", "shell"]
@@ -45,7 +45,7 @@ def test_a_batch_with_dependencies_by_ref_and_key_defaults_and_a_wake_up_per_age
     assert swarm.task(ship)["depends_on"] == [research, fix]
     lint_row = swarm.task(lint)
     assert (lint_row["agent"], lint_row["queue"], lint_row["max_attempts"], lint_row["tags"], lint_row["args"]) == \
-        ("shell", "default", 3, ["ci"], {"x": 1})
+        ("shell", "default", 3, ["ci"], {"cwd": "/srv/app"})
     assert swarm.task(research)["priority"] == 50
 
 

@@ -61,12 +61,19 @@ def test_crlf_checkout_is_not_an_edit(empty_dsn: str, tmp_path: Path, monkeypatc
     assert installer.migrate(empty_dsn).applied == []
 
 
-def test_gap_in_migration_numbers_is_refused(tmp_path: Path) -> None:
+def test_repeated_migration_number_is_refused(tmp_path: Path) -> None:
     (tmp_path / "0001_a.sql").write_text("select 1;")
-    (tmp_path / "0003_c.sql").write_text("select 1;")
+    (tmp_path / "0002_b.sql").write_text("select 1;")
+    (tmp_path / "0002_c.sql").write_text("select 1;")
     with pytest.raises(schema_files.MigrationLayoutError) as info:
         schema_files.migrations(tmp_path)
-    assert "0003_c.sql should be numbered 0002" in str(info.value)
+    assert "0002_b.sql and 0002_c.sql share the number 0002" in str(info.value)
+
+
+def test_a_gap_in_migration_numbers_is_applied_in_order(tmp_path: Path) -> None:
+    (tmp_path / "0003_c.sql").write_text("select 3;")
+    (tmp_path / "0001_a.sql").write_text("select 1;")
+    assert [f.version for f in schema_files.migrations(tmp_path)] == [1, 3]
 
 
 def test_schema_version_matches_the_code(dsn: str) -> None:

@@ -84,13 +84,13 @@ def test_a_revoked_or_expired_token_stops_working(web: WebServer, dsn: str) -> N
 def test_enqueue_one_task_returns_201_with_its_id(web: WebServer, db: psycopg.Connection) -> None:
     with web.client("enqueue") as client:
         response = client.post("/api/v1/tasks", json={"prompt": "echo hi", "priority": 7, "tags": ["api"],
-                                                      "args": {"model": "x"}, "delay_seconds": 60})
+                                                      "args": {"cwd": "/srv/app"}, "delay_seconds": 60})
     assert response.status_code == 201, response.text
     [task_id] = response.json()["ids"]
     row = db.execute("select prompt, priority, tags, args, run_after > now() + interval '50 seconds', created_by "
                      "from swarm.agent_tasks, lateral (select null as created_by) as c where id = %s",
                      (task_id,)).fetchone()
-    assert row[:5] == ("echo hi", 7, ["api"], {"model": "x"}, True)
+    assert row[:5] == ("echo hi", 7, ["api"], {"cwd": "/srv/app"}, True)
 
 
 def test_enqueue_many_with_dependencies_by_key_in_one_request(web: WebServer, db: psycopg.Connection) -> None:

@@ -1,0 +1,164 @@
+-- Task arguments: what each agent takes (swarm.agents.task_args, migration 0020), checked at
+-- INSERT, and which values widen what the agent may do (the arg policy: a worker passes them
+-- only when its operator allowed them, `pgswarm worker --allow-arg NAME[=VALUE]`).
+
+-- swarm._common_task_args: the arguments every agent takes; the worker reads them itself.
+create or replace function swarm._common_task_args() returns jsonb
+language sql immutable
+as $$
+  select '{
+    "repo": {"type": "string"},
+    "base": {"type": "string"},
+    "worktree_keep": {"type": "string", "values": ["on_failure", "always", "never"]},
+    "cwd": {"type": "string"},
+    "resume_on_retry": {"type": "string", "values": ["auto", "always", "never"]},
+    "idle_timeout_seconds": {"type": "integer", "min": 1},
+    "swarm_tools": {"type": "boolean"},
+    "max_budget_usd": {"type": "number"}}'::jsonb
+$$;
+
+-- swarm._is_confined_path: whether a path stays inside the task's directory: relative without
+-- '..', or absolute under args.cwd or args.repo.
+create or replace function swarm._is_confined_path(path text, args jsonb) returns boolean
+language sql immutable
+as $$
+  select case
+    when ('/' || path || '/') like '%/../%' then false
+    when path like '~%' then false
+    when path not like '/%' then true
+    else exists (select 1 from (values (args ->> 'cwd'), (args ->> 'repo')) as root (dir)
+                  where root.dir like '/%'
+                    and ('/' || root.dir || '/') not like '%/../%'
+                    and (path = rtrim(root.dir, '/')
+                         or left(path, length(rtrim(root.dir, '/')) + 1) = rtrim(root.dir, '/') || '/'))
+  end
+$$;
+
+-- swarm.task_arg_needs: check a task's args against its agent's declaration and say which
+-- allowances (`NAME` or `NAME=VALUE`) a worker needs to run it.
+--   reads:      nothing (the declaration is passed in: swarm.agents.task_args, null = any key).
+--   guarantees: an empty array for args that widen nothing; null values count as unset.
+--   raises:     SW005 naming the key: unknown key (with the known ones), wrong type, a value not
+--               allowed, a string starting with '-' (it would read as an option).
+--   notifies:   nothing.
+create or replace function swarm.task_arg_needs(agent text, args jsonb, declared jsonb) returns text[]
+language plpgsql stable
+as $$
+declare
+  v_common jsonb := swarm._common_task_args();
+  v_key text;
+  v_value jsonb;
+  v_spec jsonb;
+  v_type text;
+  v_item jsonb;
+  v_items jsonb;
+  v_needs text[] := '{}';
+  v_ok boolean;
+begin
+  for v_key, v_value in select entry.key, entry.value from jsonb_each(task_arg_needs.args) as entry loop
+    v_spec := coalesce(v_common -> v_key, task_arg_needs.declared -> v_key);
+    if v_spec is null then
+      if task_arg_needs.declared is null then
+        continue;  -- an agent without a declaration takes any key
+      end if;
+      perform swarm._invalid(
+        format('unknown argument args.%s for agent %L', v_key, task_arg_needs.agent),
+        format('%s takes: %s', task_arg_needs.agent,
+               coalesce((select string_agg(k, ', ' order by k)
+                           from jsonb_object_keys(task_arg_needs.declared || v_common) as k), 'none')));
+    end if;
+    continue when jsonb_typeof(v_value) = 'null';
+    v_type := v_spec ->> 'type';
+    v_items := case when jsonb_typeof(v_value) = 'array' then v_value else jsonb_build_array(v_value) end;
+    v_ok := case v_type
+        when 'string' then jsonb_typeof(v_value) = 'string'
+        when 'text' then jsonb_typeof(v_value) = 'string'
+        when 'integer' then jsonb_typeof(v_value) = 'number' and (v_value #>> '{}')::numeric % 1 = 0
+        when 'number' then jsonb_typeof(v_value) = 'number' and (v_value #>> '{}')::numeric > 0
+        when 'boolean' then jsonb_typeof(v_value) = 'boolean'
+        when 'object' then jsonb_typeof(v_value) = 'object'
+        when 'string_or_object' then jsonb_typeof(v_value) in ('string', 'object')
+        when 'strings_or_object' then jsonb_typeof(v_value) in ('string', 'object')
+          or (jsonb_typeof(v_value) = 'array' and jsonb_array_length(v_value) > 0
+              and not exists (select 1 from jsonb_array_elements(v_value) as e where jsonb_typeof(e) <> 'string'))
+        when 'strings' then jsonb_typeof(v_value) = 'string'
+          or (jsonb_typeof(v_value) = 'array' and jsonb_array_length(v_value) > 0
+              and not exists (select 1 from jsonb_array_elements(v_value) as e where jsonb_typeof(e) <> 'string'))
+        else true end;
+    if not v_ok then
+      perform swarm._invalid(
+        format('args.%s for agent %L must be %s, not %s', v_key, task_arg_needs.agent,
+               case v_type when 'string' then 'a string' when 'text' then 'a string'
+                           when 'integer' then 'an integer' when 'number' then 'a positive number'
+                           when 'boolean' then 'true or false' when 'object' then 'a JSON object'
+                           when 'string_or_object' then 'a string or a JSON object'
+                           when 'strings_or_object' then 'a string, a list of strings or a JSON object'
+                           else 'a string or a non-empty list of strings' end,
+               left(v_value::text, 80)),
+        format('for example {"%s": %s}', v_key,
+               case v_type when 'integer' then '10' when 'number' then '1.5' when 'boolean' then 'true'
+                           when 'object' then '{}' when 'strings' then '["a", "b"]'
+                           else coalesce((v_spec -> 'values' -> 0)::text, '"..."') end));
+    end if;
+    if v_type = 'integer' and (v_value #>> '{}')::numeric < coalesce((v_spec ->> 'min')::numeric, '-Infinity') then
+      perform swarm._invalid(format('args.%s for agent %L must be at least %s, not %s', v_key,
+                                    task_arg_needs.agent, v_spec ->> 'min', v_value));
+    end if;
+    if v_type in ('string', 'strings', 'strings_or_object', 'string_or_object') then
+      for v_item in select e from jsonb_array_elements(v_items) as e where jsonb_typeof(e) = 'string' loop
+        if v_item #>> '{}' = '' or v_item #>> '{}' like '-%' then
+          perform swarm._invalid(format('args.%s for agent %L must not be empty or start with ''-'': %s',
+                                        v_key, task_arg_needs.agent, left(v_item::text, 80)),
+                                 'a value starting with ''-'' would read as an option');
+        end if;
+      end loop;
+    end if;
+    if v_spec ? 'values' then
+      for v_item in select e from jsonb_array_elements(v_items) as e loop
+        if not (v_spec -> 'values') @> jsonb_build_array(v_item) then
+          perform swarm._invalid(format('args.%s for agent %L cannot be %s', v_key, task_arg_needs.agent, v_item),
+                                 format('one of: %s', (select string_agg(e #>> '{}', ', ')
+                                                        from jsonb_array_elements(v_spec -> 'values') as e)));
+        end if;
+      end loop;
+    end if;
+    -- The arg policy: which values need the worker's --allow-arg.
+    if v_spec -> 'widens' = 'true' then
+      v_needs := v_needs || v_key;
+    elsif jsonb_typeof(v_spec -> 'widens') = 'array' then
+      v_needs := v_needs || array(select v_key || '=' || (e #>> '{}') from jsonb_array_elements(v_items) as e
+                                   where (v_spec -> 'widens') @> jsonb_build_array(e));
+    end if;
+    if (v_spec ->> 'path')::boolean then
+      v_needs := v_needs || array(select v_key || '=' || (e #>> '{}') from jsonb_array_elements(v_items) as e
+                                   where jsonb_typeof(e) = 'string'
+                                     and not swarm._is_confined_path(e #>> '{}', task_arg_needs.args));
+    end if;
+  end loop;
+  return v_needs;
+end
+$$;
+comment on function swarm.task_arg_needs(text, jsonb, jsonb)
+  is 'check task args against an agent''s declaration; the allowances (NAME or NAME=VALUE) a worker needs';
+
+-- swarm._check_task_args: the insert trigger's check of args and prompt size.
+--   raises: SW005 (see task_arg_needs; a prompt over the agent's max_prompt_bytes).
+create or replace function swarm._check_task_args(task swarm.agent_tasks, declared jsonb, max_prompt_bytes int)
+returns void
+language plpgsql stable
+as $$
+declare
+  v_bytes int := octet_length(task.prompt);
+begin
+  if v_bytes > _check_task_args.max_prompt_bytes then
+    perform swarm._invalid(
+      format('prompt of %s bytes is over the %s-byte limit of agent %L', v_bytes,
+             _check_task_args.max_prompt_bytes, task.agent),
+      format('put the material in a file the agent reads, or raise the limit: update swarm.agents set '
+             'max_prompt_bytes = %s where name = %L', v_bytes, task.agent));
+  end if;
+  if task.args <> '{}' and jsonb_typeof(task.args) = 'object' then
+    perform swarm.task_arg_needs(task.agent, task.args, _check_task_args.declared);
+  end if;
+end
+$$;

@@ -344,6 +344,11 @@ def export_events(conn: psycopg.Connection, since: timedelta | None) -> psycopg.
 
 
 # -- doctor --------------------------------------------------------------------------------------------
+def require_schema(conn: psycopg.Connection, version: int) -> int:
+    """The schema version, or the engine's SW006 when it is older than `version`."""
+    return _scalar(conn, "select swarm.require_schema(%s)", (version,))
+
+
 def schema_version(conn: psycopg.Connection) -> int | None:
     if not _scalar(conn, "select to_regclass('swarm.schema_migrations') is not null"):
         return None

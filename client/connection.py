@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from ..worker.dsn import redact_dsn
+from ..worker.dsn import redact_dsn, scrub_passwords
 from ..worker.errors import DatabaseUnavailable, SchemaOutdated, UsageError, describe, from_db_error
 
 APPLICATION_NAME = "pgswarm-client"
@@ -20,16 +20,6 @@ CONNECT_TIMEOUT = 10
 # No schema swarm / no such relation / no such function: a database that was never migrated, or
 # one migrated by an older pgswarm.
 MISSING_SCHEMA = {"3F000", "42P01", "42883"}
-
-_URL_PASSWORD = re.compile(r"(\w+://[^:/@\s\"']*):[^@\s\"']*@")
-_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", re.I)
-
-
-def scrub_passwords(text: str, dsn: str | None = None) -> str:
-    """`text` with the DSN's password hidden wherever it appears (libpq may quote the whole DSN)."""
-    if dsn:
-        text = text.replace(dsn, redact_dsn(dsn))
-    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
 
 
 def connection_failure_cause(exc: BaseException, dsn: str | None = None) -> str:

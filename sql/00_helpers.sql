@@ -8,7 +8,7 @@
 -- enqueuing a task per slot).
 --
 -- Functions by file:
---   00_helpers       swarm.now(), swarm.schema_version(), error and api-scope helpers
+--   00_helpers       swarm.now(), swarm.schema_version(), swarm.require_schema(), error and api-scope helpers
 --   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
 --   12_enqueue_many  swarm.priority(), swarm.enqueue_many() (batches, dependencies by name)
 --   14_task_args     swarm.task_arg_needs(): args checked against swarm.agents.task_args, the arg policy
@@ -62,6 +62,27 @@ as $$
   select coalesce(max(version), 0) from swarm.schema_migrations
 $$;
 comment on function swarm.schema_version() is 'highest applied migration number';
+
+-- swarm.require_schema: the schema version, when it is at least the caller's (a worker, pgswarm web).
+--   locks:      nothing.
+--   guarantees: one rule for every face: a caller built for a newer schema is refused before it
+--               calls functions this database does not have yet.
+--   raises:     SW006 schema older than required (HINT: run pgswarm migrate).   notifies: nothing.
+create or replace function swarm.require_schema(version int) returns integer
+language plpgsql stable security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_applied int := swarm.schema_version();
+begin
+  if v_applied < require_schema.version then
+    raise exception 'the database schema is version %, this pgswarm needs %: run `pgswarm migrate`', v_applied, require_schema.version
+      using errcode = 'SW006', detail = 'a worker or pgswarm web refuses to run on an older schema',
+            hint = 'run `pgswarm migrate` with this pgswarm';
+  end if;
+  return v_applied;
+end;
+$$;
+comment on function swarm.require_schema(int) is 'the schema version, or SW006 when older than the caller needs';
 
 -- Inside the SQL API: each function that changes a status first runs
 --   perform set_config('swarm.api', 'on', true)   and at its end   set_config('swarm.api', '', true)

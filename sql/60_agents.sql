@@ -53,15 +53,6 @@ end
 $$;
 comment on function swarm.resume_agent(text) is 'end an agent''s pause and reset its circuit breaker';
 
--- swarm._agent_succeeded: a success closes the circuit breaker's count (no write when already 0).
-create or replace function swarm._agent_succeeded(agent text)
-returns void
-language sql volatile
-as $$
-  update swarm.agents as a set consecutive_failures = 0
-   where a.name = $1 and a.consecutive_failures <> 0
-$$;
-
 -- swarm._agent_failed: count a failed attempt; at breaker_threshold consecutive failures the
 -- breaker opens: the agent is paused for breaker_cooldown_seconds. After the cooldown the next
 -- attempt is a probe: a success resets the count, a failure opens the breaker again at once.

@@ -17,7 +17,7 @@ grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqu
 grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,
               concurrency_key, run_after, max_attempts, timeout_seconds, tags, metadata)
   on swarm.agent_tasks to swarm_enqueue, swarm_worker;
-grant execute on function swarm.now(), swarm.schema_version(),
+grant execute on function swarm.now(), swarm.schema_version(), swarm.require_schema(int),
   swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
   to swarm_enqueue, swarm_worker, swarm_monitor;
 revoke execute on function

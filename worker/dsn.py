@@ -24,7 +24,10 @@ def dsn_from_environment(flag: str | None = None) -> str | None:
     return None
 
 
-_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+# A password in key=value form (quoted, or up to a space or a quote that closes an enclosing string),
+# and in a URL's user info. The one definition of both for every message and log pgswarm writes.
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s\"]+)", re.I)
+_URL_PASSWORD = re.compile(r"(\w+://[^:/@\s\"']*):[^@\s\"']*@")
 
 
 def redact_dsn(dsn: str) -> str:
@@ -34,7 +37,7 @@ def redact_dsn(dsn: str) -> str:
     try:
         parts = urlsplit(dsn)
     except ValueError:
-        return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", dsn)
+        return _URL_PASSWORD.sub(r"\1:***@", dsn)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, hosts = netloc.rsplit("@", 1)
@@ -45,3 +48,11 @@ def redact_dsn(dsn: str) -> str:
         pairs = [(k, "***" if k.lower() == "password" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
         query = urlencode(pairs, safe="/*:,")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub_passwords(text: str, dsn: str | None = None) -> str:
+    """`text` (an error message, a log line) with every password hidden, the DSN's first (libpq may
+    quote the whole DSN)."""
+    if dsn:
+        text = text.replace(dsn, redact_dsn(dsn))
+    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))

@@ -22,7 +22,7 @@ import asyncpg
 from psycopg.conninfo import conninfo_to_dict
 
 from .dsn import redact_dsn
-from .errors import DatabaseDown, SchemaOutdated, UsageError
+from .errors import DatabaseDown, SchemaOutdated, UsageError, from_db_error
 from .records import ClaimedTask
 
 log = logging.getLogger("pgswarm.worker")
@@ -121,15 +121,15 @@ class Database:
         conn = await self._connect_any()
         try:
             if self._required_schema is not None:
-                version = await conn.fetchval("select swarm.schema_version()")
-                if version < self._required_schema:
-                    raise SchemaOutdated(f"the database schema is version {version}, this worker needs "
-                                         f"{self._required_schema}: run `pgswarm migrate`")
+                await conn.fetchval("select swarm.require_schema($1)", self._required_schema)
             await conn.add_listener(READY_CHANNEL, self._ready)
             await conn.add_listener(CANCEL_CHANNEL, self._cancel)
-        except asyncpg.exceptions.UndefinedFunctionError as exc:
+        except asyncpg.exceptions.UndefinedFunctionError as exc:  # no schema, or one older than require_schema
             await conn.close()
-            raise SchemaOutdated("the database has no pgswarm schema: run `pgswarm migrate`") from exc
+            raise SchemaOutdated("the database has no current pgswarm schema: run `pgswarm migrate`") from exc
+        except asyncpg.PostgresError as exc:
+            await conn.close()
+            raise from_db_error(exc) or exc from exc
         except BaseException:
             await conn.close()
             raise

@@ -13,7 +13,8 @@ from .. import queries
 from ..common import DsnOption, JsonOption, connect, db_errors, dsn_for, open_connection, parse_until
 from ..output import print_json, print_table
 from ...worker.dsn import redact_dsn
-from ...worker.errors import SchemaOutdated, UsageError
+from ...client.connection import mapped_errors
+from ...worker.errors import UsageError
 from ...worker.schema_files import required_schema_version
 
 app = typer.Typer(help="The dashboard and REST API (pgswarm web), and its tokens (pgswarm web token ...).",
@@ -70,12 +71,8 @@ def web(
     if not 0 < port < 65536:
         raise UsageError(f"--port {port} must be 1-65535")
     target = dsn_for(dsn)
-    with open_connection(target) as conn:  # a clear error now rather than a 503 later
-        version = queries.schema_version(conn)
-    required = required_schema_version()
-    if version is None or version < required:
-        raise SchemaOutdated(f"the database {redact_dsn(target)} has schema {version or 'none'}, pgswarm web "
-                             f"needs {required:04d}: run `pgswarm migrate`")
+    with open_connection(target) as conn, mapped_errors():  # a clear error now rather than a 503 later
+        queries.require_schema(conn, required_schema_version())
     _check_port(host, port)
     from ..web.app import WebConfig, serve
 

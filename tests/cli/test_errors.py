@@ -55,3 +55,16 @@ def test_version_and_help() -> None:
     bare = run_pgswarm()
     assert bare.returncode == 2 and bare.stdout.count("Usage: pgswarm") == 1 and "Traceback" not in bare.stderr
     assert "add" in run_pgswarm("--help").ok().stdout
+
+
+@pytest.mark.parametrize("text", [
+    'connection to "postgresql://ann:s3cret@db:5432/app" failed',
+    "invalid dsn: host=db password=s3cret bogus=1",
+    """invalid dsn: "host=db password='s3 cret' bogus=1\"""",
+    "cannot connect to postgres://ann:s3cret@db/app?sslmode=require",
+])
+def test_one_scrubber_hides_a_password_in_any_message(text: str) -> None:
+    from pgswarm.worker.dsn import scrub_passwords
+
+    scrubbed = scrub_passwords(text)
+    assert "s3" not in scrubbed and "***" in scrubbed

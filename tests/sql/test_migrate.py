@@ -76,6 +76,15 @@ def test_a_gap_in_migration_numbers_is_applied_in_order(tmp_path: Path) -> None:
     assert [f.version for f in schema_files.migrations(tmp_path)] == [1, 3]
 
 
+def test_a_database_older_than_the_caller_is_refused_with_sw006(dsn: str) -> None:
+    with psycopg.connect(dsn) as conn:
+        version = conn.execute("select swarm.require_schema(1)").fetchone()[0]
+        assert version == schema_files.required_schema_version()
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("select swarm.require_schema(%s)", (version + 1,))
+    assert info.value.sqlstate == "SW006" and "pgswarm migrate" in (info.value.diag.message_hint or "")
+
+
 def test_schema_version_matches_the_code(dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select swarm.schema_version()").fetchone()[0] == schema_files.required_schema_version()

@@ -463,6 +463,14 @@ def test_web_refuses_a_database_without_the_current_schema(empty_dsn: str) -> No
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_web_refuses_a_database_older_than_its_code(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        newest = conn.execute("delete from swarm.schema_migrations where version = (select max(version) "
+                              "from swarm.schema_migrations) returning version").fetchone()[0]
+    result = run_pgswarm("web", "--port", "1", env={"PGSWARM_DSN": dsn}, timeout=60)
+    assert result.returncode == 4 and f"this pgswarm needs {newest}: run `pgswarm migrate`" in result.stderr
+
+
 def test_a_rare_match_is_found_by_following_pages_that_each_walk_a_bounded_stretch(
         web: WebServer, db: psycopg.Connection) -> None:
     from pgswarm.cli.queries import SCAN_LIMIT

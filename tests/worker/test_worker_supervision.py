@@ -39,3 +39,13 @@ def test_a_heartbeat_loop_that_dies_stops_the_worker_with_a_message_and_releases
     row = task_row(workers.dsn, task_id)
     assert (row["status"], row["attempts"]) == ("pending", 0), "the task is given back without spending its attempt"
     assert not processes_with(marker), "the agent is stopped with the worker"
+
+
+def test_a_worker_refuses_a_database_older_than_its_schema_with_exit_4(workers: Workers,
+                                                                         db: psycopg.Connection) -> None:
+    # The database loses its newest migration's record: it is now older than the worker's code.
+    newest = db.execute("delete from swarm.schema_migrations where version = (select max(version) "
+                        "from swarm.schema_migrations) returning version").fetchone()[0]
+    worker = workers.start()
+    assert worker.process.wait(60) == 4
+    assert f"this pgswarm needs {newest}" in worker.output() and "pgswarm migrate" in worker.output()

@@ -4,6 +4,8 @@ The same statements and results as `Client` (both run the queries of _queries.py
 waiting differs."""
 from __future__ import annotations
 
+import builtins
+
 import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -178,11 +180,11 @@ class AsyncClient:
         """Run a failed or cancelled task again; its new status (pending or waiting)."""
         return await self._run(q.retry(task_id))
 
-    async def cancel_many(self, task_ids: Sequence[int], reason: str | None = None) -> list[Changed]:
+    async def cancel_many(self, task_ids: Sequence[int], reason: str | None = None) -> builtins.list[Changed]:
         """Cancel those of these tasks still waiting, pending or running, in one statement."""
         return await self._run(q.cancel_many(task_ids, reason))
 
-    async def retry_many(self, task_ids: Sequence[int]) -> list[Changed]:
+    async def retry_many(self, task_ids: Sequence[int]) -> builtins.list[Changed]:
         """Retry those of these tasks still failed or cancelled, in one statement."""
         return await self._run(q.retry_many(task_ids))
 

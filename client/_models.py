@@ -33,7 +33,7 @@ def from_row(cls: type[T], row: Mapping[str, Any], **more: Any) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     known = {k: tuple(v) if isinstance(v, list) else v for k, v in row.items() if k in names and k != "extra"}
     extra = {k: v for k, v in row.items() if k not in names}
-    return cls(**known, **more, extra=MappingProxyType(extra))
+    return cls(**known, **more, extra=MappingProxyType(extra))  # type: ignore[call-arg]  # every result class has `extra`
 
 
 @dataclass(frozen=True)

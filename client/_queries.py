@@ -73,7 +73,7 @@ def get_task(task_id: int, capabilities: Mapping[str, bool], *, archive: bool = 
     """A task by id from the live table (or, with archive=True, from the archive)."""
     table = "swarm.agent_tasks_archive" if archive else "swarm.agent_tasks"
     return Query(_task_select(table, capabilities) + " where task.id = %(id)s", {"id": task_id},
-                 lambda rows: (_tasks(rows) or [None])[0])
+                 lambda rows: next(iter(_tasks(rows)), None))
 
 
 def list_tasks(capabilities: Mapping[str, bool], *, status: str | Sequence[str] | None = None,

@@ -1,6 +1,8 @@
 """`Client`: the pgswarm API over one psycopg connection (its own, or the caller's)."""
 from __future__ import annotations
 
+import builtins
+
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -174,11 +176,11 @@ class Client:
         """Run a failed or cancelled task again; its new status (pending or waiting)."""
         return self._run(q.retry(task_id))
 
-    def cancel_many(self, task_ids: Sequence[int], reason: str | None = None) -> list[Changed]:
+    def cancel_many(self, task_ids: Sequence[int], reason: str | None = None) -> builtins.list[Changed]:
         """Cancel those of these tasks still waiting, pending or running, in one statement."""
         return self._run(q.cancel_many(task_ids, reason))
 
-    def retry_many(self, task_ids: Sequence[int]) -> list[Changed]:
+    def retry_many(self, task_ids: Sequence[int]) -> builtins.list[Changed]:
         """Retry those of these tasks still failed or cancelled, in one statement."""
         return self._run(q.retry_many(task_ids))
 

@@ -7,6 +7,7 @@ processes migrating at once serialise and the later ones find nothing pending.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -25,8 +26,13 @@ class MigrateResult:
     warnings: tuple[str, ...] = ()  # what the SQL files warned about (e.g. why public.agent_tasks is missing)
 
 
+def _scalar(conn: psycopg.Connection, query: str) -> Any:
+    row = conn.execute(query).fetchone()  # type: ignore[arg-type]  # the installer's queries are literals
+    return None if row is None else row[0]
+
+
 def _ledger_exists(conn: psycopg.Connection) -> bool:
-    return conn.execute("select to_regclass('swarm.schema_migrations') is not null").fetchone()[0]
+    return bool(_scalar(conn, "select to_regclass('swarm.schema_migrations') is not null"))
 
 
 def _check_applied(applied: dict[int, tuple[str, str]], files: list[SqlFile]) -> None:
@@ -77,9 +83,9 @@ def migrate(dsn: str, connect_timeout: int = 10, *, public_names: bool | None = 
                 conn.execute("update swarm.settings set public_names = %s, updated_at = now()", (public_names,))
             for file in sql_files():
                 conn.execute(file.text)
-            version = conn.execute("select max(version) from swarm.schema_migrations").fetchone()[0]
-            exposed = conn.execute("select coalesce(obj_description(to_regclass('public.agent_tasks'), 'pg_class') "
-                                   "like 'pgswarm:%', false)").fetchone()[0]
+            version = _scalar(conn, "select max(version) from swarm.schema_migrations")
+            exposed = _scalar(conn, "select coalesce(obj_description(to_regclass('public.agent_tasks'), 'pg_class') "
+                                    "like 'pgswarm:%', false)")
     return MigrateResult([f.name for f in pending], version, bool(exposed), tuple(warnings))
 
 

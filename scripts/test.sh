@@ -3,8 +3,18 @@
 # agent CLIs, the HA packages and the browser when their install scripts exist, then runs the whole suite on
 # the embedded PostgreSQL (the wheel's, 18) and the engine, worker, CLI and client suites again on
 # PostgreSQL 15 where it is installed. Extra arguments go to every pytest run.
+#
+#   bash scripts/test.sh           the whole suite (CI runs this)
+#   bash scripts/test.sh --quick   for development: everything but the `slow` marker, on the embedded
+#                                  PostgreSQL only, four test processes at once (each starts its own server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=false
+if [ "${1:-}" = "--quick" ]; then
+  quick=true
+  shift
+fi
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check -q --upgrade pip
@@ -29,6 +39,15 @@ run_pytest() {
   fi
   return "$rc"
 }
+
+echo "== types (mypy) =="
+bash scripts/typecheck.sh
+
+if [ "$quick" = true ]; then
+  echo "== quick: the suite without the slow marker, embedded PostgreSQL, 4 processes =="
+  PGSWARM_TEST_PGBIN=embedded run_pytest tests -m "not slow" -n 4 -q "$@"
+  exit $?
+fi
 
 status=0
 echo "== suite on the embedded PostgreSQL =="

@@ -277,7 +277,7 @@ def collect_if_exited(child: AgentProcess) -> bool:
     """Whether the process has exited, collecting it now if the loop has not yet read its exit
     (after the worker was suspended, a stop request and an earlier exit arrive together)."""
     if child.running and child._pidfd is not None and select.select([child._pidfd], [], [], 0)[0]:
-        _on_exit(attempt)
+        _on_exit(child)
     return not child.running
 
 

@@ -21,7 +21,9 @@ Row = dict[str, Any]
 TASK_LIST_COLUMNS = """
   task.id, task.status, task.agent, task.queue, task.priority, task.attempts, task.max_attempts,
   task.depends_on, task.parent_id, task.tags, task.created_at, task.started_at, task.finished_at,
-  task.run_after, task.worker, task.cost_usd, task.prompt, task.error
+  task.run_after, task.worker, task.cost_usd, task.prompt, task.error,
+  case when task.status in ('waiting', 'pending')
+       then (select string_agg(why.brief, ', ') from swarm.why_pending(task.id) as why) end as waiting_for
 """
 
 
@@ -580,10 +582,9 @@ def task_attempts(conn: psycopg.Connection, task_id: int) -> list[Row]:
         """, {"id": task_id})
 
 
-def why_pending(conn: psycopg.Connection, task_id: int) -> list[Row] | None:
-    """The reasons swarm.why_pending(task_id) gives, or None where that function is not installed."""
-    if not _scalar(conn, "select to_regprocedure('swarm.why_pending(bigint)') is not null"):
-        return None
+def why_pending(conn: psycopg.Connection, task_id: int) -> list[Row]:
+    """Why a task is not running: swarm.why_pending's rows (code, reason, brief, detail); none when it
+    is running or claimable now."""
     return _rows(conn, "select * from swarm.why_pending(%s)", (task_id,))
 
 

@@ -13,7 +13,8 @@
 --   12_enqueue_many  swarm.priority(), swarm.enqueue_many() (batches, dependencies by name)
 --   14_task_args     swarm.task_arg_needs(): args checked against swarm.agents.task_args, the arg policy
 --   15_cron          cron parsing and next fire times (DST rule in its header), swarm.cron_next()
---   20_claim         swarm.claim_task()
+--   20_claim         the claim's rules (_task_due, _agent_paused, ...), swarm.claim_task()
+--   24_why_pending   swarm.why_pending() (those rules read back as sentences)
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()

@@ -1,5 +1,76 @@
 -- Claim: hand pending tasks to a worker.
 
+-- The claim's rules, each one small function shared by claim_task and swarm.why_pending
+-- (sql/24_why_pending.sql), so that what the claim does and what why_pending says cannot drift
+-- apart. The expressions are plain SQL functions, which the planner inlines into the claim's
+-- queries (no call per row); the counts are plpgsql, which keeps their plans per session.
+
+-- swarm._in_scope: whether a worker whose list (of agents or queues) is scope takes value;
+-- a null list takes every value.
+create or replace function swarm._in_scope(scope text[], value text) returns boolean
+language sql immutable parallel safe
+as $$ select scope is null or value = any(scope) $$;
+
+-- swarm._task_due: whether a task's run_after has come.
+create or replace function swarm._task_due(run_after timestamptz, at timestamptz) returns boolean
+language sql immutable parallel safe
+as $$ select run_after <= at $$;
+
+-- swarm._agent_paused: whether an agent is paused (by the breaker or an operator) at this time.
+create or replace function swarm._agent_paused(paused_until timestamptz, at timestamptz) returns boolean
+language sql immutable parallel safe
+as $$ select paused_until is not null and paused_until > at $$;
+
+-- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
+create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
+language sql stable security definer set search_path = pg_catalog, swarm
+-- Called inside claim_task, whose force_generic_plan would give this range query a generic plan.
+set plan_cache_mode = auto
+as $$
+  select coalesce(sum(task.cost_usd), 0)
+    from swarm.agent_tasks as task
+   where task.status in ('completed', 'failed', 'cancelled')
+     and task.finished_at >= date_trunc('day', $2 at time zone 'UTC') at time zone 'UTC'
+     and task.agent = $1
+$$;
+
+-- swarm._agent_over_budget: whether an agent has spent its daily budget (null: no budget).
+create or replace function swarm._agent_over_budget(agent text, daily_budget_usd numeric, at timestamptz)
+returns boolean
+language sql stable
+as $$ select case when daily_budget_usd is null then false else swarm._spent_today(agent, at) >= daily_budget_usd end $$;
+
+-- swarm._agent_running: how many tasks of an agent are running (for max_concurrent).
+create or replace function swarm._agent_running(agent text) returns int
+language plpgsql stable
+as $$
+begin
+  return (select count(*) from swarm.agent_tasks as task where task.status = 'running' and task.agent = _agent_running.agent);
+end
+$$;
+
+-- swarm._agent_starts_last_minute: how many tasks of an agent started within the minute before
+-- at (the sliding window of max_starts_per_minute).
+create or replace function swarm._agent_starts_last_minute(agent text, at timestamptz) returns int
+language plpgsql stable
+as $$
+begin
+  return (select count(*) from swarm.agent_starts as s
+           where s.agent = _agent_starts_last_minute.agent and s.started_at > _agent_starts_last_minute.at - interval '1 minute');
+end
+$$;
+
+-- swarm._concurrency_key_holder: the running task that holds a concurrency key, or null.
+create or replace function swarm._concurrency_key_holder(concurrency_key text) returns bigint
+language plpgsql stable
+as $$
+begin
+  return (select running.id from swarm.agent_tasks as running
+           where running.status = 'running' and running.concurrency_key = _concurrency_key_holder.concurrency_key
+           limit 1);
+end
+$$;
+
 -- swarm.claim_task: claim up to max_tasks claimable tasks for a worker.
 --   order:      priority desc, run_after, id (the order of agent_tasks_claim_idx: claim rank,
 --               run_after, id). The walk starts at the claim floor (sql/22_claim_floor.sql);
@@ -89,10 +160,9 @@ begin
          coalesce(array_agg(a.name) filter (where a.max_concurrent is not null or a.max_starts_per_minute is not null), '{}')
     into v_free, v_capped
     from swarm.agents as a
-   where (claim_task.agents is null or a.name = any(claim_task.agents))
-     and (a.paused_until is null or a.paused_until <= v_now)
-     and case when a.daily_budget_usd is null then true
-              else swarm._spent_today(a.name, v_now) < a.daily_budget_usd end;
+   where swarm._in_scope(claim_task.agents, a.name)
+     and not swarm._agent_paused(a.paused_until, v_now)
+     and not swarm._agent_over_budget(a.name, a.daily_budget_usd, v_now);
 
   perform set_config('swarm.api', 'on', true);
   select s.last_value into v_floor from swarm.claim_floor as s;
@@ -114,10 +184,10 @@ begin
           from swarm.agent_tasks as task
          where task.status = 'pending'
            and swarm.claim_rank(task.priority, task.run_after) >= v_floor
-           and task.run_after <= v_now
+           and swarm._task_due(task.run_after, v_now)
            and task.agent = any(v_free)
            and task.concurrency_key is null
-           and (claim_task.queues is null or task.queue = any(claim_task.queues))
+           and swarm._in_scope(claim_task.queues, task.queue)
          order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit claim_task.max_tasks
            for update skip locked
@@ -167,19 +237,6 @@ $$;
 comment on function swarm.claim_task(text, text[], text[], int, int, text, int, boolean)
   is 'claim up to max_tasks tasks for a worker (FOR UPDATE SKIP LOCKED; honours pauses, caps, rates, concurrency keys)';
 
--- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
-create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
-language sql stable security definer set search_path = pg_catalog, swarm
--- Called inside claim_task, whose force_generic_plan would give this range query a generic plan.
-set plan_cache_mode = auto
-as $$
-  select coalesce(sum(task.cost_usd), 0)
-    from swarm.agent_tasks as task
-   where task.status in ('completed', 'failed', 'cancelled')
-     and task.finished_at >= date_trunc('day', $2 at time zone 'UTC') at time zone 'UTC'
-     and task.agent = $1
-$$;
-
 -- swarm._claim_limited: the careful path of claim_task, for capped agents and keyed tasks.
 --   locks: capped agents FOR NO KEY UPDATE in name order, then candidates one by one FOR UPDATE
 --          SKIP LOCKED, then an advisory lock per concurrency key.
@@ -213,16 +270,12 @@ begin
   loop
     v_left := _claim_limited.max_tasks;
     if v_agent.max_concurrent is not null then
-      v_left := least(v_left, v_agent.max_concurrent - (
-        select count(*) from swarm.agent_tasks as task
-         where task.status = 'running' and task.agent = v_agent.name)::int);
+      v_left := least(v_left, v_agent.max_concurrent - swarm._agent_running(v_agent.name));
     end if;
     if v_agent.max_starts_per_minute is not null then
       delete from swarm.agent_starts as s
        where s.agent = v_agent.name and s.started_at <= v_now - interval '1 minute';
-      v_left := least(v_left, v_agent.max_starts_per_minute - (
-        select count(*) from swarm.agent_starts as s
-         where s.agent = v_agent.name and s.started_at > v_now - interval '1 minute')::int);
+      v_left := least(v_left, v_agent.max_starts_per_minute - swarm._agent_starts_last_minute(v_agent.name, v_now));
     end if;
     if v_left > 0 then
       v_slot_agents := v_slot_agents || v_agent.name::text;
@@ -239,10 +292,10 @@ begin
         from swarm.agent_tasks as task
        where task.status = 'pending'
          and swarm.claim_rank(task.priority, task.run_after) >= _claim_limited.floor
-         and task.run_after <= v_now
+         and swarm._task_due(task.run_after, v_now)
          and task.agent = any(v_eligible)
          and task.id <> all(v_chosen)
-         and (_claim_limited.queues is null or task.queue = any(_claim_limited.queues))
+         and swarm._in_scope(_claim_limited.queues, task.queue)
        order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
          for update skip locked
     loop
@@ -257,8 +310,7 @@ begin
         if not pg_try_advisory_xact_lock(hashtext('swarm.concurrency_key'), hashtext(v_task.concurrency_key)) then
           continue;
         end if;
-        if exists (select 1 from swarm.agent_tasks as running
-                    where running.status = 'running' and running.concurrency_key = v_task.concurrency_key) then
+        if swarm._concurrency_key_holder(v_task.concurrency_key) is not null then
           continue;
         end if;
         v_keys := v_keys || v_task.concurrency_key;

@@ -83,7 +83,7 @@ select w.name as worker,
        w.started_at,
        w.heartbeat_at,
        swarm.now() - w.heartbeat_at as heartbeat_age,
-       w.stopped_at is null and w.heartbeat_at > swarm.now() - interval '2 minutes' as alive,
+       swarm._worker_alive(w.stopped_at, w.heartbeat_at, swarm.now()) as alive,
        w.stopped_at
   from swarm.workers as w
   left join (

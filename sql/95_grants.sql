@@ -64,6 +64,9 @@ grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swar
 grant execute on function swarm.stats(interval) to swarm_monitor;
 -- Functions called inside views run with the caller's EXECUTE privilege.
 grant execute on function swarm._spent_today(text, timestamptz) to swarm_monitor;
+grant execute on function swarm._worker_alive(timestamptz, timestamptz, timestamptz) to swarm_monitor;
+-- Why a task is pending: whoever may read tasks may read their reasons.
+grant execute on function swarm.why_pending(bigint) to swarm_enqueue, swarm_worker, swarm_monitor;
 
 -- pgswarm web: a server running as a non-owner login checks bearer tokens with this (it reveals
 -- nothing but whether a given token works). Making and revoking tokens, and set_priority, stay

@@ -197,8 +197,11 @@ def ls(
         return
     view = [{**r, "attempts": f"{r['attempts']}/{r['max_attempts']}", "age": _age(r),
              "after": ",".join(map(str, r["depends_on"])), "prompt": shorten(r["prompt"], 50),
-             "cost": f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else ""} for r in rows]
+             "cost": f"${r['cost_usd']:.4f}" if r["cost_usd"] is not None else "",
+             "waiting for": shorten(r["waiting_for"] or "", 30)} for r in rows]
     columns = ["id", "status", "agent", "queue", "priority", "attempts", "age", "after", "cost", "prompt"]
+    if any(r["waiting_for"] for r in rows):
+        columns.insert(-1, "waiting for")
     if worker is not None:
         columns.insert(4, "worker")
     print_table(view, columns, empty="no tasks (pgswarm ls --all shows older ones)")
@@ -241,8 +244,10 @@ def show(
         dependents = queries.dependents(conn, task_id)
         kids = queries.children(conn, task_id)
         events = queries.task_events(conn, task_id)
+        why = queries.why_pending(conn, task_id) if task["status"] in ("waiting", "pending") else []
     if as_json:
-        print_json({"task": task, "dependencies": deps, "dependents": dependents, "children": kids, "events": events})
+        print_json({"task": task, "why_pending": why, "dependencies": deps, "dependents": dependents,
+                    "children": kids, "events": events})
         return
     fields = ["id", "status", "agent", "queue", "priority", "attempts", "max_attempts", "timeout_seconds", "key",
               "parent_id", "concurrency_key", "depends_on", "on_dependency_failure", "tags", "args", "metadata",
@@ -256,6 +261,10 @@ def show(
             continue
         console.print(f"  {name:<22} {cell(value)}", markup=False, highlight=False)
     console.print(f"  {'prompt':<22} {shorten(task['prompt'], 400)}", markup=False, highlight=False)
+    if task["status"] in ("waiting", "pending"):
+        console.print("[bold]why it is not running[/bold]")
+        for row in why or [{"reason": "nothing holds it back: a live worker should claim it soon"}]:
+            console.print(f"  {row['reason']}", markup=False, highlight=False)
     if task.get("result") is not None:
         console.print(f"  {'result':<22} {shorten(cell(task['result']), 400)}", markup=False, highlight=False)
     tree = Tree(f"[bold]dependencies[/bold]")

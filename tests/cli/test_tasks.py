@@ -203,6 +203,23 @@ def test_show_prints_fields_dependencies_and_events(cli: Cli, swarm: SwarmClient
     assert [e["event"] for e in data["events"]] == ["created"]
 
 
+def test_show_and_ls_say_why_a_task_is_not_running(cli: Cli, swarm: SwarmClient) -> None:
+    swarm.pause("claude", "2099-01-01T07:03:00Z", "breaker: 5 failures in a row")
+    paused = swarm.make_task("echo paused", agent="claude")
+    first = swarm.make_task("echo first", agent="codex")
+    later = swarm.make_task("echo later", depends_on=[first])
+    out = cli("show", str(paused)).ok().stdout
+    assert "why it is not running" in out
+    assert "agent claude is paused until 2099-01-01 07:03:00 UTC" in out and "breaker: 5 failures" in out
+    assert "no live worker runs agent claude" in out
+    data = json.loads(cli("show", str(later), "--json").ok().stdout)
+    assert [r["code"] for r in data["why_pending"]] == ["dependency", "shell"]
+    table = cli("ls").ok().stdout
+    assert "waiting for" in table and "paused until 07:03" in table and f"task {first}" in table
+    rows = {r["id"]: r for r in json.loads(cli("ls", "--json").ok().stdout)}
+    assert rows[first]["waiting_for"] == "no codex worker"
+
+
 def test_show_and_logs_of_an_unknown_task(cli: Cli) -> None:
     assert_user_error(cli("show", "4711"), "task 4711 not found")
     assert_user_error(cli("logs", "4711"), "task 4711 not found")

@@ -178,6 +178,7 @@ def test_get_list_output_cancel_retry_and_agents(dsn: str, swarm: SwarmClient) -
         assert (task.id, task.status, task.agent, task.depends_on, task.unmet_dependencies) == (b, "waiting", "claude",
                                                                                                (a,), 1)
         assert task.archived is False and task.ledger == () and task.created_at is not None
+        assert task.why_pending == (f"waits for task {a} (pending, agent shell)", "no live worker runs agent claude")
         assert [t.id for t in client.list()] == [b, a]
         assert [t.id for t in client.list(status="waiting")] == [b]
         assert [t.id for t in client.list(queue="q1", tag="x")] == [a]

@@ -424,6 +424,22 @@ def test_pages_render_and_a_refusal_shows_the_engines_message(web: WebServer, db
     assert db.execute("select status from swarm.agent_tasks where tags = '{t}'").fetchone()[0] == "cancelled"
 
 
+def test_the_task_page_list_and_api_say_why_a_task_is_not_running(web: WebServer, db: psycopg.Connection) -> None:
+    db.execute("select swarm.pause_agent('codex', now() + interval '2 hours', 'operator: key rotation')")
+    task = add(db, "held back", agent="codex")
+    with web.client("read") as client:
+        rows = client.get(f"/api/v1/tasks/{task}").json()["why_pending"]
+        assert [r["code"] for r in rows] == ["paused", "no_worker"] and "operator: key rotation" in rows[0]["reason"]
+        [listed] = [t for t in client.get("/api/v1/tasks").json()["tasks"] if t["id"] == task]
+        assert listed["waiting_for"].startswith("paused until")
+    with web.client() as browser:
+        browser.post("/login", data={"token": web.tokens["read"]})
+        page = browser.get(f"/tasks/{task}").text
+        assert "Why it is not running" in page and "agent codex is paused until" in page
+        assert "operator: key rotation" in page
+        assert "paused until" in browser.get("/tasks").text
+
+
 def test_token_commands_print_the_token_once_and_list_without_it(dsn: str) -> None:
     env = {"PGSWARM_DSN": dsn}
     created = run_pgswarm("web", "token", "create", "--scope", "enqueue", "--name", "ci-bot", env=env).ok()

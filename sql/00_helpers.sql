@@ -17,6 +17,7 @@
 --   24_why_pending   swarm.why_pending() (those rules read back as sentences)
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
+--   45_releases      swarm.release_for_usage_limit() (pause and release in one transaction)
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker()

@@ -362,11 +362,14 @@ comment on function swarm.fail_task(bigint, text, int, text, int, text, text, js
   is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
 
 -- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,
--- worker shutdown).
+-- worker shutdown, a node-local fault).
 --   fenced by:  (worker, attempt), as complete_task.
 --   guarantees: count_attempt = false gives the attempt back, at most 10 times per task (after
 --               that a release spends the attempt, so a task cannot bounce forever); a release that
 --               spends the last attempt fails the task. A requested cancel -> cancelled.
+--               delay_seconds null backs off: the agent's retry backoff for the task's next free
+--               release (10 s, 20 s, 40 s ... up to retry_backoff_max_seconds, with jitter), so an
+--               agent exiting 75 at once does not spin through its free releases.
 --   raises:     SW002 unknown task, SW005 negative delay.   notifies: swarm_ready when delay = 0.
 create or replace function swarm.release_task(
   task_id bigint,
@@ -385,7 +388,7 @@ declare
   v_task swarm.agent_tasks;
   v_status text;
 begin
-  if coalesce(release_task.delay_seconds, 0) < 0 then
+  if release_task.delay_seconds < 0 then
     perform swarm._invalid(format('delay_seconds %s must not be negative', release_task.delay_seconds));
   end if;
   v_task := swarm._fence(release_task.task_id, release_task.worker, release_task.attempt, 'release', v_now);
@@ -397,7 +400,8 @@ begin
   end if;
   perform set_config('swarm.api', 'on', true);
   v_status := swarm._settle_attempt(v_task, 'released', coalesce(release_task.reason, 'released by worker'), true,
-                                    make_interval(secs => coalesce(release_task.delay_seconds, 0)), v_now,
+                                    coalesce(make_interval(secs => release_task.delay_seconds),
+                                             swarm._backoff(v_task.agent, v_task.free_releases + 1)), v_now,
                                     coalesce(release_task.count_attempt, false) or v_task.free_releases >= 10);
   perform swarm._notify_slot_freed(v_task.agent, v_task.concurrency_key);
   perform set_config('swarm.api', '', true);

@@ -37,6 +37,7 @@ grant execute on function
   swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint),
   swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean),
   swarm.release_task(bigint, text, int, int, boolean, text),
+  swarm.release_for_usage_limit(bigint, text, int, timestamptz, text),
   swarm.reap_expired(),
   swarm.next_run_after(text[], text[]),
   swarm.pause_agent(text, timestamptz, text),

@@ -235,7 +235,8 @@ class Attempt:
         if self.stop_reason == "lost":
             return AttemptOutcome(task, "lost", **files)
         if self.stop_reason == "shutdown":
-            return AttemptOutcome(task, "released", error=f"worker {self.settings.worker} shutting down", **files)
+            return AttemptOutcome(task, "released", error=f"worker {self.settings.worker} shutting down",
+                                  retry_in_seconds=0, **files)
         if self.stop_reason == "cancel":
             return AttemptOutcome(task, "cancelled", error="cancelled while running; the process was stopped",
                                   retryable=False, **files)
@@ -255,7 +256,7 @@ class Attempt:
             return AttemptOutcome(task, "usage_limit", error=f"usage limit: {reason}", pause_until=outcome.pause_until,
                                   pause_reason=reason, **files)
         if outcome.kind == "tempfail":
-            return AttemptOutcome(task, "released", retry_in_seconds=outcome.retry_in_seconds or 0,
+            return AttemptOutcome(task, "released", retry_in_seconds=outcome.retry_in_seconds,
                                   error=outcome.error or f"exit code {files['exit_code']} (EX_TEMPFAIL): try again later",
                                   **files)
         return AttemptOutcome(task, "failed", error=outcome.error or f"exit code {files['exit_code']}", result=result,

@@ -34,7 +34,7 @@ class ClaimedTask:
 #   completed    swarm.complete_task (batched with other completions)
 #   failed       swarm.fail_task (the engine decides retry, final failure or cancel)
 #   released     swarm.release_task, without spending the attempt (EX_TEMPFAIL, throttle, shutdown)
-#   usage_limit  swarm.pause_agent, then swarm.release_task without spending the attempt
+#   usage_limit  swarm.release_for_usage_limit: the agent's pause and the release, one transaction
 #   cancelled    the worker stopped it because the task was cancelled: swarm.fail_task, not retryable
 #   lost         another worker owns the task now: nothing is reported
 OutcomeKind = Literal["completed", "failed", "released", "usage_limit", "cancelled", "lost"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from .errors import DatabaseDown
 from .metrics import Metrics
 from .records import AttemptOutcome
 from .sqlapi import Database, Report
+from .storable import storable, storable_text
 
 log = logging.getLogger("pgswarm.worker")
 
@@ -41,6 +43,7 @@ class Reporter:
     async def report(self, outcome: AttemptOutcome) -> Report | None:
         """Send the outcome (held while the database is away); the engine's answer, or None when
         there was nothing to send or the worker gave up at shutdown."""
+        outcome = storable_outcome(outcome)
         task = outcome.task
         if outcome.kind == "lost":
             log.warning("task %d: lease lost (another worker owns it now); stopped, not reported", task.id)
@@ -49,8 +52,6 @@ class Reporter:
         if outcome.kind == "usage_limit" and outcome.pause_until is not None:
             log.warning("task %d: %s; pausing %s until %s", task.id, outcome.pause_reason, task.agent,
                         outcome.pause_until)
-            await self.hold(task.id, lambda: self.db.pause_agent(task.agent, outcome.pause_until,
-                                                                 outcome.pause_reason or ""))
         report: Report | None = await self.hold(task.id, self._call_for(outcome))
         if report is None:
             return None
@@ -66,8 +67,14 @@ class Reporter:
         task = outcome.task
         if outcome.kind == "completed":
             return lambda: self._complete(outcome)
+        if outcome.kind == "usage_limit" and outcome.pause_until is not None:
+            # One call, one transaction: the agent's pause and the task's release.
+            return lambda: self.db.release_for_usage_limit(
+                task.id, task.attempt, until=outcome.pause_until,
+                reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit")
         if outcome.kind in ("released", "usage_limit"):
-            return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds or 0,
+            # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).
+            return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds,
                                            reason=outcome.error or "released by the worker")
         return lambda: self.db.fail(
             task.id, task.attempt, error=outcome.error or "failed", result=outcome.result, cost_usd=outcome.cost_usd,
@@ -134,3 +141,14 @@ def _completion(outcome: AttemptOutcome) -> dict[str, Any]:
     task = outcome.task
     return {"task_id": task.id, "attempt": task.attempt, "result": outcome.result, "cost_usd": outcome.cost_usd,
             "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens, **outcome.files}
+
+
+def storable_outcome(outcome: AttemptOutcome) -> AttemptOutcome:
+    """The outcome with every text and JSON value the agent printed made storable (storable.py):
+    an outcome is never lost because of its bytes."""
+    def text(value: str | None) -> str | None:
+        return None if value is None else storable_text(value)
+
+    return dataclasses.replace(outcome, error=text(outcome.error), result=storable(outcome.result),
+                               output_tail=text(outcome.output_tail), log_path=text(outcome.log_path),
+                               pause_reason=text(outcome.pause_reason))

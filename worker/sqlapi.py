@@ -305,13 +305,24 @@ class Database:
             input_tokens, output_tokens, retry_in_seconds, retryable)
         return Report(row["accepted"], row["status"], row["message"])
 
-    async def release(self, task_id: int, attempt: int, *, reason: str, delay_seconds: int = 0,
+    async def release(self, task_id: int, attempt: int, *, reason: str, delay_seconds: int | None = 0,
                       count_attempt: bool = False) -> Report:
+        """Give the task back; delay_seconds None lets the engine back off (sql/40_outcome.sql)."""
         row = await self._call(
             "fetchrow",
             "select accepted, status, message from swarm.release_task(task_id => $1, worker => $2, attempt => $3, "
             "delay_seconds => $4, count_attempt => $5, reason => $6)",
             task_id, self.worker, attempt, delay_seconds, count_attempt, reason)
+        return Report(row["accepted"], row["status"], row["message"])
+
+    async def release_for_usage_limit(self, task_id: int, attempt: int, *, until: datetime,
+                                      reason: str) -> Report:
+        """Pause the task's agent until `until` and release the task, in one transaction."""
+        row = await self._call(
+            "fetchrow",
+            "select accepted, status, message from swarm.release_for_usage_limit(task_id => $1, worker => $2, "
+            "attempt => $3, \"until\" => $4, reason => $5)",
+            task_id, self.worker, attempt, until, reason)
         return Report(row["accepted"], row["status"], row["message"])
 
     async def pause_agent(self, agent: str, until: datetime, reason: str) -> None:

@@ -13,6 +13,10 @@ output, so an agent whose work merely mentions limits is not paused. Known forms
 - gemini quota exhausted: RESOURCE_EXHAUSTED, TerminalQuotaError, "Quota exceeded for quota
   metric", "You have exhausted your daily quota" (a daily quota resets at midnight Pacific time;
   "Please retry in 43s" / "Suggested retry after 3600s" give the wait)
+- claude `API Error: Rate limit reached` (a limit without a reset time: the latest
+  `rate_limit_event`'s resetsAt when there is one, else RATE_LIMIT_PAUSE)
+- codex's 429 body `{"error": {"type": "usage_limit_reached", "resets_in_seconds": N}}` (or
+  `resets_at`), and its structured `rate_limits` windows (`resets_at`, `used_percent` 100)
 - throttles, a short backoff rather than a pause: "(not your usage limit)", 529 / overloaded_error
   / "Repeated 529 Overloaded errors", "Request rejected (429)", gemini's exhausted model capacity.
 
@@ -32,6 +36,8 @@ MARGIN = timedelta(minutes=2)
 SHORTEST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(days=8)
 UNKNOWN_RESET_PAUSE = timedelta(hours=1)
+RATE_LIMIT_PAUSE = timedelta(minutes=5)  # "Rate limit reached" without a reset time
+REASON_CHARS = 300
 THROTTLE_BACKOFF_SECONDS = 60
 # Google's daily API quotas reset at midnight Pacific time.
 GOOGLE_QUOTA_ZONE = "America/Los_Angeles"
@@ -45,6 +51,15 @@ class UsageLimit:
 
 
 _EPOCH = re.compile(r"Claude AI usage limit reached\|(\d{9,13})")
+_RATE_LIMIT_REACHED = re.compile(r"API Error:\s*(?:429\b[^\n]{0,40})?Rate limit reached", re.I)
+_CODEX_429 = re.compile(r"usage_limit_reached", re.I)
+_RESETS_AT_FIELD = re.compile(r'"resets_at"\s*:\s*(\d{9,13})')
+_RESETS_IN_FIELD = re.compile(r'"resets_in_seconds"\s*:\s*(\d+)')
+# What the result text of a run that exited 0 starts with when it is really a limit message
+# (claude bug #79500: `is_error: false`, exit 0). Only the start is read: an answer that merely
+# mentions limits is an answer.
+_SUCCESS_LOOKALIKE = re.compile(r"\s*(?:Claude AI usage limit reached\||API Error:\s*(?:429\b|Rate limit reached)"
+                                r"|You(?:'|’)ve hit your [^\n]{0,40}?limit|Claude usage limit reached)", re.I)
 _LIMIT = re.compile(r"You(?:'|’)ve hit your [^\n]{0,40}?limit|You have hit your [^\n]{0,40}?limit"
                     r"|Claude usage limit reached|5-hour limit reached", re.I)
 _GEMINI_QUOTA = re.compile(r"RESOURCE_EXHAUSTED|TerminalQuotaError|Quota exceeded|exhausted your (?:\w+ )?quota", re.I)
@@ -73,6 +88,17 @@ def detect_usage_limit(text: str, now: datetime) -> UsageLimit | None:
     for line in reversed(lines):
         if m := _EPOCH.search(line):
             return UsageLimit("usage_limit", _reason(line, m.start()), _from_epoch(int(m.group(1))))
+    for line in reversed(lines):
+        if m := _CODEX_429.search(line):
+            resets = None
+            if at := _RESETS_AT_FIELD.search(line):
+                resets = _from_epoch(int(at.group(1)))
+            elif after := _RESETS_IN_FIELD.search(line):
+                resets = now + timedelta(seconds=int(after.group(1)))
+            return UsageLimit("usage_limit", _reason(line, 0), resets or codex_rate_limit_reset(text))
+    for line in reversed(lines):
+        if m := _RATE_LIMIT_REACHED.search(line):
+            return UsageLimit("usage_limit", _reason(line, m.start()), _latest_event_reset(text) or now + RATE_LIMIT_PAUSE)
     found: UsageLimit | None = None
     for line in reversed(lines):  # the latest message that says when; else the latest one
         if m := _LIMIT.search(line):
@@ -91,6 +117,59 @@ def detect_usage_limit(text: str, now: datetime) -> UsageLimit | None:
         if m := _THROTTLE.search(line):
             return UsageLimit("throttle", _reason(line, 0), now + timedelta(seconds=THROTTLE_BACKOFF_SECONDS))
     return None
+
+
+def limit_in_success(result_text: str, events_text: str, now: datetime) -> UsageLimit | None:
+    """The usage limit behind a run that reported success (exit 0, not an error): a rejected
+    claude `rate_limit_event` (the structured source, preferred), or a result text that *is* a
+    limit message rather than an answer (it starts with one). `events_text` holds the run's
+    rate-limit event lines."""
+    event = _rate_limit_event(events_text)
+    if event is not None and (not result_text.strip() or _SUCCESS_LOOKALIKE.match(result_text)):
+        return event
+    if _SUCCESS_LOOKALIKE.match(result_text):
+        return detect_usage_limit(f"{events_text}\n{result_text.strip().splitlines()[0]}", now)
+    return None
+
+
+def codex_rate_limit_reset(text: str) -> datetime | None:
+    """When codex's exhausted window resets, from the structured `rate_limits` it reports
+    (`{"primary": {"used_percent": 100, "resets_at": EPOCH}, "secondary": ...}`, or
+    `resets_in_seconds`): the latest reset among windows at 100 %, else None."""
+    found: list[datetime] = []
+    for line in text.splitlines():
+        if "rate_limits" not in line:
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        for limits in _find_key(value, "rate_limits"):
+            if not isinstance(limits, dict):
+                continue
+            for window in limits.values():
+                if not isinstance(window, dict) or not _number(window.get("used_percent"), 0) >= 100:
+                    continue
+                if _number(window.get("resets_at"), 0) > 0:
+                    found.append(_from_epoch(int(window["resets_at"])))
+                elif _number(window.get("resets_in_seconds"), -1) >= 0:
+                    found.append(datetime.now(timezone.utc) + timedelta(seconds=int(window["resets_in_seconds"])))
+    return max(found) if found else None
+
+
+def _find_key(value: Any, key: str, depth: int = 0) -> list[Any]:
+    if depth > 6:
+        return []
+    if isinstance(value, dict):
+        return ([value[key]] if key in value else []) + [
+            x for v in value.values() if isinstance(v, (dict, list)) for x in _find_key(v, key, depth + 1)]
+    if isinstance(value, list):
+        return [x for v in value[:50] for x in _find_key(v, key, depth + 1)]
+    return []
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
 def pause_window(limit: UsageLimit, now: datetime) -> datetime:
@@ -146,8 +225,27 @@ def _strings(value: Any, depth: int = 0) -> list[str]:
 
 
 def _reason(line: str, start: int) -> str:
+    """The agent's words from `start`, one line of at most REASON_CHARS. A JSON body in it (an
+    API error's) is never cut in the middle: it gives way to the messages it carries."""
     text = line[start:].strip() if start < len(line) else line.strip()
-    return (text or line.strip())[:300]
+    text = text or line.strip()
+    if len(text) <= REASON_CHARS:
+        return text
+    brace = text.find("{")
+    if 0 <= brace < REASON_CHARS:
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, brace)
+        except ValueError:
+            value = None
+        words = " ".join(s for s in _strings(value) if s.strip()) if isinstance(value, dict) else ""
+        text = f"{text[:brace].rstrip()} {words}".strip() if words else text[:brace].rstrip() or text
+    if len(text) <= REASON_CHARS:
+        return text
+    cut = text[:REASON_CHARS - 1]
+    brace = cut.find("{")
+    if brace > 0:  # a JSON body that would not parse or fit: leave it out rather than cut it
+        cut = cut[:brace].rstrip()
+    return cut + "…"
 
 
 def _rate_limit_event(text: str) -> UsageLimit | None:
@@ -168,6 +266,23 @@ def _rate_limit_event(text: str) -> UsageLimit | None:
         at = _from_epoch(int(resets)) if isinstance(resets, (int, float)) and not isinstance(resets, bool) else None
         kind = info.get("rateLimitType") or "usage"
         return UsageLimit("usage_limit", f"rate_limit_event rejected ({kind})", at)
+    return None
+
+
+def _latest_event_reset(text: str) -> datetime | None:
+    """resetsAt of the latest claude `rate_limit_event`, whatever its status."""
+    for line in reversed(text.splitlines()):
+        if "rate_limit_event" not in line:
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("type") == "rate_limit_event":
+            info = event.get("rate_limit_info") if isinstance(event.get("rate_limit_info"), dict) else event
+            resets = info.get("resetsAt", info.get("resets_at"))
+            if isinstance(resets, (int, float)) and not isinstance(resets, bool) and resets > 0:
+                return _from_epoch(int(resets))
     return None
 
 

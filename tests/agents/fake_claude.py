@@ -6,7 +6,8 @@ the element after `--`; FAKE_MODE in the environment wins over the prompt. Modes
 (stream-json), json-object, json-array, huge-array (a json array bigger than the worker's 256 KiB
 tail), is-error-exit0, not-logged-in (what the real CLI prints without a login), limit-epoch,
 limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, not-your-limit,
-talks-about-limits, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
+talks-about-limits, limit-as-success, rate-limit-as-success,
+rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
 30 s first).
 """
 import json
@@ -116,6 +117,32 @@ elif mode == "talks-about-limits":
     emit(init)
     emit(result("I documented how the client handles 'Claude AI usage limit reached|1700000000' messages.\n"
                 "You've hit your limit · resets 3pm (Europe/Berlin) is the other form; 529 overloaded is a throttle."))
+elif mode == "limit-as-success":  # claude #79500: the limit reported as a success, exit 0
+    emit(init)
+    emit(result("Claude AI usage limit reached|4102444800"))
+elif mode == "rate-limit-as-success":  # exit 0, is_error false, the reset only in the structured event
+    emit(init)
+    emit({"type": "rate_limit_event", "rate_limit_info": {"status": "allowed_warning", "resetsAt": 4102444800,
+                                                          "rateLimitType": "five_hour"}})
+    emit(result("API Error: Rate limit reached"))
+elif mode == "rejected-event-empty-result":
+    emit(init)
+    emit({"type": "rate_limit_event", "rate_limit_info": {"status": "rejected", "resetsAt": 4102444800,
+                                                          "rateLimitType": "seven_day"}})
+    emit(result(""))
+elif mode == "nul":  # a NUL in the result (JSON escape) and a raw 0x00 byte in the output
+    emit(init)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(b"progress \x00 raw byte\n")
+    sys.stdout.buffer.flush()
+    # ASCII-escaped, as JSON may be: \u0000 and a lone \ud800 escape are valid JSON that jsonb refuses.
+    print(json.dumps(result("bytes: a\u0000b, a lone \ud800 surrogate") | {"extra\u0000key": "v\u0000"}), flush=True)
+elif mode == "nul-error":  # the same bytes in a failed run's result and stderr
+    emit(init)
+    sys.stderr.buffer.write(b"fatal: \x00 in stderr\n")
+    sys.stderr.buffer.flush()
+    emit(result("failed at \u0000", is_error=True, subtype="error_during_execution"))
+    sys.exit(1)
 else:
     print(f"fake_claude: unknown mode {mode}", file=sys.stderr)
     sys.exit(2)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A fake `codex exec --json`: JSON lines as codex 0.1xx prints them, by `mode:NAME` in the prompt
 or FAKE_MODE: success, reconnect-then-success (transient error events, then a completed turn),
-error, usage-limit (try again in ...), usage-limit-at (try again at 12:16 PM), turn-failed,
+error, usage-limit (try again in ...), usage-limit-at (try again at 12:16 PM), usage-limit-429 (the
+429 body with resets_in_seconds), usage-limit-429-exit0 (rate_limits windows only), turn-failed,
 offline (what codex prints without network, then exit 0 as if it had stopped), echo-args."""
 import json
 import os
@@ -10,7 +11,7 @@ import sys
 
 argv = sys.argv[1:]
 prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else "")
-match = re.search(r"mode:([a-z-]+)", prompt)
+match = re.search(r"mode:([a-z0-9-]+)", prompt)
 mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
 print("Reading additional input from stdin...", file=sys.stderr, flush=True)
 
@@ -54,6 +55,20 @@ elif mode == "usage-limit":
     emit({"type": "error", "message": "You've hit your usage limit. Upgrade to Pro or try again in 2 days 3 hours 4 minutes."})
     emit({"type": "turn.failed", "error": {"message": "You've hit your usage limit."}})
     sys.exit(1)
+elif mode == "usage-limit-429":  # the HTTP 429 body codex relays, with the structured windows before it
+    emit({"type": "token_count", "rate_limits": {"primary": {"used_percent": 100.0, "window_minutes": 300,
+                                                             "resets_at": 4102444800},
+                                                 "secondary": {"used_percent": 40.0, "window_minutes": 10080}}})
+    body = json.dumps({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
+                                 "plan_type": "plus", "resets_in_seconds": 7200}})
+    emit({"type": "error", "message": f"unexpected status 429 Too Many Requests: {body}"})
+    emit({"type": "turn.failed", "error": {"message": f"unexpected status 429 Too Many Requests: {body}"}})
+    sys.exit(1)
+elif mode == "usage-limit-429-exit0":  # the same without a reset in the body and exit 0: the windows say when
+    emit({"type": "token_count", "rate_limits": {"primary": {"used_percent": 100.0, "window_minutes": 300,
+                                                             "resets_at": 4102444800}}})
+    body = json.dumps({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached"}})
+    emit({"type": "error", "message": f"unexpected status 429 Too Many Requests: {body}"})
 elif mode == "turn-failed":
     emit({"type": "turn.failed", "error": {"message": "model refused the request"}})
     sys.exit(1)

@@ -404,3 +404,41 @@ def test_real_codex_offline_is_never_called_a_success(tmp_path: Path) -> None:
     assert codex.parse_outcome(exit_code, output, Path("x")).kind == "failed"
     as_if_done = codex.parse_outcome(0, output, Path("x"))
     assert as_if_done.kind == "failed" and "codex failed" in as_if_done.error
+
+
+# -- usage limits on the success path (issue 15, defect 2) -------------------------------------
+
+@pytest.mark.parametrize("mode, reason", [
+    ("limit-as-success", "Claude AI usage limit reached|4102444800"),
+    ("rate-limit-as-success", "API Error: Rate limit reached"),
+    ("rejected-event-empty-result", "rate_limit_event rejected (seven_day)"),
+])
+def test_claude_limit_reported_as_a_success_pauses(mode: str, reason: str) -> None:
+    """claude #79500: is_error false, exit 0, and the result is the limit message."""
+    outcome = run("claude", f"mode:{mode}")
+    assert outcome.kind == "usage_limit" and reason in outcome.pause_reason, outcome
+
+
+def test_claude_rate_limit_as_success_takes_its_reset_from_the_structured_event() -> None:
+    outcome = run("claude", "mode:rate-limit-as-success")  # resetsAt 2100: clamped to 8 days
+    assert outcome.pause_until - datetime.now(timezone.utc) > timedelta(days=7)
+
+
+@pytest.mark.parametrize("mode", ["usage-limit-429", "usage-limit-429-exit0"])
+def test_codex_429_usage_limit_reached_pauses_until_its_reset(mode: str) -> None:
+    outcome = run("codex", f"mode:{mode}")
+    assert outcome.kind == "usage_limit" and "usage_limit_reached" in outcome.pause_reason, outcome
+    wait = outcome.pause_until - datetime.now(timezone.utc)
+    if mode == "usage-limit-429":  # resets_in_seconds 7200 in the body, plus the margin
+        assert timedelta(hours=2) < wait < timedelta(hours=2, minutes=3)
+    else:  # no reset in the body: the rate_limits window at 100 % says 2100, clamped to 8 days
+        assert wait > timedelta(days=7)
+
+
+def test_a_long_pause_reason_is_never_cut_in_the_middle_of_json() -> None:
+    from pgswarm.worker.usage_limits import detect_usage_limit
+    body = json.dumps({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached",
+                                 "plan_type": "plus", "resets_in_seconds": 60, "padding": "x" * 400}})
+    limit = detect_usage_limit(f"unexpected status 429 Too Many Requests: {body}", datetime.now(timezone.utc))
+    assert limit is not None and len(limit.reason) <= 300
+    assert "{" not in limit.reason and "The usage limit has been reached" in limit.reason, limit.reason

@@ -33,9 +33,10 @@ class Outcome:
 
     completed   -> swarm.complete_task(result, cost_usd, input_tokens, output_tokens)
     failed      -> swarm.fail_task(error, retryable, retry_in_seconds)
-    usage_limit -> swarm.pause_agent(agent, pause_until, pause_reason), then
-                   swarm.release_task(count_attempt => false)
-    tempfail    -> swarm.release_task(count_attempt => false, delay_seconds => retry_in_seconds or 0)
+    usage_limit -> swarm.release_for_usage_limit(until => pause_until, reason => pause_reason): the
+                   agent's pause and the task's release (no attempt spent) in one transaction
+    tempfail    -> swarm.release_task(count_attempt => false, delay_seconds => retry_in_seconds), the
+                   engine's backoff when retry_in_seconds is None
     """
 
     kind: OutcomeKind

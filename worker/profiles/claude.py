@@ -3,8 +3,10 @@
 The outcome comes from the last `type == "result"` object (stream-json lines, or the object or
 array that `--output-format json` prints) together with the exit code: `is_error: true` is a
 failure even with exit 0. A rejected `rate_limit_event`, or a usage-limit message in the final
-result or the last lines of stderr, pauses the agent; the result text of a successful run is
-never searched for limits (an agent may well write about them).
+result or the last lines of stderr, pauses the agent. A successful run is a limit only when its
+result text *is* a limit message (starts with one: claude #79500 reports limits as successes) or
+a rejected `rate_limit_event` came with an empty result; an answer that merely mentions limits is
+an answer.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import CliProfile, Repeated, common_outcome, limit_outcome, option_args, split_output
+from .cli import (CliProfile, Repeated, common_outcome, limit_outcome, option_args, split_output,
+                  success_limit_outcome)
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -66,6 +69,10 @@ def parse_claude(exit_code: int, output: str) -> Outcome:
         failed = bool(final.get("is_error")) or exit_code != 0 or str(final.get("subtype", "")).startswith("error")
         cost, tokens_in, tokens_out = _usage(final)
         if not failed:
+            # claude #79500: a usage limit reported as a success (is_error false, exit 0).
+            limited = success_limit_outcome(text, "\n".join(_event_line(e) for e in limit_events), "claude")
+            if limited is not None:
+                return limited
             return Outcome(kind="completed", result=_result_fields(final, text), cost_usd=cost,
                            input_tokens=tokens_in, output_tokens=tokens_out)
         limit_text = "\n".join([*(_event_line(e) for e in limit_events[-1:]), text or "", stderr])

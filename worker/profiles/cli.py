@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .base import Outcome
-from ..usage_limits import detect_usage_limit, pause_window, throttle_seconds
+from ..usage_limits import UsageLimit, detect_usage_limit, limit_in_success, pause_window, throttle_seconds
 
 EX_TEMPFAIL = 75
 
@@ -134,7 +134,17 @@ def common_outcome(exit_code: int, agent: str) -> Outcome | None:
 def limit_outcome(text: str, agent: str, now: datetime | None = None) -> Outcome | None:
     """A usage limit (pause the agent) or a throttle (a short free retry) found in final text."""
     now = now or datetime.now(timezone.utc).astimezone()  # local: agents print local clock times
-    limit = detect_usage_limit(text, now)
+    return _limit_outcome(detect_usage_limit(text, now), agent, now)
+
+
+def success_limit_outcome(result_text: str, events_text: str, agent: str,
+                          now: datetime | None = None) -> Outcome | None:
+    """A usage limit behind a run that reported success (usage_limits.limit_in_success)."""
+    now = now or datetime.now(timezone.utc).astimezone()
+    return _limit_outcome(limit_in_success(result_text, events_text, now), agent, now)
+
+
+def _limit_outcome(limit: UsageLimit | None, agent: str, now: datetime) -> Outcome | None:
     if limit is None:
         return None
     if limit.kind == "throttle":

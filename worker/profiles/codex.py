@@ -6,6 +6,7 @@ Result: the last agent message (`item.completed` with an `agent_message` item; o
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,9 @@ def parse_codex(exit_code: int, output: str) -> Outcome:
     # turn completes after them.
     lasting = [e for e in errors if not e.startswith("Reconnecting")]
     if exit_code != 0 or turn_failures or (errors and not turn_completed):
-        final = "\n".join(turn_failures[-2:] + errors[-3:] + [stderr])
+        # The structured rate_limits windows go along: a limit without a reset time takes theirs.
+        windows = [json.dumps(e) for e in objects if "rate_limits" in e][-1:]
+        final = "\n".join(turn_failures[-2:] + errors[-3:] + [stderr] + windows)
         limited = limit_outcome(final, "codex")
         if limited is not None:
             return limited

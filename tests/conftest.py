@@ -87,5 +87,11 @@ def conn(dsn: str) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
+def db(conn: psycopg.Connection) -> psycopg.Connection:
+    """The same connection as `conn`, by the name the worker and web tests use."""
+    return conn
+
+
+@pytest.fixture
 def swarm(conn: psycopg.Connection) -> SwarmClient:
     return SwarmClient(conn)

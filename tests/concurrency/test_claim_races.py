@@ -2,32 +2,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 import psycopg
 
+from tests.helpers.claims import run_claimers
 from tests.helpers.swarm import SwarmClient
-
-CLAIMERS = 16
-
-
-def run_claimers(dsn: str, body: Callable[[psycopg.Connection, int], None], n: int = CLAIMERS) -> None:
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def target(i: int) -> None:
-        try:
-            with psycopg.connect(dsn, autocommit=True, application_name=f"claimer-{i}") as c:
-                barrier.wait()
-                body(c, i)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
 
 
 def test_16_connections_claiming_5000_tasks_never_double_claim(swarm: SwarmClient, dsn: str) -> None:

@@ -2,6 +2,7 @@
 and make sure neither they nor their agents outlive the test."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -94,7 +95,9 @@ class Workers:
             if worker.alive():
                 os.kill(worker.process.pid, signal.SIGCONT)  # a frozen worker cannot handle SIGTERM
                 worker.process.terminate()
-        time.sleep(0.2)
+        for worker in self.started:  # the second signal counts only once the first was handled
+            with contextlib.suppress(AssertionError):
+                wait_for(lambda: not worker.alive() or "no new claims" in worker.output(), 5, "SIGTERM handled")
         for worker in self.started:
             if worker.alive():
                 worker.process.terminate()

@@ -8,7 +8,7 @@ import time
 
 import psycopg
 
-from tests.concurrency.test_claim_races import run_claimers
+from tests.helpers.claims import run_claimers
 from tests.helpers.swarm import SwarmClient
 
 FLOOR = "select last_value from swarm.claim_floor"

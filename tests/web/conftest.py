@@ -98,9 +98,3 @@ def web_factory(dsn: str, tmp_path: Path) -> Iterator[Callable[..., WebServer]]:
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def db(dsn: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        yield conn

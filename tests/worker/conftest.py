@@ -19,12 +19,6 @@ def workers(dsn: str, tmp_path: Path) -> Iterator[Workers]:
     group.stop_all()
 
 
-@pytest.fixture
-def db(dsn: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        yield conn
-
-
 def agent(name: str) -> str:
     """The command line (as one shell word list) running a fake agent from tests/agents."""
     return f"{sys.executable} {AGENTS / name}"

@@ -59,7 +59,10 @@ def test_without_allow_shell_shell_tasks_are_left_for_another_worker(workers: Wo
     other = add(db, "anything", agent="report")
     workers.start(config=config, allow_shell=False)
     wait_status(workers.dsn, other, "completed", workers=workers)
-    time.sleep(1.5)
+    # A later task is claimed after the shell task in claim order: once it ran, the worker has passed
+    # the shell task by, not just not reached it yet.
+    later = add(db, "anything", agent="report")
+    wait_status(workers.dsn, later, "completed", workers=workers)
     assert task_row(workers.dsn, shell_task)["status"] == "pending"
 
 

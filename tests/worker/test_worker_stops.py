@@ -107,7 +107,7 @@ def test_second_signal_stops_at_once_and_still_releases(workers: Workers, db: ps
     worker = workers.start("--shutdown-grace", "120")
     wait_status(workers.dsn, task_id, "running", workers=workers)
     worker.signal(signal.SIGTERM)
-    time.sleep(0.5)
+    wait_for(lambda: "no new claims" in worker.output(), 10, "the first signal to be handled", diagnostics=workers.logs)
     started = time.monotonic()
     worker.signal(signal.SIGINT)
     assert worker.process.wait(30) == 0

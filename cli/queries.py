@@ -696,3 +696,40 @@ def remove_schedule(conn: psycopg.Connection, name: str) -> bool:
 
 def run_schedule(conn: psycopg.Connection, name: str) -> int:
     return int(_scalar(conn, "select swarm.run_schedule(name => %s)", (name,)))
+
+
+# -- pgswarm demo ---------------------------------------------------------------------------------------
+def demo_tasks(conn: psycopg.Connection, ids: list[int]) -> list[dict[str, Any]]:
+    rows = conn.execute("select id, status, attempts, cost_usd, metadata->>'step' as step, error "
+                        "from swarm.agent_tasks where id = any(%s) order by id", (ids,)).fetchall()
+    return [dict(zip(("id", "status", "attempts", "cost_usd", "step", "error"), row)) for row in rows]
+
+
+def cancel_unfinished(conn: psycopg.Connection, ids: list[int], reason: str) -> None:
+    conn.execute("select swarm.cancel_task(id, %s) from swarm.agent_tasks "
+                 "where id = any(%s) and status in ('waiting', 'pending', 'running')", (reason, ids))
+
+
+def attempt_starts_and_ends(conn: psycopg.Connection, ids: list[int]) -> list[int]:
+    """+1 for each attempt's start and -1 for its end, in time order (for the most run at once)."""
+    rows = conn.execute("""
+        select case when event = 'claimed' then 1 else -1 end
+          from swarm.task_events
+         where task_id = any(%s)
+           and event in ('claimed', 'completed', 'failed', 'retry_scheduled', 'released', 'cancelled', 'lease_expired')
+         order by at, 1""", (ids,)).fetchall()
+    return [change for (change,) in rows]
+
+
+def tokens_and_run_time(conn: psycopg.Connection, ids: list[int]) -> tuple[int, int, float]:
+    row = conn.execute("select coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
+                       "coalesce(extract(epoch from sum(finished_at - started_at)), 0) "
+                       "from swarm.agent_tasks where id = any(%s)", (ids,)).fetchone()
+    assert row is not None  # an aggregate always returns a row
+    return int(row[0]), int(row[1]), float(row[2])
+
+
+# -- pgswarm export -------------------------------------------------------------------------------------
+def begin_snapshot(conn: psycopg.Connection) -> None:
+    """The transaction reads one consistent snapshot (call first, outside autocommit)."""
+    conn.execute("set transaction isolation level repeatable read, read only")

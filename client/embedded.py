@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 
 from ..worker.errors import DatabaseUnavailable
+from .migrate import create_database_if_missing, ledger_exists
 
 HOME_ENV = "PGSWARM_HOME"
 SERVER_USER = "embedded_postgres"
@@ -157,9 +158,7 @@ class EmbeddedServer:
         options = f"-c listen_addresses='' -k {shlex.quote(str(socket_dir))} -p {SOCKET_PORT}"
         self._pg_ctl(["start", "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60", "-o", options])
         with psycopg.connect(self._dsn_for("postgres"), autocommit=True, connect_timeout=10) as conn:
-            exists = conn.execute("select 1 from pg_database where datname = %s", (DATABASE,)).fetchone()
-            if not exists:
-                conn.execute(f'create database "{DATABASE}"')
+            create_database_if_missing(conn, DATABASE)
 
     def _dsn_for(self, database: str) -> str:
         return f"postgresql://postgres@/{database}?host={self.socket_dir}&port={SOCKET_PORT}"
@@ -232,7 +231,7 @@ class EmbeddedServer:
 
     def _schema_present(self) -> bool:
         with psycopg.connect(self.dsn(), connect_timeout=10) as conn:
-            return bool(conn.execute("select to_regclass('swarm.schema_migrations') is not null").fetchone()[0])
+            return ledger_exists(conn)
 
 
 def _make_traversable(path: Path) -> None:

@@ -31,7 +31,13 @@ def _scalar(conn: psycopg.Connection, query: str) -> Any:
     return None if row is None else row[0]
 
 
-def _ledger_exists(conn: psycopg.Connection) -> bool:
+def create_database_if_missing(conn: psycopg.Connection, name: str) -> None:
+    """The embedded server's first start: its database (conn: autocommit, to another database)."""
+    if _scalar(conn, f"select count(*) from pg_database where datname = '{name}'") == 0:  # name: a constant
+        conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
+
+
+def ledger_exists(conn: psycopg.Connection) -> bool:
     return bool(_scalar(conn, "select to_regclass('swarm.schema_migrations') is not null"))
 
 
@@ -53,7 +59,7 @@ def plan(conn: psycopg.Connection) -> list[SqlFile]:
     """The migrations not yet applied (checks the applied ones' checksums)."""
     files = migrations()
     applied: dict[int, tuple[str, str]] = {}
-    if _ledger_exists(conn):
+    if ledger_exists(conn):
         applied = {v: (n, c) for v, n, c in conn.execute("select version, name, checksum from swarm.schema_migrations")}
     _check_applied(applied, files)
     return [f for f in files if f.version not in applied]

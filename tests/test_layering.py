@@ -23,6 +23,31 @@ def test_no_python_outside_the_sql_modules_writes_swarm_tables() -> None:
     assert offenders == []
 
 
+RUNS_SQL = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "copy", "copy_records_to_table"}
+
+
+def sql_run_in(path: Path) -> list[int]:
+    """Lines where the file runs SQL text of its own: a driver call whose query is a literal."""
+    return [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in RUNS_SQL
+            and node.args and isinstance(node.args[0], (ast.Constant, ast.JoinedStr))
+            and (not isinstance(node.args[0], ast.Constant) or isinstance(node.args[0].value, str))]
+
+
+def test_only_the_sql_modules_hold_sql_text() -> None:
+    """Faces call the query modules; a query written elsewhere is a rule in two places waiting to happen."""
+    offenders = {str(p.relative_to(REPO)): lines for p in python_files(*PACKAGES)
+                 if p not in SQL_TEXT_MODULES and (lines := sql_run_in(p))}
+    assert offenders == {}
+
+
+def test_the_sql_text_check_sees_a_literal_query(tmp_path: Path) -> None:
+    sample = tmp_path / "face.py"
+    sample.write_text('def f(conn):\n    conn.execute("select 1")\n    conn.execute(QUERY)\n'
+                      '    return conn.fetchval(f"select {1}")\n')
+    assert sql_run_in(sample) == [2, 4]
+
+
 def imported_modules(path: Path) -> set[str]:
     """The absolute names of what a file of the package imports (relative imports resolved)."""
     package = ["pgswarm", *path.relative_to(REPO).parent.parts]

@@ -68,9 +68,7 @@ def _enqueue(conn: psycopg.Connection, run: str) -> dict[str, int]:
 
 
 def _tasks(conn: psycopg.Connection, ids: dict[str, int]) -> list[dict[str, Any]]:
-    rows = conn.execute("select id, status, attempts, cost_usd, metadata->>'step' as step, error "
-                        "from swarm.agent_tasks where id = any(%s) order by id", (list(ids.values()),)).fetchall()
-    return [dict(zip(("id", "status", "attempts", "cost_usd", "step", "error"), row)) for row in rows]
+    return queries.demo_tasks(conn, list(ids.values()))
 
 
 def _note(task: dict[str, Any]) -> str:
@@ -132,22 +130,15 @@ def _follow(conn: psycopg.Connection, ids: dict[str, int], worker: subprocess.Po
 
 def _cancel_unfinished(conn: psycopg.Connection, ids: dict[str, int]) -> None:
     try:
-        conn.execute("select swarm.cancel_task(id, 'pgswarm demo stopped early') from swarm.agent_tasks "
-                     "where id = any(%s) and status in ('waiting', 'pending', 'running')", (list(ids.values()),))
+        queries.cancel_unfinished(conn, list(ids.values()), "pgswarm demo stopped early")
     except psycopg.Error:
         pass  # the database went away; the tasks stay as they are
 
 
 def _parallelism(conn: psycopg.Connection, ids: dict[str, int]) -> int:
     """The most attempts that ran at the same moment, from the claimed/finished events."""
-    rows = conn.execute("""
-        select at, case when event = 'claimed' then 1 else -1 end
-          from swarm.task_events
-         where task_id = any(%s)
-           and event in ('claimed', 'completed', 'failed', 'retry_scheduled', 'released', 'cancelled', 'lease_expired')
-         order by at, 2""", (list(ids.values()),)).fetchall()
     running = most = 0
-    for _, change in rows:
+    for change in queries.attempt_starts_and_ends(conn, list(ids.values())):
         running += change
         most = max(most, running)
     return most
@@ -157,10 +148,7 @@ def _summary(conn: psycopg.Connection, ids: dict[str, int], tasks: list[dict[str
              dsn_flag: str | None, console: Console) -> None:
     retries = sum(max(0, t["attempts"] - 1) for t in tasks)
     cost = sum(float(t["cost_usd"] or 0) for t in tasks)
-    tokens_in, tokens_out, run_seconds = conn.execute(
-        "select coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), "
-        "coalesce(extract(epoch from sum(finished_at - started_at)), 0) from swarm.agent_tasks where id = any(%s)",
-        (list(ids.values()),)).fetchone()
+    tokens_in, tokens_out, run_seconds = queries.tokens_and_run_time(conn, list(ids.values()))
     completed = sum(t["status"] == "completed" for t in tasks)
     first, last = min(ids.values()), max(ids.values())
     console.print(f"\n[bold]{completed} of {len(tasks)} tasks completed in {wall:.1f}s[/bold]")

@@ -445,7 +445,7 @@ def export(
     if output is not None and not output.parent.exists():
         raise UsageError(f"--output: folder {output.parent} does not exist")
     with connect(dsn, autocommit=False) as conn:
-        conn.execute("set transaction isolation level repeatable read, read only")  # one consistent snapshot
+        queries.begin_snapshot(conn)  # one consistent snapshot
         sink = open(output, "w") if output else sys.stdout
         count = 0
         try:

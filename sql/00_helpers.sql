@@ -5,7 +5,8 @@
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
 -- swarm.settings (the owner's: default agent, public names, test clock),
 -- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
--- enqueuing a task per slot).
+-- enqueuing a task per slot), swarm.task_attempts (+ _archive: one row per attempt),
+-- swarm.agent_daily_spend (cost per agent and UTC day, for daily_budget_usd).
 --
 -- Functions by file:
 --   00_helpers       swarm.now(), swarm.schema_version(), swarm.require_schema(), error and api-scope helpers
@@ -17,6 +18,7 @@
 --   24_why_pending   swarm.why_pending() (those rules read back as sentences)
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
+--   42_attempts      the attempt ledger: rows closed by the reports, spend, sessions to resume
 --   45_releases      swarm.release_for_usage_limit() (pause and release in one transaction)
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping

@@ -21,17 +21,13 @@ create or replace function swarm._agent_paused(paused_until timestamptz, at time
 language sql immutable parallel safe
 as $$ select paused_until is not null and paused_until > at $$;
 
--- swarm._spent_today: what an agent's tasks cost since midnight UTC (for daily_budget_usd).
+-- swarm._spent_today: what an agent's attempts cost since midnight UTC (for daily_budget_usd),
+-- as reported (swarm.agent_daily_spend: archiving tasks does not lower it).
 create or replace function swarm._spent_today(agent text, at timestamptz) returns numeric
 language sql stable security definer set search_path = pg_catalog, swarm
--- Called inside claim_task, whose force_generic_plan would give this range query a generic plan.
-set plan_cache_mode = auto
 as $$
-  select coalesce(sum(task.cost_usd), 0)
-    from swarm.agent_tasks as task
-   where task.status in ('completed', 'failed', 'cancelled')
-     and task.finished_at >= date_trunc('day', $2 at time zone 'UTC') at time zone 'UTC'
-     and task.agent = $1
+  select coalesce((select spend.cost_usd from swarm.agent_daily_spend as spend
+                    where spend.agent = $1 and spend.day = ($2 at time zone 'UTC')::date), 0)
 $$;
 
 -- swarm._agent_over_budget: whether an agent has spent its daily budget (null: no budget).
@@ -122,8 +118,7 @@ language plpgsql volatile security definer set search_path = pg_catalog, swarm
 -- by hash join) with the custom plans' and keeps planning custom ones: planning was 27% of a
 -- claim's CPU (perf). Hash and merge joins off keep the generic plan a nested loop over the
 -- primary key, which it is for any LIMIT up to 1000 (measured: claim+complete cycles at 8
--- clients 2,750/s -> 5,500/s with fsync off). Nested calls inherit these settings;
--- _spent_today sets its own plan_cache_mode back to auto.
+-- clients 2,750/s -> 5,500/s with fsync off). Nested calls inherit these settings.
 -- enable_seqscan = off: a generic plan made while the table was nearly empty (a new queue, or a
 -- worker connecting right after a TRUNCATE) joined the update to the candidates by a sequential
 -- scan per candidate, and kept doing so as the table grew, until an ANALYZE replaced the plan
@@ -200,7 +195,11 @@ begin
                started_at = v_now,
                updated_at = v_now,
                pid = claim_task.pid,
-               hostname = claim_task.hostname
+               hostname = claim_task.hostname,
+               resume_session_id = case when task.attempts + task.free_releases > 0
+                                             or task.args->>'resume_on_retry' = 'always'
+                                        then swarm._resume_session(task.id, task.args->>'resume_on_retry',
+                                                                   claim_task.hostname) end
          -- By an id array, not a join: a plan made on a nearly empty table joined the candidates
          -- to a walk of the whole primary key (measured: 25 ms a claim until the next ANALYZE).
          where task.id = any(array(select candidates.id from candidates))
@@ -209,6 +208,11 @@ begin
         insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
         select claimed.id, v_now, 'claimed', claim_task.worker, claimed.attempts,
                jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+          from claimed
+      ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql)
+        insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id)
+        select claimed.id, claimed.attempts, claimed.agent, claim_task.worker, claim_task.hostname, v_now,
+               claimed.resume_session_id
           from claimed
       )
       select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
@@ -349,13 +353,22 @@ begin
            started_at = v_now,
            updated_at = v_now,
            pid = _claim_limited.pid,
-           hostname = _claim_limited.hostname
+           hostname = _claim_limited.hostname,
+           resume_session_id = case when task.attempts + task.free_releases > 0
+                                         or task.args->>'resume_on_retry' = 'always'
+                                    then swarm._resume_session(task.id, task.args->>'resume_on_retry',
+                                                               _claim_limited.hostname) end
      where task.id = any(v_chosen)
     returning task.*
   ), logged as (
     insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
     select claimed.id, v_now, 'claimed', _claim_limited.worker, claimed.attempts,
            jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+      from claimed
+  ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql)
+    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id)
+    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname, v_now,
+           claimed.resume_session_id
       from claimed
   )
   select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;

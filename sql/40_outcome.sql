@@ -103,6 +103,9 @@ begin
          finished_at = case when v_status = 'pending' then null else v_now end,
          updated_at = v_now
    where t.id = task.id;
+  perform swarm._end_attempt(task, case when v_status = 'cancelled' then 'cancelled'
+                                        when cause in ('released', 'lease_expired') then cause
+                                        else 'failed' end, _settle_attempt.error, v_now);
 
   perform swarm._log(task.id,
     case when cause = 'lease_expired' then 'lease_expired'
@@ -133,7 +136,9 @@ $$;
 --   fenced by:  (worker, attempt); a stale report changes nothing, returns accepted = false and
 --               logs a 'stale_report' event.
 --   guarantees: dependents whose last dependency this was become 'pending' in this transaction;
---               the agent's consecutive failure count (circuit breaker) goes back to 0.
+--               the agent's consecutive failure count (circuit breaker) goes back to 0; the
+--               attempt's ledger row is closed with its usage and session, the cost added to the
+--               task's totals and to the agent's spend of the day.
 --   raises:     SW002 unknown task.   notifies: swarm_ready once per agent released.
 create or replace function swarm.complete_task(
   task_id bigint,
@@ -145,7 +150,8 @@ create or replace function swarm.complete_task(
   log_path text default null,
   cost_usd numeric default null,
   input_tokens bigint default null,
-  output_tokens bigint default null)
+  output_tokens bigint default null,
+  session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
@@ -168,9 +174,10 @@ begin
            exit_code = complete_task.exit_code,
            output_tail = complete_task.output_tail,
            log_path = coalesce(complete_task.log_path, task.log_path),
-           cost_usd = coalesce(complete_task.cost_usd, task.cost_usd),
-           input_tokens = coalesce(complete_task.input_tokens, task.input_tokens),
-           output_tokens = coalesce(complete_task.output_tokens, task.output_tokens),
+           -- Totals over the task's attempts (swarm.task_attempts holds each one's).
+           cost_usd = swarm._plus(task.cost_usd, complete_task.cost_usd),
+           input_tokens = swarm._plus(task.input_tokens, complete_task.input_tokens),
+           output_tokens = swarm._plus(task.output_tokens, complete_task.output_tokens),
            error = null
      where task.id = complete_task.task_id
        and task.status = 'running' collate "C"  -- by primary key (see the top of this file)
@@ -185,6 +192,18 @@ begin
   ), breaker_closed as (
     update swarm.agents as a set consecutive_failures = 0
       from done where a.name = done.agent and a.consecutive_failures <> 0
+  ), attempt_closed as (  -- the attempt's ledger row (sql/42_attempts.sql)
+    update swarm.task_attempts as ta
+       set finished_at = v_now, outcome = 'completed', exit_code = complete_task.exit_code,
+           cost_usd = complete_task.cost_usd, input_tokens = complete_task.input_tokens,
+           output_tokens = complete_task.output_tokens, session_id = complete_task.session_id,
+           log_path = coalesce(complete_task.log_path, ta.log_path)
+      from done where ta.task_id = done.id and ta.attempt = done.attempts and ta.finished_at is null
+  ), spent as (
+    insert into swarm.agent_daily_spend as spend (agent, day, cost_usd)
+    select done.agent, (v_now at time zone 'UTC')::date, complete_task.cost_usd
+      from done where coalesce(complete_task.cost_usd, 0) <> 0
+        on conflict on constraint agent_daily_spend_pkey do update set cost_usd = spend.cost_usd + excluded.cost_usd
   )
   select done.agent, done.concurrency_key into v_agent, v_key from done;
 
@@ -202,7 +221,7 @@ begin
   return query select true, 'completed'::text, null::text;
 end
 $$;
-comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint)
+comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text)
   is 'record a successful attempt (fenced by worker and attempt) and release dependents';
 
 -- swarm.complete_tasks: complete a batch of attempts of one worker in one statement (for
@@ -259,6 +278,9 @@ begin
   ), breaker_closed as (
     update swarm.agents as a set consecutive_failures = 0
      where a.name in (select done.agent from done) and a.consecutive_failures <> 0
+  ), attempts_closed as (  -- the attempts' ledger rows (sql/42_attempts.sql)
+    update swarm.task_attempts as ta set finished_at = v_now, outcome = 'completed'
+      from done where ta.task_id = done.id and ta.attempt = done.attempts and ta.finished_at is null
   )
   select array_agg(done.id), array_agg(distinct done.agent),
          array_agg(distinct done.agent) filter (where done.concurrency_key is not null)
@@ -301,7 +323,8 @@ comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])
 --   guarantees: retryable and attempts left -> pending after retry_in_seconds or the agent's
 --               backoff; otherwise failed, and dependents cancelled or released per their
 --               on_dependency_failure, transitively; a requested cancel -> cancelled. A failure
---               counts towards the agent's circuit breaker (not a cancel).
+--               counts towards the agent's circuit breaker (not a cancel). The attempt's
+--               ledger row is closed; cost and tokens add to the task's totals and the day's spend.
 --   raises:     SW002 unknown task, SW005 negative retry_in_seconds.
 --   notifies:   swarm_ready when the retry is immediate or dependents became claimable.
 create or replace function swarm.fail_task(
@@ -317,7 +340,8 @@ create or replace function swarm.fail_task(
   input_tokens bigint default null,
   output_tokens bigint default null,
   retry_in_seconds int default null,
-  retryable boolean default true)
+  retryable boolean default true,
+  session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
@@ -343,10 +367,12 @@ begin
          output_tail = fail_task.output_tail,
          log_path = coalesce(fail_task.log_path, task.log_path),
          result = coalesce(fail_task.result, task.result),
-         cost_usd = coalesce(fail_task.cost_usd, task.cost_usd),
-         input_tokens = coalesce(fail_task.input_tokens, task.input_tokens),
-         output_tokens = coalesce(fail_task.output_tokens, task.output_tokens)
+         cost_usd = swarm._plus(task.cost_usd, fail_task.cost_usd),
+         input_tokens = swarm._plus(task.input_tokens, fail_task.input_tokens),
+         output_tokens = swarm._plus(task.output_tokens, fail_task.output_tokens)
    where task.id = v_task.id;
+  perform swarm._attempt_usage(v_task, v_now, fail_task.exit_code, fail_task.cost_usd, fail_task.input_tokens,
+                               fail_task.output_tokens, fail_task.session_id, fail_task.log_path);
   v_status := swarm._settle_attempt(v_task, 'failed', coalesce(fail_task.error, 'failed'),
                                     coalesce(fail_task.retryable, true),
                                     make_interval(secs => fail_task.retry_in_seconds), v_now);
@@ -358,7 +384,8 @@ begin
   return query select true, v_status, null::text;
 end
 $$;
-comment on function swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean)
+comment on function
+  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text)
   is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
 
 -- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,
@@ -369,7 +396,9 @@ comment on function swarm.fail_task(bigint, text, int, text, int, text, text, js
 --               spends the last attempt fails the task. A requested cancel -> cancelled.
 --               delay_seconds null backs off: the agent's retry backoff for the task's next free
 --               release (10 s, 20 s, 40 s ... up to retry_backoff_max_seconds, with jitter), so an
---               agent exiting 75 at once does not spin through its free releases.
+--               agent exiting 75 at once does not spin through its free releases. The attempt's
+--               ledger row is closed as 'released' with its session, so the next attempt can
+--               resume it (args.resume_on_retry); a cost adds to the totals.
 --   raises:     SW002 unknown task, SW005 negative delay.   notifies: swarm_ready when delay = 0.
 create or replace function swarm.release_task(
   task_id bigint,
@@ -377,7 +406,13 @@ create or replace function swarm.release_task(
   attempt int,
   delay_seconds int default 0,
   count_attempt boolean default false,
-  reason text default null)
+  reason text default null,
+  exit_code int default null,
+  log_path text default null,
+  cost_usd numeric default null,
+  input_tokens bigint default null,
+  output_tokens bigint default null,
+  session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
@@ -399,6 +434,16 @@ begin
     return;
   end if;
   perform set_config('swarm.api', 'on', true);
+  if coalesce(release_task.cost_usd, release_task.input_tokens, release_task.output_tokens) is not null then
+    update swarm.agent_tasks as task
+       set cost_usd = swarm._plus(task.cost_usd, release_task.cost_usd),
+           input_tokens = swarm._plus(task.input_tokens, release_task.input_tokens),
+           output_tokens = swarm._plus(task.output_tokens, release_task.output_tokens)
+     where task.id = v_task.id;
+  end if;
+  perform swarm._attempt_usage(v_task, v_now, release_task.exit_code, release_task.cost_usd,
+                               release_task.input_tokens, release_task.output_tokens, release_task.session_id,
+                               release_task.log_path);
   v_status := swarm._settle_attempt(v_task, 'released', coalesce(release_task.reason, 'released by worker'), true,
                                     coalesce(make_interval(secs => release_task.delay_seconds),
                                              swarm._backoff(v_task.agent, v_task.free_releases + 1)), v_now,
@@ -408,5 +453,5 @@ begin
   return query select true, v_status, null::text;
 end
 $$;
-comment on function swarm.release_task(bigint, text, int, int, boolean, text)
+comment on function swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text)
   is 'give a running task back (fenced), by default without spending the attempt';

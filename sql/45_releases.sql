@@ -10,10 +10,16 @@
 --               account and is applied even when the report is stale.
 --   guarantees: as swarm.pause_agent (a pause never shortens a longer one; an `until` that the
 --               database's clock already sees as past pauses for a minute) and swarm.release_task
---               (count_attempt = false, no delay: claims skip the paused agent anyway).
+--               (count_attempt = false, no delay: claims skip the paused agent anyway); the
+--               attempt's usage and session go to its ledger row, so the next attempt resumes it.
 --   raises:     SW002 unknown task.   notifies: swarm_ready (release_task), read only after the pause ends.
 create or replace function swarm.release_for_usage_limit(task_id bigint, worker text, attempt int,
-                                                         "until" timestamptz, reason text)
+                                                         "until" timestamptz, reason text,
+                                                         exit_code int default null, log_path text default null,
+                                                         cost_usd numeric default null,
+                                                         input_tokens bigint default null,
+                                                         output_tokens bigint default null,
+                                                         session_id text default null)
 returns table (accepted boolean, status text, message text, paused_until timestamptz)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
@@ -33,8 +39,15 @@ begin
       from swarm.release_task(task_id => release_for_usage_limit.task_id, worker => release_for_usage_limit.worker,
                               attempt => release_for_usage_limit.attempt, delay_seconds => 0,
                               count_attempt => false,
-                              reason => coalesce(release_for_usage_limit.reason, 'usage limit')) as r;
+                              reason => coalesce(release_for_usage_limit.reason, 'usage limit'),
+                              exit_code => release_for_usage_limit.exit_code,
+                              log_path => release_for_usage_limit.log_path,
+                              cost_usd => release_for_usage_limit.cost_usd,
+                              input_tokens => release_for_usage_limit.input_tokens,
+                              output_tokens => release_for_usage_limit.output_tokens,
+                              session_id => release_for_usage_limit.session_id) as r;
 end
 $$;
-comment on function swarm.release_for_usage_limit(bigint, text, int, timestamptz, text)
+comment on function swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint,
+                                                  bigint, text)
   is 'pause the agent for its usage limit and release the task without spending the attempt, in one transaction';

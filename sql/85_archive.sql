@@ -1,11 +1,12 @@
 -- Archive: move old finished tasks, with their history, out of the hot table.
 
--- swarm.archive: move terminal tasks finished before now - older_than, with their events, into
--- swarm.agent_tasks_archive / swarm.task_events_archive.
+-- swarm.archive: move terminal tasks finished before now - older_than, with their events and
+-- attempts, into swarm.agent_tasks_archive / task_events_archive / task_attempts_archive (the
+-- day's spend in swarm.agent_daily_spend stays: budgets do not drop).
 --   locks:      the moved task rows (DELETE); tasks locked by someone else are skipped and moved
 --               by a later call.
---   guarantees: a task and its events move together, in one transaction; claiming is unaffected
---               (only terminal rows move). batch_size bounds one call (null = all).
+--   guarantees: a task, its events and its attempts move together, in one transaction; claiming
+--               is unaffected (only terminal rows move). batch_size bounds one call (null = all).
 --   returns:    the number of tasks moved.
 --   raises:     SW005 negative interval.
 create or replace function swarm.archive(older_than interval, batch_size int default null)
@@ -43,6 +44,11 @@ begin
     returning e.*
   ), kept_events as (
     insert into swarm.task_events_archive select moved_events.* from moved_events
+  ), moved_attempts as (
+    delete from swarm.task_attempts as ta using moved where ta.task_id = moved.id
+    returning ta.*
+  ), kept_attempts as (
+    insert into swarm.task_attempts_archive select moved_attempts.* from moved_attempts
   )
   select count(*) into v_moved from moved;
   perform set_config('swarm.api', '', true);

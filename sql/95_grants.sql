@@ -14,6 +14,9 @@ grant usage on schema swarm to swarm_enqueue, swarm_worker, swarm_monitor;
 grant execute on function swarm.claim_rank(int, timestamptz) to public;
 
 grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqueue, swarm_worker;
+-- The attempt ledger and the day's spend: read by whoever may read tasks, and by monitoring;
+-- written only by the API functions (security definer).
+grant select on swarm.task_attempts, swarm.agent_daily_spend to swarm_enqueue, swarm_worker, swarm_monitor;
 grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,
               concurrency_key, run_after, max_attempts, timeout_seconds, tags, metadata)
   on swarm.agent_tasks to swarm_enqueue, swarm_worker;
@@ -34,10 +37,10 @@ grant execute on function swarm._batch_task_columns(jsonb, jsonb), swarm._batch_
 grant execute on function
   swarm.claim_task(text, text[], text[], int, int, text, int, boolean),
   swarm.heartbeat(text, bigint[], int),
-  swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint),
-  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean),
-  swarm.release_task(bigint, text, int, int, boolean, text),
-  swarm.release_for_usage_limit(bigint, text, int, timestamptz, text),
+  swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text),
+  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text),
+  swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text),
+  swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint, bigint, text),
   swarm.reap_expired(),
   swarm.next_run_after(text[], text[]),
   swarm.pause_agent(text, timestamptz, text),

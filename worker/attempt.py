@@ -9,6 +9,7 @@ its output says (the profile's parser).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import logging
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import process, worktree
+from . import process, sessions, worktree
 from .profiles.base import Outcome, Profile, TaskSpec
 from .records import AttemptOutcome, ClaimedTask
 
@@ -145,7 +146,7 @@ class Attempt:
     def _spec(self) -> TaskSpec:
         task = self.task
         return TaskSpec(id=task.id, attempt=task.attempt, agent=task.agent, prompt=task.prompt, args=task.args,
-                        timeout_seconds=task.timeout_seconds)
+                        timeout_seconds=task.timeout_seconds, resume_session=task.resume_session)
 
     def _cannot_start(self, error: str, retryable: bool = True) -> AttemptOutcome:
         log.warning("task %d: %s", self.task.id, error)
@@ -171,7 +172,7 @@ class Attempt:
         tail = child.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]
         files = {"exit_code": exit_code, "output_tail": tail, "log_path": str(launch.log_path)}
         if self.stop_reason is not None:
-            return self._stopped(files)
+            return self._with_session(self._stopped(files), launch, child)
         try:
             outcome = self.profile.parse_outcome(exit_code, child.output_tail(PARSE_BYTES), launch.log_path)
         except Exception as exc:  # a parser bug must not lose the attempt: report what we know
@@ -181,7 +182,13 @@ class Attempt:
         if launch.tree is not None:
             info = await worktree.finish(launch.tree, succeeded=outcome.kind == "completed")
             result = {**(result or {}), "worktree": info}
-        return self._from_profile(outcome, result, files)
+        return self._with_session(self._from_profile(outcome, result, files), launch, child)
+
+    def _with_session(self, outcome: AttemptOutcome, launch: Launch, child: process.AgentProcess) -> AttemptOutcome:
+        """The outcome with the agent session the attempt ran in (for the ledger, and a resume)."""
+        session = sessions.session_of_attempt(launch.log_path, child.output_tail(sessions.SESSION_SCAN_BYTES),
+                                              outcome.result)
+        return dataclasses.replace(outcome, session_id=session) if session else outcome
 
     async def _wait(self, child: process.AgentProcess) -> int:
         """The exit code; stops the process on timeout or a stop request first."""

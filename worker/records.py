@@ -28,6 +28,8 @@ class ClaimedTask:
     # claimed, by the database's clock: the pickup latency.
     ready_at: datetime | None = None
     claimed_at: datetime | None = None
+    # The agent session this attempt continues, as the engine decided at claim (args.resume_on_retry).
+    resume_session: str | None = None
 
 
 # How an attempt ended, as far as the worker is concerned; each kind is one SQL call:
@@ -59,6 +61,7 @@ class AttemptOutcome:
     retry_in_seconds: int | None = None
     pause_until: datetime | None = None  # usage_limit
     pause_reason: str | None = None  # usage_limit
+    session_id: str | None = None  # the agent's session, recorded in the attempt ledger for a resume
 
     @property
     def files(self) -> dict[str, Any]:

@@ -71,15 +71,16 @@ class Reporter:
             # One call, one transaction: the agent's pause and the task's release.
             return lambda: self.db.release_for_usage_limit(
                 task.id, task.attempt, until=outcome.pause_until,
-                reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit")
+                reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit", **_usage(outcome))
         if outcome.kind in ("released", "usage_limit"):
             # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).
             return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds,
-                                           reason=outcome.error or "released by the worker")
+                                           reason=outcome.error or "released by the worker", **_usage(outcome))
         return lambda: self.db.fail(
             task.id, task.attempt, error=outcome.error or "failed", result=outcome.result, cost_usd=outcome.cost_usd,
             input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
-            retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, **outcome.files)
+            retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, session_id=outcome.session_id,
+            **outcome.files)
 
     # -- completions, batched -----------------------------------------------------------------
 
@@ -140,7 +141,15 @@ def _completion(outcome: AttemptOutcome) -> dict[str, Any]:
     """complete()'s keyword arguments for an outcome."""
     task = outcome.task
     return {"task_id": task.id, "attempt": task.attempt, "result": outcome.result, "cost_usd": outcome.cost_usd,
-            "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens, **outcome.files}
+            "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens,
+            "session_id": outcome.session_id, **outcome.files}
+
+
+def _usage(outcome: AttemptOutcome) -> dict[str, Any]:
+    """What a release records in the attempt ledger besides its reason."""
+    return {"exit_code": outcome.exit_code, "log_path": outcome.log_path, "cost_usd": outcome.cost_usd,
+            "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens,
+            "session_id": outcome.session_id}
 
 
 def storable_outcome(outcome: AttemptOutcome) -> AttemptOutcome:
@@ -151,4 +160,4 @@ def storable_outcome(outcome: AttemptOutcome) -> AttemptOutcome:
 
     return dataclasses.replace(outcome, error=text(outcome.error), result=storable(outcome.result),
                                output_tail=text(outcome.output_tail), log_path=text(outcome.log_path),
-                               pause_reason=text(outcome.pause_reason))
+                               pause_reason=text(outcome.pause_reason), session_id=text(outcome.session_id))

@@ -8,7 +8,9 @@ tail), is-error-exit0, not-logged-in (what the real CLI prints without a login),
 limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, not-your-limit,
 talks-about-limits, limit-as-success, rate-limit-as-success,
 rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
-30 s first).
+30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args).
+With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
+Claude Code does.
 """
 import json
 import os
@@ -21,6 +23,11 @@ prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else 
 match = re.search(r"mode:([a-z0-9-]+)", prompt)
 mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
 session = "5f1c2d3e-0000-4000-8000-000000000001"
+if "--resume" in argv and "--fork-session" in argv:
+    resumed = argv[argv.index("--resume") + 1]
+    session = resumed[:-1] + str((int(resumed[-1], 16) + 1) % 10)
+if mode == "limit-then-echo":
+    mode = "echo-args" if "--resume" in argv else "limit-epoch"
 usage = {"input_tokens": 1200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 500, "output_tokens": 420}
 model_usage = {"claude-sonnet-4-5": {"inputTokens": 1000, "outputTokens": 400, "cacheReadInputTokens": 500,
                                      "cacheCreationInputTokens": 300, "costUSD": 0.0123},

@@ -25,6 +25,8 @@ class TaskSpec:
     prompt: str
     args: dict[str, Any]
     timeout_seconds: int
+    # The agent session to continue (decided by the engine at claim: args.resume_on_retry).
+    resume_session: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,11 @@ class ClaudeProfile(CliProfile):
                                       "DISABLE_*", "MCP_*", "NODE_*", "XDG_*")
 
     def build_argv(self, task: TaskSpec) -> list[str]:
+        # A retry continues the session the engine chose, forked so two runs never share a transcript.
+        resume = ["--resume", task.resume_session, "--fork-session"] if task.resume_session and not task.args.get(
+            "resume") else []
         return [*self.command, "-p", "--output-format", "stream-json", "--verbose",
-                *option_args(task.args, OPTIONS), *self.extra_args, "--", task.prompt]
+                *option_args(task.args, OPTIONS), *resume, *self.extra_args, "--", task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_claude(exit_code, output)

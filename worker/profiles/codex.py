@@ -31,7 +31,9 @@ class CodexProfile(CliProfile):
     env_allowlist: tuple[str, ...] = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*", "XDG_*", "RUST_LOG")
 
     def build_argv(self, task: TaskSpec) -> list[str]:
-        return [*self.command, "exec", "--json", *option_args(task.args, OPTIONS), *self.extra_args, "--",
+        # A retry continues the session the engine chose: `codex exec resume <id> PROMPT`.
+        resume = ["resume", task.resume_session] if task.resume_session else []
+        return [*self.command, "exec", "--json", *option_args(task.args, OPTIONS), *self.extra_args, *resume, "--",
                 task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:

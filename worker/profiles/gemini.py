@@ -37,8 +37,9 @@ class GeminiProfile(CliProfile):
     env_allowlist: tuple[str, ...] = ("GEMINI_*", "GOOGLE_*", "XDG_*", "NODE_*")
 
     def build_argv(self, task: TaskSpec) -> list[str]:
-        return [*self.command, "--output-format", "json", *option_args(task.args, OPTIONS), *self.extra_args,
-                f"--prompt={task.prompt}"]
+        resume = [f"--resume={task.resume_session}"] if task.resume_session else []  # a retry continues it
+        return [*self.command, "--output-format", "json", *option_args(task.args, OPTIONS), *resume,
+                *self.extra_args, f"--prompt={task.prompt}"]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_gemini(exit_code, output)

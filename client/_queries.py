@@ -51,7 +51,9 @@ CAPABILITIES = Query(
 
 
 def _task_select(table: str, capabilities: Mapping[str, bool]) -> str:
-    ledger = ("(select coalesce(jsonb_agg(to_jsonb(a) order by a.attempt), '[]') from swarm.task_attempts as a "
+    # Rows in the order the attempts ran (a release that spends no attempt gives its number back).
+    attempts = "swarm.task_attempts_archive" if table.endswith("_archive") else "swarm.task_attempts"
+    ledger = (f"(select coalesce(jsonb_agg(to_jsonb(a) order by a.id), '[]') from {attempts} as a "
               "where a.task_id = task.id)" if capabilities.get("ledger") else "'[]'::jsonb")
     why = ("case when task.status in ('waiting', 'pending') then (select coalesce(jsonb_agg(to_jsonb(w)), '[]') "
            "from swarm.why_pending(task.id) as w) end" if capabilities.get("why_pending") else "null::jsonb")

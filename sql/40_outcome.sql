@@ -384,8 +384,8 @@ begin
   return query select true, v_status, null::text;
 end
 $$;
-comment on function
-  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text)
+comment on function swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int,
+                                    boolean, text)
   is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
 
 -- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,

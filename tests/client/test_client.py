@@ -2,6 +2,7 @@
 name, reads, wait woken by LISTEN, typed refusals; against real PostgreSQL and real workers."""
 from __future__ import annotations
 
+from decimal import Decimal
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -232,3 +233,19 @@ def test_the_dsn_follows_the_clis_rule_and_an_unreachable_server_is_named(dsn: s
     with pytest.raises(DatabaseUnavailable) as raised:
         Client("postgresql://alice:secret@127.0.0.1:1/nowhere").enqueue("x")
     assert "alice:***@127.0.0.1:1" in str(raised.value) and "secret" not in str(raised.value)
+
+
+def test_get_returns_the_attempt_ledger_live_and_archived(dsn: str, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x", agent="claude")
+    swarm.claim("w1", hostname="node-a")
+    swarm.release(task_id, "w1", 1, reason="usage limit", session_id="s1")
+    swarm.claim("w2", hostname="node-b")
+    swarm.complete(task_id, "w2", 1, cost_usd=0.02, session_id="s2")
+    with Client(dsn) as client:
+        ledger = client.get(task_id).ledger
+        assert [(a.attempt, a.worker, a.outcome, a.session_id) for a in ledger] == [
+            (1, "w1", "released", "s1"), (1, "w2", "completed", "s2")]
+        assert ledger[1].cost_usd == Decimal("0.02") and ledger[0].error == "usage limit"
+        swarm.archive("0 seconds")
+        archived = client.get(task_id)
+        assert archived.archived and [a.outcome for a in archived.ledger] == ["released", "completed"]

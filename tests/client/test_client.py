@@ -2,9 +2,9 @@
 name, reads, wait woken by LISTEN, typed refusals; against real PostgreSQL and real workers."""
 from __future__ import annotations
 
-from decimal import Decimal
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 import psycopg
 import pytest

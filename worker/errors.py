@@ -7,7 +7,7 @@
     ├── SchemaOutdated                SW006, or no/old swarm schema: run `pgswarm migrate` (exit 4)
     ├── MigrationError                the shipped or applied migrations are not usable (exit 4)
     │   ├── MigrationChecksumMismatch an applied migration file was edited, or is missing
-    │   └── MigrationLayoutError      the migrations folder is not 0001, 0002, ... without gaps
+    │   └── MigrationLayoutError      two migrations have the same number
     ├── WorkerFault                   a part of a running worker failed for good (its heartbeat,
     │                                 claim or report loop); it stopped its attempts (exit 1)
     ├── TaskError                     the engine refused a request (exit 2)
@@ -76,7 +76,7 @@ class MigrationChecksumMismatch(MigrationError):
 
 
 class MigrationLayoutError(MigrationError):
-    """the migrations folder is not a gap-free sequence 0001, 0002, ..."""
+    """two migrations share a number (gaps are fine)"""
 
 
 class WorkerFault(PgswarmError):

@@ -6,9 +6,11 @@ place that knows where output lives). A refusal by the engine is a tool error ca
 engine's message and hint; the server itself keeps running.
 
 A Scope narrows a server: which tools it offers and a parent forced onto every task it
-enqueues. `pgswarm mcp --tools ... --parent ID` sets one by hand; the agent-scoped mode
-(`args.swarm_tools`, issue 16) passes one built from an attempt's capability instead of the
-worker's credentials.
+enqueues. `pgswarm mcp --tools ... --parent ID` sets one by hand. The agent-scoped mode
+(`pgswarm mcp --agent-scope`, started by an agent whose task has `args.swarm_tools = true`) acts
+with the attempt's capability (PGSWARM_TASK_ID, PGSWARM_TASK_TOKEN) and the agents' login, never
+the worker's: it offers AGENT_TOOLS only (enqueue children of its task, read its dependencies'
+results and its children's outcomes, report progress), and the engine holds it to them.
 """
 from __future__ import annotations
 
@@ -20,10 +22,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..client import AsyncClient, PgswarmError, Task, TaskSpec, WaitTimeout
+from ..client import AsyncClient, PgswarmError, Task, TaskCapability, TaskSpec, WaitTimeout
 from ..worker.errors import UsageError
 
 TOOLS = ("enqueue_task", "get_task", "list_tasks", "wait_for_task", "cancel_task", "queue_stats")
+# What a running agent is offered (--agent-scope): all it may do with its attempt's capability.
+AGENT_TOOLS = ("enqueue_task", "get_dependency_results", "list_children", "report_progress")
 MAX_WAIT_SECONDS = 3600.0
 TAIL_CHARS = 2000  # output shown inline by get_task; the transcript resource has the rest
 
@@ -34,11 +38,19 @@ class Scope:
 
     tools: frozenset[str] = frozenset(TOOLS)
     parent: int | None = None
+    capability: TaskCapability | None = None  # a running agent's: AGENT_TOOLS, children of its task
 
     def __post_init__(self) -> None:
-        unknown = sorted(self.tools - set(TOOLS))
+        offered = AGENT_TOOLS if self.capability is not None else TOOLS
+        unknown = sorted(self.tools - set(offered))
         if unknown:
-            raise UsageError(f"unknown MCP tool {unknown[0]!r} (tools: {', '.join(TOOLS)})")
+            raise UsageError(f"unknown MCP tool {unknown[0]!r} (tools: {', '.join(offered)})")
+        if self.capability is not None and self.parent not in (None, self.capability.task_id):
+            raise UsageError(f"an agent's tasks are children of its own task {self.capability.task_id}")
+
+    @classmethod
+    def for_agent(cls, capability: TaskCapability) -> Scope:
+        return cls(frozenset(AGENT_TOOLS), capability.task_id, capability)
 
 
 def jsonable(value: Any) -> Any:
@@ -81,7 +93,7 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
-    new_client = client_factory or (lambda: AsyncClient(dsn))
+    new_client = client_factory or (lambda: AsyncClient(dsn, capability=scope.capability))
     clients: dict[str, AsyncClient] = {}
 
     @asynccontextmanager
@@ -105,7 +117,13 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
     instructions = ("pgswarm is a task queue for AI agents backed by PostgreSQL. enqueue_task queues work for an "
                     "agent (claude, codex, gemini, aider, shell, ...) and returns its id; later tasks can depend on "
                     "it; wait_for_task blocks until a task finishes and returns its outcome.")
-    if scope.parent is not None:
+    if scope.capability is not None:
+        instructions = (f"You are running as task {scope.parent} of pgswarm, a task queue for AI agents. "
+                        "enqueue_task queues a subtask (a child of your task) for another agent; a later subtask "
+                        "can depend on earlier ones (depends_on: their ids, or your own task's id to run after "
+                        "you). list_children shows your subtasks' status and results, get_dependency_results "
+                        "what the tasks you depend on produced, report_progress tells your operator how far you are.")
+    elif scope.parent is not None:
         instructions += f" Every task enqueued here becomes a child of task {scope.parent}."
     server = MCPServer(name="pgswarm", instructions=instructions, lifespan=lifespan, log_level="WARNING")
 
@@ -202,6 +220,39 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
         except PgswarmError as exc:
             raise refused(exc) from exc
         return jsonable(stats)
+
+    @tool
+    async def get_dependency_results() -> list[dict[str, Any]]:
+        """What the tasks your task depends on produced: id, key, agent, status, result, error."""
+        try:
+            return jsonable(await shared().dependency_results())
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+
+    @tool
+    async def list_children() -> list[dict[str, Any]]:
+        """Your subtasks so far, oldest first: id, key, agent, status, result, error."""
+        try:
+            return jsonable(await shared().children())
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+
+    @tool
+    async def report_progress(message: str | None = None, percent: float | None = None,
+                              details: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Tell your operator how far you are (shown with your task; the last report wins)."""
+        if percent is not None and not 0 <= percent <= 100:
+            raise ToolError(f"percent {percent:g} must be between 0 and 100")
+        progress = {k: v for k, v in (("message", message), ("percent", percent)) if v is not None}
+        progress.update(details or {})
+        try:
+            await shared().report_progress(progress)
+        except PgswarmError as exc:
+            raise refused(exc) from exc
+        return {"task_id": scope.parent, "progress": progress}
+
+    if scope.capability is not None:
+        return server  # an agent reads no other task's transcript
 
     @server.resource("pgswarm://tasks/{task_id}/transcript", mime_type="text/plain",
                      description="What the task printed (today: the stored tail of its log)")

@@ -47,6 +47,22 @@ def agent_names(conn: psycopg.Connection) -> list[str]:
     return [r[0] for r in conn.execute("select name from swarm.agents order by name")]
 
 
+def agent_login_problem(conn: psycopg.Connection) -> str | None:
+    """Why this connection's login must not be given to agents (--agent-dsn), or None: a login
+    that is a superuser, or holds the worker's or an enqueuer's role, could do far more than
+    swarm_agent's capability functions."""
+    user, superuser, roles = conn.execute(
+        "select r.rolname, r.rolsuper, array(select g.rolname from pg_roles as g "
+        "where g.rolname in ('swarm_worker', 'swarm_enqueue', 'swarm_monitor') "
+        "and pg_has_role(r.oid, g.oid, 'member') order by 1) from pg_roles as r where r.rolname = session_user"
+    ).fetchone()
+    if superuser:
+        return f"it logs in as {user}, a superuser"
+    if roles:
+        return f"its login {user} holds {', '.join(roles)}"
+    return None
+
+
 def existing_task_ids(conn: psycopg.Connection, ids: list[int]) -> set[int]:
     return {r[0] for r in conn.execute(
         "select id from swarm.agent_tasks where id = any(%(ids)s) "

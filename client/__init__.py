@@ -17,13 +17,14 @@ from ._async import AsyncClient
 from ._models import (ACTIVE, PRIORITIES, TERMINAL, AgentStat, Attempt, Changed, Enqueued, QueueStat, Stats, Task,
                       TaskOutput, TaskSpec, WindowStats, WorkerStat)
 from ._sync import Client
-from ..worker.errors import (DatabaseUnavailable, IllegalTransition, InvalidArgument, InvalidDependency, PgswarmError,
-                             SchemaOutdated, TaskError, UnknownAgent, UnknownTask, UsageError, WaitTimeout)
+from .capability import TaskCapability
+from ..worker.errors import (DatabaseUnavailable, IllegalTransition, InvalidArgument, InvalidDependency, NotAllowed,
+                             PgswarmError, SchemaOutdated, TaskError, UnknownAgent, UnknownTask, UsageError, WaitTimeout)
 
 __all__ = [
-    "Client", "AsyncClient",
+    "Client", "AsyncClient", "TaskCapability",
     "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "Stats", "WindowStats", "QueueStat",
     "AgentStat", "WorkerStat", "TERMINAL", "ACTIVE", "PRIORITIES",
     "PgswarmError", "UsageError", "DatabaseUnavailable", "SchemaOutdated", "TaskError", "UnknownAgent",
-    "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "WaitTimeout",
+    "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "NotAllowed", "WaitTimeout",
 ]

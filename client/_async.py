@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 
 from . import _queries as q
 from ._models import TERMINAL, Changed, Enqueued, Stats, Task, TaskOutput, TaskSpec
+from .capability import TaskCapability
 from .connection import mapped_errors, open_async_connection
 from .dsn import resolve_dsn
 from ..worker.errors import UnknownTask, UsageError, WaitTimeout
@@ -38,9 +39,11 @@ class AsyncClient:
     IllegalTransition, ...) carrying the engine's message, detail and hint.
     """
 
-    def __init__(self, dsn: str | None = None, *, conn: psycopg.AsyncConnection | None = None) -> None:
+    def __init__(self, dsn: str | None = None, *, conn: psycopg.AsyncConnection | None = None,
+                 capability: TaskCapability | None = None) -> None:
         if dsn is not None and conn is not None:
             raise UsageError("give AsyncClient a dsn or a conn, not both")
+        self.capability = capability  # inside an agent: enqueue children of its task only (capability.py)
         self._dsn = dsn
         self._conn = conn
         self._owned = conn is None
@@ -96,9 +99,31 @@ class AsyncClient:
     async def enqueue_many(self, tasks: Iterable[TaskSpec | Mapping[str, Any]]) -> list[Enqueued]:
         """Enqueue a batch in one round trip, all or nothing; one Enqueued per task, in order.
 
-        A task's depends_on may name the `ref` or `key` of an earlier task of the batch.
+        A task's depends_on may name the `ref` or `key` of an earlier task of the batch. With a
+        capability, every task becomes a child of the capability's task (swarm.agent_enqueue).
         """
+        if self.capability is not None:
+            return await self._run(q.agent_enqueue(self.capability, tasks))
         return await self._run(q.enqueue_many(tasks))
+
+    # -- inside an agent (a capability) -------------------------------------------------------------
+    def _capability(self) -> TaskCapability:
+        if self.capability is None:
+            raise UsageError("this needs a running agent's capability: AsyncClient(capability=TaskCapability"
+                             ".from_environment()) inside an agent (PGSWARM_TASK_TOKEN)")
+        return self.capability
+
+    async def dependency_results(self) -> list[dict[str, Any]]:
+        """The results of the capability task's dependencies (id, key, agent, status, result, error)."""
+        return await self._run(q.agent_dependency_results(self._capability()))
+
+    async def children(self) -> list[dict[str, Any]]:
+        """The capability task's children so far, oldest first (id, key, agent, status, result, error)."""
+        return await self._run(q.agent_children(self._capability()))
+
+    async def report_progress(self, progress: Mapping[str, Any]) -> None:
+        """Set the capability task's progress (a JSON object of at most 16 KiB; the last one wins)."""
+        await self._run(q.agent_report_progress(self._capability(), progress))
 
     # -- read ---------------------------------------------------------------------------------------
     async def _caps(self) -> Mapping[str, bool]:

@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 
 from ._models import (AgentStat, Attempt, Changed, Enqueued, QueueStat, Stats, Task, TaskOutput, TaskSpec, WindowStats,
                       WorkerStat, from_row, reasons)
+from .capability import TaskCapability
 
 T = TypeVar("T")
 Row = dict[str, Any]
@@ -41,6 +42,31 @@ def enqueue_many(tasks: Iterable[TaskSpec | Mapping[str, Any]]) -> Query[list[En
     payload = [TaskSpec.coerce(task).to_json() for task in tasks]
     return Query("select * from swarm.enqueue_many(tasks => %(tasks)s) order by ordinal", {"tasks": Jsonb(payload)},
                  lambda rows: [from_row(Enqueued, row) for row in rows])
+
+
+def agent_enqueue(capability: TaskCapability, tasks: Iterable[TaskSpec | Mapping[str, Any]]) -> Query[list[Enqueued]]:
+    """Children of the capability's running task, through the agent's functions (parent forced)."""
+    payload = [TaskSpec.coerce(task).to_json() for task in tasks]
+    return Query("select * from swarm.agent_enqueue(task_id => %(task_id)s, token => %(token)s, tasks => %(tasks)s) "
+                 "order by ordinal", {"task_id": capability.task_id, "token": capability.token, "tasks": Jsonb(payload)},
+                 lambda rows: [from_row(Enqueued, row) for row in rows])
+
+
+def agent_dependency_results(capability: TaskCapability) -> Query[list[dict[str, Any]]]:
+    return Query("select swarm.agent_dependency_results(task_id => %(task_id)s, token => %(token)s) as results",
+                 {"task_id": capability.task_id, "token": capability.token}, lambda rows: rows[0]["results"])
+
+
+def agent_children(capability: TaskCapability) -> Query[list[dict[str, Any]]]:
+    return Query("select swarm.agent_children(task_id => %(task_id)s, token => %(token)s) as children",
+                 {"task_id": capability.task_id, "token": capability.token}, lambda rows: rows[0]["children"])
+
+
+def agent_report_progress(capability: TaskCapability, progress: Mapping[str, Any]) -> Query[None]:
+    return Query("select swarm.agent_report_progress(task_id => %(task_id)s, token => %(token)s, "
+                 "progress => %(progress)s)",
+                 {"task_id": capability.task_id, "token": capability.token, "progress": Jsonb(dict(progress))},
+                 lambda rows: None)
 
 
 # -- reading -----------------------------------------------------------------------------------------

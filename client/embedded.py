@@ -31,6 +31,9 @@ SERVER_USER = "embedded_postgres"
 DATABASE = "pgswarm"
 # The server never listens on TCP; the port only names the socket file (.s.PGSQL.5432).
 SOCKET_PORT = 5432
+# The login the embedded default gives agents (role swarm_agent only), so that an agent's
+# `pgswarm add` works out of the box without the worker's superuser login.
+AGENT_LOGIN = "pgswarm_agent"
 # sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS) including the terminating NUL.
 MAX_SOCKET_PATH = 100
 
@@ -93,6 +96,10 @@ class EmbeddedServer:
 
     def dsn(self) -> str:
         return f"postgresql://postgres@/{DATABASE}?host={self.socket_dir}&port={SOCKET_PORT}"
+
+    def agent_dsn(self) -> str:
+        """The agents' login: role swarm_agent and nothing else (made when the schema is migrated)."""
+        return f"postgresql://{AGENT_LOGIN}@/{DATABASE}?host={self.socket_dir}&port={SOCKET_PORT}"
 
     # -- state ------------------------------------------------------------------------------------
     def initialized(self) -> bool:
@@ -227,7 +234,14 @@ class EmbeddedServer:
         from .migrate import migrate
 
         migrate(self.dsn())
+        self.ensure_agent_login()
         marker.write_text(expected + "\n")
+
+    def ensure_agent_login(self) -> None:
+        """The agents' login (AGENT_LOGIN, holding only swarm_agent) exists."""
+        with psycopg.connect(self.dsn(), autocommit=True, connect_timeout=10) as conn:
+            if not conn.execute("select 1 from pg_roles where rolname = %s", (AGENT_LOGIN,)).fetchone():
+                conn.execute(f'create role "{AGENT_LOGIN}" login in role swarm_agent')
 
     def _schema_present(self) -> bool:
         with psycopg.connect(self.dsn(), connect_timeout=10) as conn:

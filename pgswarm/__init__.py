@@ -14,11 +14,11 @@ if TYPE_CHECKING:
     from .client import *  # noqa: F403
 
 __all__ = [
-    "Client", "AsyncClient",
+    "Client", "AsyncClient", "TaskCapability",
     "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "Stats", "WindowStats", "QueueStat",
     "AgentStat", "WorkerStat", "TERMINAL", "ACTIVE", "PRIORITIES",
     "PgswarmError", "UsageError", "DatabaseUnavailable", "SchemaOutdated", "TaskError", "UnknownAgent",
-    "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "WaitTimeout",
+    "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "NotAllowed", "WaitTimeout",
 ]
 
 

@@ -13,13 +13,14 @@ import dataclasses
 import itertools
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import process, sessions, worktree
+from . import capability, process, sessions, worktree
 from .profiles.base import Outcome, Profile, TaskSpec
 from .records import AttemptOutcome, ClaimedTask
 
@@ -40,7 +41,9 @@ class AttemptSettings:
 
     worker: str
     hostname: str
-    dsn: str
+    # The agents' own login (--agent-dsn), never the worker's; None: agents get no database login.
+    agent_dsn: str | None
+    agent_key: bytes  # registered with swarm.register_agent_key: the attempts' tokens are made with it
     logs: Path
     log_max_bytes: int
     kill_grace: float
@@ -66,10 +69,28 @@ def attempt_environment(profile: Profile, task: ClaimedTask, settings: AttemptSe
     if base is None:
         base = _profile_envs[profile.name] = process.build_env(profile.env_allowlist, profile.extra_env)
     env = {**base, "PGSWARM_TASK_ID": str(task.id), "PGSWARM_ATTEMPT": str(task.attempt),
-           "PGSWARM_DSN": settings.dsn, "PGSWARM_WORKER": settings.worker}
+           "PGSWARM_WORKER": settings.worker}
+    # The worker's own DSN never reaches an agent (it could complete, fail or cancel any task):
+    # the agent gets its attempt's capability and, when the operator gave one, a login of its own.
+    for name in process.DSN_ENV:
+        env.pop(name, None)
+    if settings.agent_dsn:
+        env["PGSWARM_DSN"] = settings.agent_dsn
+    if task.claimed_at is not None:
+        env[capability.TOKEN_VAR] = capability.task_token(settings.agent_key, task.id, task.attempt, task.claimed_at)
     if deps_file is not None:
         env["PGSWARM_DEPS_FILE"] = str(deps_file)
     return env
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """A file only the worker's user reads (it holds a task token), whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 class Attempt:
@@ -87,6 +108,7 @@ class Attempt:
         self.run_seconds: float | None = None
         self._on_exit = on_exit
         self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
+        self._mcp_config: Path | None = None  # args.swarm_tools: removed when the attempt ends
 
     def request_stop(self, reason: StopReason, at_once: bool = False) -> None:
         """Stop the process (if it runs) and report the attempt as this reason says."""
@@ -107,6 +129,8 @@ class Attempt:
             return await self._execute(prepared)
         finally:
             self._mark_exited()
+            if self._mcp_config is not None:
+                self._mcp_config.unlink(missing_ok=True)
 
     # -- preparing --------------------------------------------------------------------------
 
@@ -114,8 +138,18 @@ class Attempt:
         """The argv, environment, log file, dependency file and worktree of the attempt, or the
         failed outcome saying why it cannot start."""
         task, profile = self.task, self.profile
+        stem = f"task-{task.id}-attempt-{task.attempt}"
+        swarm_tools = task.args.get("swarm_tools", False)
+        mcp_config = self.settings.logs / f"{stem}-mcp.json" if swarm_tools is True else None
         try:
-            argv = profile.build_argv(self._spec())
+            if not isinstance(swarm_tools, bool):
+                raise ValueError(f"args.swarm_tools must be true or false, not {swarm_tools!r}")
+            if swarm_tools and not getattr(profile, "takes_mcp_config", False):
+                raise ValueError("args.swarm_tools needs a profile that takes an MCP configuration (claude)")
+            if swarm_tools and not self.settings.agent_dsn:
+                raise ValueError(f"args.swarm_tools needs a database login for agents: start the worker on "
+                                 f"{self.settings.hostname} with --agent-dsn")
+            argv = profile.build_argv(self._spec(str(mcp_config) if mcp_config else None))
             problem = process.argv_problem(argv)
             if problem:
                 raise ValueError(problem)
@@ -125,7 +159,6 @@ class Attempt:
                                       retryable=False)
         # One flat directory: no directory to make per task (a mkdir cost more than the rest of
         # preparing an attempt).
-        stem = f"task-{task.id}-attempt-{task.attempt}"
         deps_file: Path | None = None
         if task.depends_on:
             deps_file = self.settings.logs / f"{stem}-deps.json"
@@ -140,13 +173,21 @@ class Attempt:
                 tree = await worktree.prepare(*tree_spec, task_id=task.id)
             except worktree.WorktreeError as exc:
                 return self._cannot_start(f"cannot create the git worktree: {exc}")
-        return Launch(argv=argv, env=attempt_environment(profile, task, self.settings, deps_file),
-                      cwd=tree.path if tree else None, tree=tree, log_path=self.settings.logs / f"{stem}.log")
+        env = attempt_environment(profile, task, self.settings, deps_file)
+        if mcp_config is not None:
+            try:
+                self._mcp_config = mcp_config
+                _write_private(mcp_config, json.dumps(capability.mcp_config(env), indent=2).encode())
+            except OSError as exc:
+                return self._cannot_start(f"cannot write the MCP configuration {mcp_config}: {exc}")
+        return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
+                      log_path=self.settings.logs / f"{stem}.log")
 
-    def _spec(self) -> TaskSpec:
+    def _spec(self, mcp_config: str | None = None) -> TaskSpec:
         task = self.task
         return TaskSpec(id=task.id, attempt=task.attempt, agent=task.agent, prompt=task.prompt, args=task.args,
-                        timeout_seconds=task.timeout_seconds, resume_session=task.resume_session)
+                        timeout_seconds=task.timeout_seconds, resume_session=task.resume_session,
+                        mcp_config=mcp_config)
 
     def _cannot_start(self, error: str, retryable: bool = True) -> AttemptOutcome:
         log.warning("task %d: %s", self.task.id, error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import sys
 from datetime import datetime, timedelta, timezone
 
 KEY_BYTES = 32
@@ -19,6 +20,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def new_agent_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
+
+
+def mcp_config(env: dict[str, str]) -> dict[str, object]:
+    """args.swarm_tools: an MCP configuration (claude --mcp-config) starting `pgswarm mcp
+    --agent-scope` with this attempt's capability and the agents' login, nothing else."""
+    passed = {name: env[name] for name in ("PGSWARM_DSN", "PGSWARM_TASK_ID", TOKEN_VAR, "PATH", "HOME")
+              if name in env}
+    return {"mcpServers": {"pgswarm": {"type": "stdio", "command": sys.executable,
+                                       "args": ["-m", "pgswarm.cli.main", "mcp", "--agent-scope"], "env": passed}}}
 
 
 def task_token(key: bytes, task_id: int, attempt: int, claimed_at: datetime) -> str:

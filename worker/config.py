@@ -18,6 +18,8 @@ MiB = 1024 * 1024
 class WorkerConfig:
     dsn: str
     name: str | None = None
+    # The login agents get as PGSWARM_DSN (role swarm_agent); never the worker's own DSN.
+    agent_dsn: str | None = None
     agents: list[str] | None = None  # None: every agent this worker has a profile for
     queues: list[str] | None = None  # None: every queue
     concurrency: int = 4

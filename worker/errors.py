@@ -15,7 +15,8 @@
     │   ├── UnknownTask               SW002
     │   ├── IllegalTransition         SW003
     │   ├── InvalidDependency         SW004
-    │   └── InvalidArgument           SW005 (and constraint or data errors on user input)
+    │   ├── InvalidArgument           SW005 (and constraint or data errors on user input)
+    │   └── NotAllowed                42501: no privilege, or a task token that does not work
     └── WaitTimeout                   Client.wait gave up; also a TimeoutError (exit 1)
 
 `from_db_error(exc)` maps a driver error (psycopg or asyncpg) to this tree by SQLSTATE, never by
@@ -109,6 +110,10 @@ class InvalidArgument(TaskError):
     """invalid argument"""
 
 
+class NotAllowed(TaskError):
+    """the login may not do this (SQLSTATE 42501: a privilege, or a task token that does not work)"""
+
+
 class WaitTimeout(PgswarmError, TimeoutError):
     """the task did not finish in time"""
 
@@ -130,6 +135,7 @@ _BY_SQLSTATE: dict[str, type[PgswarmError]] = {
     "SW004": InvalidDependency,
     "SW005": InvalidArgument,
     "SW006": SchemaOutdated,
+    "42501": NotAllowed,
 }
 
 # Refusals of user input that come from Postgres itself rather than from swarm's own checks:

@@ -240,6 +240,10 @@ class Database:
         await self._call("execute", "select swarm.register_worker($1, $2, $3, $4, $5, $6, $7)",
                          self.worker, hostname, pid, agents, queues, concurrency, version)
 
+    async def register_agent_key(self, key: bytes) -> None:
+        """The key of this worker's attempts' task tokens (worker/capability.py)."""
+        await self._call("execute", "select swarm.register_agent_key($1, $2)", self.worker, key)
+
     async def stop_worker(self) -> None:
         await self._call("execute", "select swarm.stop_worker($1)", self.worker)
 

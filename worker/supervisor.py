@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import process, schedules
+from . import capability, process, schedules
 from .attempt import Attempt, AttemptSettings
 from .config import WorkerConfig
 from .errors import DatabaseDown, UsageError, WorkerFault
@@ -83,7 +83,9 @@ class Supervisor:
                            required_schema=required_schema_version(),
                            call_timeout=max(5.0, config.lease_seconds / 2))
         self.reporter = Reporter(self.db, self.metrics)
-        self.attempt_settings = AttemptSettings(worker=self.name, hostname=self.hostname, dsn=config.dsn,
+        self.agent_key = capability.new_agent_key()
+        self.attempt_settings = AttemptSettings(worker=self.name, hostname=self.hostname, agent_dsn=config.agent_dsn,
+                                                agent_key=self.agent_key,
                                                 logs=config.logs, log_max_bytes=config.log_max_bytes,
                                                 kill_grace=config.kill_grace)
 
@@ -107,6 +109,9 @@ class Supervisor:
             self.metrics_port = await self.metrics.serve(self.config.metrics_port, self.config.metrics_host)
         log.info("worker %s ready: agents %s, concurrency %d%s", self.name, ",".join(self.agents),
                  self.config.concurrency, f", metrics on :{self.metrics_port}" if self.metrics_port else "")
+        if self.config.agent_dsn is None:
+            log.warning("agents get no database login (--agent-dsn): `pgswarm add` inside an agent (follow-up "
+                        "tasks) cannot connect; give them a login holding only the role swarm_agent")
         self._start_duty("heartbeat", self._heartbeat_loop())
         self._start_duty("reaper", self._reap_loop())
         self._start_duty("sweeper", self._sweep_loop())
@@ -159,6 +164,7 @@ class Supervisor:
     async def _register(self) -> None:
         await self.db.register(self.hostname, self.pid, self.agents, self.config.queues, self.config.concurrency,
                                _package_version())
+        await self.db.register_agent_key(self.agent_key)
 
     def request_shutdown(self, sig: signal.Signals) -> None:
         if not self.stopping:

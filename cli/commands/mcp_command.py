@@ -5,7 +5,9 @@ from typing import Optional
 
 import typer
 
-from ..common import DsnOption, dsn_for, open_connection
+from ..common import DsnOption, Settings, dsn_for, open_connection
+from ...client import TaskCapability
+from ...worker.dsn import dsn_from_environment
 from ...worker.errors import UsageError, describe
 
 
@@ -16,6 +18,9 @@ def register(app: typer.Typer) -> None:
                                             "(default: all)"),
         parent: Optional[int] = typer.Option(None, "--parent", help="every task enqueued here becomes a child "
                                              "of this task"),
+        agent_scope: bool = typer.Option(False, "--agent-scope", help="inside an agent (args.swarm_tools): act "
+                                         "as its running task with PGSWARM_TASK_TOKEN; enqueue children, read "
+                                         "dependency results and children, report progress, nothing else"),
         dsn: Optional[str] = DsnOption,
     ) -> None:
         """Serve pgswarm to an assistant over stdio (MCP): enqueue_task, get_task, list_tasks,
@@ -25,12 +30,23 @@ def register(app: typer.Typer) -> None:
         except ImportError as exc:
             raise UsageError(f"pgswarm mcp needs the MCP SDK (version 2): pip install 'pgswarm[mcp]' "
                              f"({describe(exc)})") from exc
-        from ..mcp_server import TOOLS, Scope, run
+        from ..mcp_server import AGENT_TOOLS, TOOLS, Scope, run
 
         names = [t.strip() for t in (tools or "").split(",") if t.strip()]
         if tools is not None and not names:
             raise UsageError("--tools: name at least one tool, or leave the option out")
-        scope = Scope(frozenset(names or TOOLS), parent)
+        if agent_scope:
+            capability = TaskCapability.from_environment()
+            if capability is None:
+                raise UsageError("--agent-scope runs inside an agent: PGSWARM_TASK_TOKEN and PGSWARM_TASK_ID are "
+                                 "not set")
+            if dsn_from_environment(dsn or Settings.dsn) is None:
+                raise UsageError("--agent-scope needs the agents' login in PGSWARM_DSN: start the worker with "
+                                 "--agent-dsn (README: What agents are given)")
+            scope = Scope(frozenset(names or AGENT_TOOLS), parent if parent is not None else capability.task_id,
+                          capability)
+        else:
+            scope = Scope(frozenset(names or TOOLS), parent)
         target = dsn_for(dsn)
         open_connection(target).close()  # unreachable: one clear line now, not a broken server later
         run(scope, target)

@@ -15,11 +15,12 @@ from rich.tree import Tree
 
 from .. import pipeline as pipeline_file
 from .. import queries
-from ..common import (DsnOption, JsonOption, connect, db_errors, did_you_mean, parse_duration, parse_ids,
+from ..common import (DsnOption, JsonOption, Settings, connect, db_errors, did_you_mean, parse_duration, parse_ids,
                                 parse_task_id,
                                 parse_key_values, parse_when)
 from ..output import cell, console, print_json, print_table, shorten, status_text
-from ...client import Client, Enqueued, TaskSpec
+from ...client import Client, Enqueued, TaskCapability, TaskSpec
+from ...worker.dsn import dsn_from_environment
 from ...worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
 
 STATUSES = ("waiting", "pending", "running", "completed", "failed", "cancelled")
@@ -42,11 +43,26 @@ def _check_ids_exist(conn: psycopg.Connection, ids: list[int], what: str) -> Non
         raise UnknownTask(f"{what}: task {', '.join(map(str, missing))} not found")
 
 
-def _enqueue(conn: psycopg.Connection, specs: list[TaskSpec], prefix: str = "") -> list[Enqueued]:
-    """Through the client (the one implementation of enqueueing), in one transaction."""
+def _agent_capability(dsn: str | None) -> TaskCapability | None:
+    """Inside an agent (PGSWARM_TASK_TOKEN set): its attempt's capability, with which it enqueues
+    children of its own task. The worker never gives an agent its own login: the agent's is the
+    worker's --agent-dsn (PGSWARM_DSN), which must be there."""
+    capability = TaskCapability.from_environment()
+    if capability is not None and dsn_from_environment(dsn or Settings.dsn) is None:
+        raise UsageError("inside an agent (PGSWARM_TASK_TOKEN is set) but with no database login for agents: "
+                         "start its worker with --agent-dsn (README: What agents are given)")
+    return capability
+
+
+def _enqueue(conn: psycopg.Connection, specs: list[TaskSpec], prefix: str = "",
+             capability: TaskCapability | None = None) -> list[Enqueued]:
+    """Through the client (the one implementation of enqueueing), in one transaction; inside an
+    agent, through its capability."""
     try:
-        return Client(conn=conn).enqueue_many(specs)
+        return Client(conn=conn, capability=capability).enqueue_many(specs)
     except UnknownAgent as exc:
+        if capability is not None:  # an agent's login reads no table: the engine's words only
+            raise
         raise _with_agent_hint(conn, exc, [s.agent for s in specs], prefix) from exc
     except TaskError as exc:
         if not prefix:
@@ -96,6 +112,7 @@ def add(
         raise UsageError("--set fills the {variables} of a pipeline: give --file too")
     if parent is None and os.environ.get("PGSWARM_TASK_ID", "").isdigit():
         parent = int(os.environ["PGSWARM_TASK_ID"])
+    capability = _agent_capability(dsn)
     if max_attempts is not None and max_attempts < 1:
         raise UsageError(f"--max-attempts {max_attempts} must be at least 1")
     timeout_span = parse_duration(timeout, "--timeout") if timeout else None
@@ -108,14 +125,15 @@ def add(
         max_attempts=max_attempts, timeout=timeout_span, concurrency_key=concurrency_key, parent=parent,
         on_dependency_failure=on_dependency_failure, tags=tuple(tag))
     if file is not None:
-        _add_pipeline(file, base, parse_variables(set_), as_json, dsn)
+        _add_pipeline(file, base, parse_variables(set_), as_json, dsn, capability)
         return
     with connect(dsn) as conn:
-        if base.depends_on:
-            _check_ids_exist(conn, [int(i) for i in base.depends_on], "--after")
-        if parent is not None:
-            _check_ids_exist(conn, [parent], "--parent")
-        done = _enqueue(conn, [base])[0]
+        if capability is None:  # an agent's login reads no table: the engine checks its ids
+            if base.depends_on:
+                _check_ids_exist(conn, [int(i) for i in base.depends_on], "--after")
+            if parent is not None:
+                _check_ids_exist(conn, [parent], "--parent")
+        done = _enqueue(conn, [base], capability=capability)[0]
     if as_json:
         print_json({"id": done.id, "agent": done.agent, "status": done.status, "created": done.created})
     else:
@@ -143,7 +161,8 @@ def parse_variables(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _add_pipeline(file: Path, base: TaskSpec, variables: dict[str, str], as_json: bool, dsn: str | None) -> None:
+def _add_pipeline(file: Path, base: TaskSpec, variables: dict[str, str], as_json: bool, dsn: str | None,
+                  capability: TaskCapability | None = None) -> None:
     if base.key is not None:
         raise UsageError("--key with --file: put `key:` in the pipeline file (each task gets '<key>/<step>')")
     if base.depends_on:
@@ -152,11 +171,12 @@ def _add_pipeline(file: Path, base: TaskSpec, variables: dict[str, str], as_json
                                  variables=variables)
     with connect(dsn) as conn:
         outside = sorted({i for p in planned for i in p.task.depends_on if isinstance(i, int)})
-        if outside:
+        if outside and capability is None:
             _check_ids_exist(conn, outside, file.name)
-        if base.parent is not None:
+        if base.parent is not None and capability is None:
             _check_ids_exist(conn, [base.parent], "--parent")
-        done = _enqueue(conn, [p.task for p in planned], prefix=f"{file.name}: ")  # all steps or none
+        done = _enqueue(conn, [p.task for p in planned], prefix=f"{file.name}: ",  # all steps or none
+                        capability=capability)
     ids = {str(p.task.ref): d.id for p, d in zip(planned, done)}
     created = [{"step": p.step, "item": p.item, "id": d.id, "agent": d.agent, "status": d.status,
                 "created": d.created, "after": [i if isinstance(i, int) else ids[i] for i in p.task.depends_on]}

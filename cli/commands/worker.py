@@ -12,7 +12,9 @@ from typing import Optional
 
 import typer
 
-from ..common import DsnOption, dsn_for, open_connection
+from .. import queries
+from ..common import DsnOption, Settings, dsn_for, open_connection
+from ...worker.dsn import dsn_from_environment, redact_dsn
 from ...worker.errors import UsageError
 
 
@@ -29,6 +31,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         dsn: Optional[str] = DsnOption,
+        agent_dsn: Optional[str] = typer.Option(None, "--agent-dsn", help="the login agents get as PGSWARM_DSN "
+                                                "(a role holding only swarm_agent; default: the TOML file's "
+                                                "agent_dsn, with the embedded server its own agent login, else none)"),
         agents: Optional[str] = typer.Option(None, "--agents", help="agents to run, comma-separated "
                                              "(default: every agent with a profile; shell needs --allow-shell)"),
         queues: Optional[str] = typer.Option(None, "--queues", help="queues to take tasks from (default: all)"),
@@ -67,6 +72,33 @@ def register(app: typer.Typer) -> None:
             poll_interval=poll_interval, shutdown_grace=shutdown_grace, kill_grace=kill_grace, log_dir=log_dir,
             log_max_bytes=max(4096, int(log_max_mb * 1024 * 1024)), metrics_port=metrics_port,
             metrics_host=metrics_host)
+        embedded = dsn_from_environment(dsn or Settings.dsn) is None
         target = dsn_for(dsn)
         open_connection(target).close()  # unreachable at start: one clear line, exit 3 (systemd restarts it)
-        raise typer.Exit(run_worker(replace(settings, dsn=target)))
+        agents_login = _agent_dsn(agent_dsn, config, target, embedded)
+        raise typer.Exit(run_worker(replace(settings, dsn=target, agent_dsn=agents_login)))
+
+
+def _agent_dsn(flag: str | None, config: Path | None, worker_dsn: str, embedded: bool) -> str | None:
+    """The login agents get (never the worker's): --agent-dsn, the TOML file's agent_dsn, or with the
+    embedded server its agent login; checked to hold no more than an agent needs."""
+    from ...worker.profiles.custom import worker_setting
+
+    chosen = flag or worker_setting(config, "agent_dsn")
+    if chosen is None:
+        if not embedded:
+            return None
+        from ...client.embedded import EmbeddedServer
+
+        server = EmbeddedServer.default()
+        server.ensure_agent_login()
+        chosen = server.agent_dsn()
+    if chosen.strip() == worker_dsn.strip():
+        raise UsageError("--agent-dsn is the worker's own DSN: agents would get the worker's login; give them "
+                         "a login holding only the role swarm_agent (README: What agents are given)")
+    with open_connection(chosen) as conn:
+        problem = queries.agent_login_problem(conn)
+    if problem:
+        raise UsageError(f"--agent-dsn {redact_dsn(chosen)}: {problem}; agents get a login holding only the role "
+                         "swarm_agent (README: What agents are given)")
+    return chosen

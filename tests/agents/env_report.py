@@ -12,5 +12,6 @@ report = {
     "env": {k: v for k, v in os.environ.items()
             if k.startswith(("PGSWARM_", "CLAUDE", "FAKE_", "SECRET_")) or k in ("HOME", "PATH")},
     "deps": json.load(open(deps_file)) if deps_file else None,
+    "all_env": dict(os.environ),
 }
 print(json.dumps(report))

@@ -8,7 +8,8 @@ tail), is-error-exit0, not-logged-in (what the real CLI prints without a login),
 limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, not-your-limit,
 talks-about-limits, limit-as-success, rate-limit-as-success,
 rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
-30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args).
+30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args),
+swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py).
 With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
 Claude Code does.
 """
@@ -150,6 +151,16 @@ elif mode == "nul-error":  # the same bytes in a failed run's result and stderr
     sys.stderr.buffer.flush()
     emit(result("failed at \u0000", is_error=True, subtype="error_during_execution"))
     sys.exit(1)
+elif mode == "swarm-tools":  # args.swarm_tools: use the MCP server --mcp-config names (tests/agents/mcp_agent.py)
+    import subprocess
+
+    other = re.search(r"other:([0-9]+)", prompt).group(1)
+    used = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mcp_agent.py"),
+                           argv[argv.index("--mcp-config") + 1], other], capture_output=True, text=True)
+    print(used.stderr[-2000:], file=sys.stderr)
+    emit(init)
+    emit(result(used.stdout.strip() or "no output", is_error=used.returncode != 0, with_model_usage=False))
+    sys.exit(used.returncode)
 else:
     print(f"fake_claude: unknown mode {mode}", file=sys.stderr)
     sys.exit(2)

@@ -31,3 +31,13 @@ def add(db: psycopg.Connection, prompt: str, **columns: object) -> int:
     marks = ", ".join(["%s"] * len(columns))
     return db.execute(f"insert into swarm.agent_tasks ({names}) values ({marks}) returning id",
                       list(columns.values())).fetchone()[0]
+
+
+@pytest.fixture
+def agent_dsn(dsn: str, db: psycopg.Connection) -> Iterator[str]:
+    """A login holding only swarm_agent, for `pgswarm worker --agent-dsn`."""
+    login = f"agent_{db.info.dbname}"[:63]
+    db.execute(f'create role "{login}" login in role swarm_agent')
+    yield dsn.replace("postgres@", f"{login}@")
+    db.execute(f'drop owned by "{login}"')
+    db.execute(f'drop role "{login}"')

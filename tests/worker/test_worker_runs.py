@@ -89,7 +89,8 @@ def test_process_contract_argv_env_stdin_and_deps(workers: Workers, db: psycopg.
     assert report["argv"] == ["check", tricky]
     env = report["env"]
     assert env["PGSWARM_TASK_ID"] == str(task_id) and env["PGSWARM_ATTEMPT"] == "1"
-    assert env["PGSWARM_DSN"] == workers.dsn and env["FAKE_EXTRA"] == "from-config"
+    assert "PGSWARM_DSN" not in env and env["FAKE_EXTRA"] == "from-config"  # no --agent-dsn: no login at all
+    assert len(env["PGSWARM_TASK_TOKEN"]) == 64
     assert "CLAUDECODE" not in env and "CLAUDE_CODE_ENTRYPOINT" not in env and "SECRET_TOKEN" not in env
     assert report["deps"][0]["id"] == first and report["deps"][0]["status"] == "completed"
     assert report["deps"][0]["result"] is not None
@@ -152,14 +153,17 @@ def test_huge_output_is_capped_in_the_log_and_the_tail_kept(workers: Workers, db
     assert row["output_tail"].rstrip().endswith("END-OF-OUTPUT") and len(row["output_tail"]) <= 8192
 
 
-def test_agent_enqueues_a_follow_up_with_parent(workers: Workers, db: psycopg.Connection) -> None:
+def test_agent_enqueues_a_follow_up_with_parent(workers: Workers, db: psycopg.Connection, agent_dsn: str) -> None:
+    """Out of the box with a real worker: the agent's `pgswarm add` (its parent defaulting to
+    $PGSWARM_TASK_ID) goes through its attempt's capability, as the login --agent-dsn gives it."""
     pgswarm = f"{sys.executable} -m pgswarm.cli.main"
-    task_id = add(db, f'{pgswarm} --dsn "$PGSWARM_DSN" add "echo follow-up" --parent "$PGSWARM_TASK_ID"')
-    workers.start(env={"PYTHONPATH": os.pathsep.join(sys.path)})
+    task_id = add(db, f'{pgswarm} add "review the fix" --agent codex && {pgswarm} add "and a second look" '
+                      f'--agent claude --parent "$PGSWARM_TASK_ID"')
+    workers.start("--agents", "shell", "--agent-dsn", agent_dsn, env={"PYTHONPATH": os.pathsep.join(sys.path)})
     wait_status(workers.dsn, task_id, "completed", workers=workers)
-    child = wait_for(lambda: db.execute("select id, status from swarm.agent_tasks where parent_id = %s",
-                                        (task_id,)).fetchone(), 10, "the follow-up task")
-    wait_status(workers.dsn, child[0], "completed", workers=workers)
+    children = db.execute("select agent, status, prompt from swarm.agent_tasks where parent_id = %s order by id",
+                          (task_id,)).fetchall()
+    assert children == [("codex", "pending", "review the fix"), ("claude", "pending", "and a second look")]
 
 
 def test_claims_only_as_many_as_it_has_slots(workers: Workers, db: psycopg.Connection) -> None:

@@ -27,6 +27,9 @@ class TaskSpec:
     timeout_seconds: int
     # The agent session to continue (decided by the engine at claim: args.resume_on_retry).
     resume_session: str | None = None
+    # args.swarm_tools: an MCP configuration file scoped to this attempt (profiles with
+    # takes_mcp_config pass it to the agent), else None.
+    mcp_config: str | None = None
 
 
 @dataclass(frozen=True)

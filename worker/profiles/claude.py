@@ -43,13 +43,15 @@ class ClaudeProfile(CliProfile):
     stop_signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
     env_allowlist: tuple[str, ...] = ("ANTHROPIC_*", "CLAUDE_*", "AWS_*", "CLOUD_ML_REGION", "GOOGLE_*",
                                       "DISABLE_*", "MCP_*", "NODE_*", "XDG_*")
+    takes_mcp_config: bool = True
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose, forked so two runs never share a transcript.
         resume = ["--resume", task.resume_session, "--fork-session"] if task.resume_session and not task.args.get(
             "resume") else []
+        swarm_tools = ["--mcp-config", task.mcp_config] if task.mcp_config else []
         return [*self.command, "-p", "--output-format", "stream-json", "--verbose",
-                *option_args(task.args, OPTIONS), *resume, *self.extra_args, "--", task.prompt]
+                *option_args(task.args, OPTIONS), *resume, *swarm_tools, *self.extra_args, "--", task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_claude(exit_code, output)

@@ -27,6 +27,8 @@ class CliProfile:
     extra_env: dict[str, str] = field(default_factory=dict)
     timeout_seconds: int | None = None
     extra_args: tuple[str, ...] = ()
+    # Whether build_argv passes TaskSpec.mcp_config to the agent (args.swarm_tools).
+    takes_mcp_config: bool = False
 
 
 class Repeated:

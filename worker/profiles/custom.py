@@ -1,5 +1,7 @@
 """The profiles a worker knows: the built-ins, changed or extended by its TOML file (`--config`).
 
+    agent_dsn = "postgresql://agent@db/app"   # top level: the agents' own login (as --agent-dsn)
+
     [profiles.claude]              # override a built-in: any of the OVERRIDE_KEYS
     command = ["python3", "fake_claude.py"]
     timeout_seconds = 3600
@@ -41,6 +43,8 @@ PARSERS: dict[str, Callable[[int, str], Outcome]] = {
 }
 OVERRIDE_KEYS = {"command": (str, list), "timeout_seconds": int, "env_allowlist": list, "env": dict,
                  "stop_signals": list, "worktree": bool, "extra_args": list}
+# Top-level keys of the worker TOML file besides the [profiles.NAME] tables.
+WORKER_KEYS: dict[str, type] = {"agent_dsn": str}  # the agents' login (as --agent-dsn)
 _PLACEHOLDER = re.compile(r"\{(prompt|args\.[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -73,6 +77,11 @@ class TemplateProfile(CliProfile):
         return PARSERS[self.parser](exit_code, output)
 
 
+def worker_setting(path: Path | None, key: str) -> Any:
+    """A top-level setting of the worker TOML file (one of WORKER_KEYS), or None."""
+    return None if path is None else _read_file(path).get(key)
+
+
 def builtin_profiles(allow_shell: bool) -> dict[str, CliProfile]:
     return {name: cls() for name, cls in BUILTINS.items() if name != "shell" or allow_shell}
 
@@ -91,19 +100,28 @@ def load_profiles(path: Path | None, allow_shell: bool) -> ProfileSet:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    data = _read_file(path)
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise UsageError(f"{path}: profiles must be tables: [profiles.NAME]")
+    return profiles
+
+
+def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(Path(path).read_text())
     except OSError as exc:
         raise UsageError(f"cannot read worker config {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"worker config {path} is not valid TOML: {exc}") from None
-    unknown = set(data) - {"profiles"}
+    unknown = set(data) - {"profiles", *WORKER_KEYS}
     if unknown:
-        raise UsageError(f"{path}: unknown section {sorted(unknown)[0]!r} (only [profiles.NAME] tables)")
-    profiles = data.get("profiles", {})
-    if not isinstance(profiles, dict):
-        raise UsageError(f"{path}: profiles must be tables: [profiles.NAME]")
-    return profiles
+        raise UsageError(f"{path}: unknown section {sorted(unknown)[0]!r} (only [profiles.NAME] tables and "
+                         f"{', '.join(WORKER_KEYS)})")
+    for key, kind in WORKER_KEYS.items():
+        if key in data and not isinstance(data[key], kind):
+            raise UsageError(f"{path}: {key} must be a {kind.__name__}")
+    return data
 
 
 def _profile(name: str, table: dict[str, Any], known: dict[str, CliProfile], where: str) -> CliProfile:

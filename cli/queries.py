@@ -51,11 +51,13 @@ def agent_login_problem(conn: psycopg.Connection) -> str | None:
     """Why this connection's login must not be given to agents (--agent-dsn), or None: a login
     that is a superuser, or holds the worker's or an enqueuer's role, could do far more than
     swarm_agent's capability functions."""
-    user, superuser, roles = conn.execute(
+    row = conn.execute(
         "select r.rolname, r.rolsuper, array(select g.rolname from pg_roles as g "
         "where g.rolname in ('swarm_worker', 'swarm_enqueue', 'swarm_monitor') "
         "and pg_has_role(r.oid, g.oid, 'member') order by 1) from pg_roles as r where r.rolname = session_user"
     ).fetchone()
+    assert row is not None  # the session's own role exists
+    user, superuser, roles = row
     if superuser:
         return f"it logs in as {user}, a superuser"
     if roles:

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 
 from ..worker.errors import DatabaseUnavailable
-from .migrate import create_database_if_missing, ledger_exists
+from .migrate import create_agent_login_if_missing, create_database_if_missing, ledger_exists
 
 HOME_ENV = "PGSWARM_HOME"
 SERVER_USER = "embedded_postgres"
@@ -240,8 +240,7 @@ class EmbeddedServer:
     def ensure_agent_login(self) -> None:
         """The agents' login (AGENT_LOGIN, holding only swarm_agent) exists."""
         with psycopg.connect(self.dsn(), autocommit=True, connect_timeout=10) as conn:
-            if not conn.execute("select 1 from pg_roles where rolname = %s", (AGENT_LOGIN,)).fetchone():
-                conn.execute(f'create role "{AGENT_LOGIN}" login in role swarm_agent')
+            create_agent_login_if_missing(conn, AGENT_LOGIN)
 
     def _schema_present(self) -> bool:
         with psycopg.connect(self.dsn(), connect_timeout=10) as conn:

@@ -37,6 +37,12 @@ def create_database_if_missing(conn: psycopg.Connection, name: str) -> None:
         conn.execute(f'create database "{name}"')  # type: ignore[arg-type]
 
 
+def create_agent_login_if_missing(conn: psycopg.Connection, name: str) -> None:
+    """The embedded server's login for agents: role swarm_agent only (conn: autocommit, a superuser)."""
+    if _scalar(conn, f"select count(*) from pg_roles where rolname = '{name}'") == 0:  # name: a constant
+        conn.execute(f'create role "{name}" login in role swarm_agent')  # type: ignore[arg-type]
+
+
 def ledger_exists(conn: psycopg.Connection) -> bool:
     return bool(_scalar(conn, "select to_regclass('swarm.schema_migrations') is not null"))
 

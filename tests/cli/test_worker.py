@@ -1,6 +1,7 @@
 """`pgswarm worker` from the command line: options checked first, the DSN rule, a clean stop."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -50,6 +51,10 @@ def test_a_log_directory_that_cannot_be_made_is_refused_at_start(cli: Cli, tmp_p
 def test_a_worker_on_the_embedded_default_runs_tasks_and_stops_on_sigterm(home_cli: Cli, embedded_home: Path,
                                                                          tmp_path: Path) -> None:
     task_id = home_cli("add", "echo from the embedded default", "--tag", "worker-test").ok().stdout.strip()
+    # An agent's follow-up works out of the box: the embedded default gives agents a login of their
+    # own (pgswarm_agent, role swarm_agent), never the worker's superuser login.
+    follow_up = home_cli("add", f"{sys.executable} -m pgswarm.cli.main add 'review it' --agent codex && "
+                                "echo \"$PGSWARM_DSN\"").ok().stdout.strip()
     env = {k: v for k, v in os.environ.items()
            if k not in ("PGSWARM_DSN", "DATABASE_URL") and not k.startswith("PG")}
     env["PGSWARM_HOME"] = str(embedded_home)
@@ -61,6 +66,11 @@ def test_a_worker_on_the_embedded_default_runs_tasks_and_stops_on_sigterm(home_c
         wait_for(lambda: '"status": "completed"' in home_cli("show", task_id, "--json").ok().stdout, 60,
                  f"task {task_id} to complete")
         assert "from the embedded default" in home_cli("logs", task_id).ok().stdout
+        wait_for(lambda: '"status": "completed"' in home_cli("show", follow_up, "--json").ok().stdout, 60,
+                 f"task {follow_up} to complete")
+        assert "postgresql://pgswarm_agent@" in home_cli("logs", follow_up).ok().stdout
+        [child] = json.loads(home_cli("ls", "--parent", follow_up, "--json").ok().stdout)
+        assert child["agent"] == "codex" and child["prompt"] == "review it"
     finally:
         worker.send_signal(signal.SIGTERM)
         output = worker.communicate(timeout=60)[0].decode(errors="replace")

@@ -3,7 +3,8 @@
 -- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
 -- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
--- swarm.settings (the owner's: default agent, public names, test clock),
+-- swarm.settings (the owner's: default agent, public names, test clock), swarm.agent_keys (each
+-- worker's key for its attempts' task tokens),
 -- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
 -- enqueuing a task per slot), swarm.task_attempts (+ _archive: one row per attempt),
 -- swarm.agent_daily_spend (cost per agent and UTC day, for daily_budget_usd).
@@ -30,6 +31,9 @@
 --   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
 --   82_wait          swarm.watch_task(), swarm_finished when a watched task finishes
 --   85_archive       swarm.archive()
+--   87_agent_capability  what a running agent may do with its attempt's task token (role
+--                    swarm_agent): swarm.agent_enqueue(), agent_dependency_results(),
+--                    agent_children(), agent_report_progress(); swarm.register_agent_key()
 --   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
 --   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
 --   95_grants        swarm_enqueue, swarm_worker, swarm_monitor

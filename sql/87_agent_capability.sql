@@ -195,9 +195,11 @@ $$;
 comment on function swarm.agent_children(bigint, text)
   is 'a running agent reads its own task''s children''s outcomes (task token)';
 
--- swarm.agent_report_progress: the caller's own task's progress (agent_tasks.progress; last wins).
+-- swarm.agent_report_progress: the caller's own task's progress, as the agent says it: the key
+-- "agent" of agent_tasks.progress (the rest of it is the worker's, parsed from the agent's output).
 --   locks:      the task's row.
---   guarantees: progress is a JSON object of at most 16 KiB; nothing else of the task changes.
+--   guarantees: progress is a JSON object of at most 16 KiB; the last report wins; nothing else of
+--               the task changes.
 --   raises:     42501 token not valid; SW005 not an object, too large.
 --   notifies:   nothing.
 create or replace function swarm.agent_report_progress(task_id bigint, token text, progress jsonb)
@@ -216,7 +218,8 @@ begin
                                   octet_length(agent_report_progress.progress::text)));
   end if;
   update swarm.agent_tasks as task
-     set progress = agent_report_progress.progress, updated_at = now()
+     set progress = coalesce(task.progress, '{}') || jsonb_build_object('agent', agent_report_progress.progress),
+         updated_at = now()
    where task.id = agent_report_progress.task_id;
 end
 $$;

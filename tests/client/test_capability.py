@@ -52,7 +52,7 @@ def test_an_agent_client_enqueues_children_reads_and_reports(swarm, agent_dsn: s
         with pytest.raises(NotAllowed, match="children of its own task"):
             client.enqueue("elsewhere", agent="codex", parent=capability.task_id + 1000)
     assert swarm.task(follow_up)["parent_id"] == capability.task_id
-    assert swarm.task(capability.task_id)["progress"] == {"message": "two children queued"}
+    assert swarm.task(capability.task_id)["progress"] == {"agent": {"message": "two children queued"}}
     with Client(agent_dsn, capability=TaskCapability(capability.task_id, "f" * 64)) as forged:
         with pytest.raises(NotAllowed, match="not valid"):
             forged.children()

@@ -134,7 +134,7 @@ def test_dependency_results_children_and_progress(swarm, conn, agent_login) -> N
     assert (outcome["id"], outcome["status"]) == (child, "pending")
     agent_login.execute("select swarm.agent_report_progress(%s, %s, %s)",
                         (task_id, token, json.dumps({"message": "tests pass", "percent": 60})))
-    assert swarm.task(task_id)["progress"] == {"message": "tests pass", "percent": 60}
+    assert swarm.task(task_id)["progress"] == {"agent": {"message": "tests pass", "percent": 60}}
     with pytest.raises(psycopg.Error) as info:
         agent_login.execute("select swarm.agent_report_progress(%s, %s, '[1]')", (task_id, token))
     assert "progress must be a JSON object" in str(info.value)

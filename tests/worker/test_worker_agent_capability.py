@@ -107,7 +107,7 @@ def test_swarm_tools_hand_claude_an_mcp_server_scoped_to_its_attempt(workers: Wo
     first, second = used["children"]
     assert children == [(first, "codex", task_id, []), (second, "claude", task_id, [first])]
     assert [c["id"] for c in used["listed"]] == [first, second] and used["deps"] == []
-    assert row["progress"] == {"message": "two subtasks queued", "percent": 50}
+    assert row["progress"]["agent"] == {"message": "two subtasks queued", "percent": 50}
     assert all(is_error for is_error, _ in used["refused"].values()), used["refused"]
     assert f"children of task {task_id}" in used["refused"]["another parent"][1]
     assert "shell" in used["refused"]["a shell task"][1]

@@ -145,7 +145,7 @@ class Attempt:
             if not isinstance(swarm_tools, bool):
                 raise ValueError(f"args.swarm_tools must be true or false, not {swarm_tools!r}")
             if swarm_tools and not getattr(profile, "takes_mcp_config", False):
-                raise ValueError("args.swarm_tools needs a profile that takes an MCP configuration (claude)")
+                raise ValueError("args.swarm_tools needs a profile that takes an MCP configuration (claude, codex)")
             if swarm_tools and not self.settings.agent_dsn:
                 raise ValueError(f"args.swarm_tools needs a database login for agents: start the worker on "
                                  f"{self.settings.hostname} with --agent-dsn")

@@ -3,7 +3,8 @@
 or FAKE_MODE: success, reconnect-then-success (transient error events, then a completed turn),
 error, usage-limit (try again in ...), usage-limit-at (try again at 12:16 PM), usage-limit-429 (the
 429 body with resets_in_seconds), usage-limit-429-exit0 (rate_limits windows only), turn-failed,
-offline (what codex prints without network, then exit 0 as if it had stopped), echo-args."""
+offline (what codex prints without network, then exit 0 as if it had stopped), echo-args,
+swarm-tools (uses the server its -c mcp_servers.pgswarm.* overrides name: tests/agents/mcp_agent.py)."""
 import json
 import os
 import re
@@ -72,3 +73,21 @@ elif mode == "usage-limit-429-exit0":  # the same without a reset in the body an
 elif mode == "turn-failed":
     emit({"type": "turn.failed", "error": {"message": "model refused the request"}})
     sys.exit(1)
+elif mode == "swarm-tools":  # args.swarm_tools: the server of the -c mcp_servers.pgswarm.* overrides, as codex
+    import subprocess        # starts it (env_vars forwarded from its own environment, PATH and HOME by default)
+    import tempfile
+
+    overrides = dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a == "-c")
+    server = {k.removeprefix("mcp_servers.pgswarm."): json.loads(v) for k, v in overrides.items()
+              if k.startswith("mcp_servers.pgswarm.")}
+    env = {name: os.environ[name] for name in [*server["env_vars"], "PATH", "HOME"] if name in os.environ}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as config:
+        json.dump({"mcpServers": {"pgswarm": {"command": server["command"], "args": server["args"], "env": env}}},
+                  config)
+    used = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mcp_agent.py"), config.name,
+                           re.search(r"other:([0-9]+)", prompt).group(1)], capture_output=True, text=True)
+    os.unlink(config.name)
+    print(used.stderr[-2000:], file=sys.stderr)
+    emit({"type": "item.completed", "item": {"id": "item_0", "type": "agent_message", "text": used.stdout.strip()}})
+    emit({"type": "turn.completed", "usage": {"input_tokens": 1, "cached_input_tokens": 0, "output_tokens": 1}})
+    sys.exit(used.returncode)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg.types.json import Jsonb
 
 from tests.helpers.workers import Workers, wait_for, wait_status
@@ -89,17 +90,20 @@ def test_an_agent_dsn_with_more_than_the_agent_role_is_refused(workers: Workers,
     assert "a superuser" in superuser.output()
 
 
-def test_swarm_tools_hand_claude_an_mcp_server_scoped_to_its_attempt(workers: Workers, db: psycopg.Connection,
-                                                                      agent_dsn: str) -> None:
-    """The fake claude reads the --mcp-config it was given, starts the server it names with the
-    SDK's client, enqueues two subtasks, and tries what it may not: all refused."""
-    other = add(db, "someone else's work", agent="codex")
-    task_id = add(db, f"mode:swarm-tools other:{other}", agent="claude", args=Jsonb({"swarm_tools": True}))
-    config = f'[profiles.claude]\ncommand = {json.dumps([sys.executable, agent("fake_claude.py").split()[1]])}\n'
-    workers.start("--agents", "claude", "--agent-dsn", agent_dsn, config=config)
+@pytest.mark.parametrize("profile", ["claude", "codex"])
+def test_swarm_tools_hand_the_agent_an_mcp_server_scoped_to_its_attempt(workers: Workers, db: psycopg.Connection,
+                                                                         agent_dsn: str, profile: str) -> None:
+    """The fake claude reads the --mcp-config it was given (the fake codex its -c mcp_servers
+    overrides), starts the server it names with the SDK's client, enqueues two subtasks, and tries
+    what it may not: all refused."""
+    other = add(db, "someone else's work", agent="gemini")
+    task_id = add(db, f"mode:swarm-tools other:{other}", agent=profile, args=Jsonb({"swarm_tools": True}))
+    fake = agent(f"fake_{profile}.py").split()[1]
+    config = f'[profiles.{profile}]\ncommand = {json.dumps([sys.executable, fake])}\n'
+    workers.start("--agents", profile, "--agent-dsn", agent_dsn, config=config)
     row = wait_status(workers.dsn, task_id, {"completed", "failed"}, timeout=120, workers=workers)
     assert row["status"] == "completed", row["error"] or row["output_tail"]
-    used = json.loads(row["result"]["text"] if "text" in row["result"] else row["result"]["result"])
+    used = json.loads(row["result"]["text"])
     assert used["tools"] == ["enqueue_task", "get_dependency_results", "list_children", "report_progress"]
     assert used["config_env"] == ["HOME", "PATH", "PGSWARM_DSN", "PGSWARM_TASK_ID", "PGSWARM_TASK_TOKEN"]
     children = db.execute("select id, agent, parent_id, depends_on from swarm.agent_tasks where parent_id = %s "

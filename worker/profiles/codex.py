@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..capability import codex_mcp_overrides
 from .base import Outcome, TaskSpec
 from .cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
                                          split_output)
@@ -28,13 +29,15 @@ OPTIONS: dict[str, tuple[str, type]] = {
 class CodexProfile(CliProfile):
     name: str = "codex"
     command: tuple[str, ...] = ("codex",)
+    takes_mcp_config: bool = True  # args.swarm_tools as -c mcp_servers.pgswarm... overrides
     env_allowlist: tuple[str, ...] = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*", "XDG_*", "RUST_LOG")
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose: `codex exec resume <id> PROMPT`.
         resume = ["resume", task.resume_session] if task.resume_session else []
-        return [*self.command, "exec", "--json", *option_args(task.args, OPTIONS), *self.extra_args, *resume, "--",
-                task.prompt]
+        swarm_tools = codex_mcp_overrides() if task.mcp_config else []  # args.swarm_tools
+        return [*self.command, "exec", "--json", *option_args(task.args, OPTIONS), *swarm_tools, *self.extra_args,
+                *resume, "--", task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_codex(exit_code, output)

@@ -1,7 +1,8 @@
 -- pgswarm engine map
 --
 -- Tables (migrations/): swarm.agent_tasks (the queue), swarm.agents (profiles, caps, pauses),
--- swarm.task_events (append-only history), swarm.workers, swarm.agent_starts (rate window),
+-- swarm.task_events (append-only history), swarm.workers, swarm.idle_workers (whom an insert
+-- wakes), swarm.agent_starts (rate window),
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
 -- swarm.settings (the owner's: default agent, public names, test clock), swarm.agent_keys (each
 -- worker's key for its attempts' task tokens),
@@ -24,13 +25,14 @@
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker()
+--   66_wake          swarm.claim_or_wait(), swarm.idle_check(), swarm.wake_channel(), swarm._wake()
 --   70_cancel        swarm.cancel_task(), swarm.retry_task(), swarm.cancel_tasks(), swarm.retry_tasks()
 --   72_priority      swarm.set_priority()
 --   75_schedules     schedule checks and next_fire_at, swarm.fire_schedules(), swarm.run_schedule(),
 --                    swarm.next_schedule_at()
 --   80_notify        swarm_ready on insert (statement trigger), swarm._notify_ready()
 --   82_wait          swarm.watch_task(), swarm_finished when a watched task finishes
---   85_archive       swarm.archive()
+--   85_archive       swarm.archive(), swarm.archive_in_batches() (a procedure: COMMIT per batch)
 --   87_agent_capability  what a running agent may do with its attempt's task token (role
 --                    swarm_agent): swarm.agent_enqueue(), agent_dependency_results(),
 --                    agent_children(), agent_report_progress(); swarm.register_agent_key()

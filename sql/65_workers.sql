@@ -24,11 +24,12 @@ end
 $$;
 comment on function swarm.register_worker(text, text, int, text[], text[], int, text) is 'register (or re-register) a worker';
 
--- swarm.stop_worker: a worker says goodbye on a clean shutdown.
+-- swarm.stop_worker: a worker says goodbye on a clean shutdown (and is woken no more).
 create or replace function swarm.stop_worker(name text)
 returns void
 language sql volatile security definer set search_path = pg_catalog, swarm
 as $$
+  delete from swarm.idle_workers as i where i.worker = $1;
   update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now() where w.name = $1
 $$;
 comment on function swarm.stop_worker(text) is 'mark a worker as stopped';

@@ -11,7 +11,7 @@
 --               claimable task gets a swarm_ready.
 --   returns:    waiting | pending | running | completed | failed | cancelled (archived tasks too).
 --   raises:     SW002 unknown task.
---   notifies:   swarm_ready (the task's agent) when it marked a claimable task.
+--   notifies:   swarm_ready and swarm_wake (the task's agent) when it marked a claimable task.
 create or replace function swarm.watch_task(task_id bigint) returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
@@ -26,7 +26,7 @@ begin
   returning task.status, task.agent, task.run_after into v_task;
   if found then
     if v_task.status = 'pending' and v_task.run_after <= swarm.now() then
-      perform pg_notify('swarm_ready', v_task.agent);
+      perform swarm._notify_ready(array[v_task.agent]);
     end if;
     return v_task.status;
   end if;

@@ -36,6 +36,9 @@ grant execute on function swarm._batch_task_columns(jsonb, jsonb), swarm._batch_
 
 grant execute on function
   swarm.claim_task(text, text[], text[], int, int, text, int, boolean),
+  swarm.claim_or_wait(text, text[], text[], int, int, text, int, boolean),
+  swarm.idle_check(text[], text[]),
+  swarm.wake_channel(text),
   swarm.heartbeat(text, bigint[], int),
   swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text),
   swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text),

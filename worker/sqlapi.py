@@ -1,6 +1,8 @@
 """The worker's only door to the database: one asyncpg connection calling the swarm SQL API.
 
-One connection per worker carries LISTEN (swarm_ready, swarm_cancel) and every call; calls are
+One connection per worker carries LISTEN (swarm_wake, swarm_cancel, and the worker's own wake-up
+channel, swarm.wake_channel: an insert wakes only as many idle workers as it made tasks, see
+sql/66_wake.sql) and every call; calls are
 serialised by a lock (an asyncpg connection runs one query at a time). When the connection is
 lost, calls raise DatabaseDown at once and a background task reconnects with backoff, LISTENs
 again and tells the supervisor (`on_reconnect`), whose reporter then sends its held reports. If
@@ -27,7 +29,9 @@ from .records import ClaimedTask
 
 log = logging.getLogger("pgswarm.worker")
 
-READY_CHANNEL = "swarm_ready"
+# Every worker hears swarm_wake (tasks claimable that no idle worker was woken for); swarm_ready
+# is for other listeners (sql/80_notify.sql). Each worker also has a channel of its own.
+READY_CHANNEL = "swarm_wake"
 CANCEL_CHANNEL = "swarm_cancel"
 
 # Errors that mean "the connection is gone or the server is not serving": hold and retry.
@@ -124,6 +128,7 @@ class Database:
                 await conn.fetchval("select swarm.require_schema($1)", self._required_schema)
             await conn.add_listener(READY_CHANNEL, self._ready)
             await conn.add_listener(CANCEL_CHANNEL, self._cancel)
+            await conn.add_listener(await conn.fetchval("select swarm.wake_channel($1)", self.worker), self._ready)
         except asyncpg.exceptions.UndefinedFunctionError as exc:  # no schema, or one older than require_schema
             await conn.close()
             raise SchemaOutdated("the database has no current pgswarm schema: run `pgswarm migrate`") from exc
@@ -250,11 +255,12 @@ class Database:
     async def claim(self, agents: list[str], queues: list[str] | None, max_tasks: int, lease_seconds: int,
                     hostname: str, pid: int) -> list[ClaimedTask]:
         """Claims commit without waiting for the WAL flush (durable => false, sql/20_claim.sql): a
-        claim lost in a crash only makes its task run again, and the pickup is shorter by a flush."""
+        claim lost in a crash only makes its task run again, and the pickup is shorter by a flush.
+        A claim that leaves slots free puts the worker among the idle workers an insert wakes."""
         rows = await self._call(
             "fetch",
             "select id, agent, prompt, args, attempts, max_attempts, timeout_seconds, depends_on, run_after, "
-            "created_at, started_at, queue, resume_session_id from swarm.claim_task(worker => $1, agents => $2, queues => $3, "
+            "created_at, started_at, queue, resume_session_id from swarm.claim_or_wait(worker => $1, agents => $2, queues => $3, "
             "max_tasks => $4, lease_seconds => $5, hostname => $6, pid => $7, durable => false)",
             self.worker, agents, queues, max_tasks, lease_seconds, hostname, pid)
         return [_claimed(row) for row in rows]
@@ -344,6 +350,11 @@ class Database:
 
     async def reap_expired(self) -> int:
         return await self._call("fetchval", "select swarm.reap_expired()")
+
+    async def idle_check(self, agents: list[str], queues: list[str] | None) -> float | None:
+        """The fallback poll's question before a claim: seconds until a task of these agents and
+        queues may be claimable (0: now), or None; no writes, no locks (sql/66_wake.sql)."""
+        return await self._call("fetchval", "select swarm.idle_check($1, $2)", agents, queues)
 
     async def seconds_until_next_run(self, agents: list[str], queues: list[str] | None) -> float | None:
         """Seconds until a pending task becomes claimable (by the database's clock), or None."""

@@ -2,8 +2,8 @@
 
 It decides nothing about task state: every transition is a call to the SQL API (sqlapi.py), made
 by the reporter (reporter.py) for each attempt's outcome (attempt.py). What the supervisor decides
-is local: when to claim (a swarm_ready notification, a freed slot, the fallback poll, the
-earliest future run_after), when an attempt must stop (cancel, lease lost, shutdown), and when
+is local: when to claim (a wake-up on its own channel or swarm_wake, a freed slot, the fallback
+poll, the earliest future run_after), when an attempt must stop (cancel, lease lost, shutdown), and when
 the worker itself cannot go on.
 
 Background duties (heartbeat, reaping, the sweep of left-behind processes, the completion
@@ -245,18 +245,29 @@ class Supervisor:
 
     async def _claim_loop(self) -> None:
         backlog = False  # the last claim filled every free slot: more tasks are probably waiting
+        polling = False  # the idle sleep ended without a wake-up: ask before claiming
         while not self.stopping:
             free = self._free_slots()
             if free <= 0 or not self.db.connected.is_set():
                 # Cleared first: a wake-up that came while every slot was busy (a NOTIFY, a report
                 # acknowledged) would otherwise turn this loop into a busy wait.
                 self.wake.clear()
+                polling = False
                 await self._sleep_until_woken(self.config.poll_interval)
                 continue
             if backlog and free < self.config.concurrency / 2:
                 free = await self._gather_free_slots()
             self.wake.clear()
             try:
+                if polling:
+                    # The fallback poll: hints go to as many idle workers as there are tasks
+                    # (sql/66_wake.sql), so a poll mostly finds nothing; asking is a read, a
+                    # claim writes. A fleet of idle workers then costs the database little.
+                    polling = False
+                    seconds = await self.db.idle_check(self.agents, self.config.queues)
+                    if seconds is None or seconds > 0:
+                        polling = not await self._sleep_until_woken(self._poll_timeout(seconds))
+                        continue
                 claimed = await self.db.claim(self.agents, self.config.queues, free, self.config.lease_seconds,
                                               self.hostname, self.pid)
             except DatabaseDown:
@@ -265,7 +276,7 @@ class Supervisor:
                 self._start(task)
             backlog = len(claimed) == free
             if not backlog:
-                await self._sleep_until_woken(await self._idle_timeout())
+                polling = not await self._sleep_until_woken(await self._idle_timeout())
 
     async def _gather_free_slots(self) -> int:
         """With a backlog, wait a moment (CLAIM_GATHER_SECONDS at most) for more slots to free, so
@@ -292,15 +303,25 @@ class Supervisor:
             seconds = await self.db.seconds_until_next_run(self.agents, self.config.queues)
         except DatabaseDown:
             return self.config.poll_interval
-        if seconds is None:
-            return self.config.poll_interval
-        return max(0.0, min(self.config.poll_interval, seconds + 0.001))
+        return self._poll_timeout(seconds)
 
-    async def _sleep_until_woken(self, timeout: float) -> None:
+    def _poll_timeout(self, seconds_until_next_run: float | None) -> float:
+        """The poll interval, less up to a fifth at random (workers restarted together do not poll
+        together; never longer than the interval), or sooner when a task becomes claimable."""
+        poll = self.config.poll_interval * random.uniform(0.8, 1.0)
+        if seconds_until_next_run is None:
+            return poll
+        return max(0.0, min(poll, seconds_until_next_run + 0.001))
+
+    async def _sleep_until_woken(self, timeout: float) -> bool:
+        """Whether a wake-up came (a hint, a freed slot, shutdown) before the timeout."""
         if self.stopping:
-            return
-        with contextlib.suppress(asyncio.TimeoutError):
+            return True
+        try:
             await asyncio.wait_for(self.wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     def _start(self, task: ClaimedTask) -> None:
         profile = self.profiles.get(task.agent)

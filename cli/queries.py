@@ -178,8 +178,9 @@ def matching_task_ids(conn: psycopg.Connection, statuses: tuple[str, ...], agent
         """, {"statuses": list(statuses), "agent": agent, "queue": queue})]
 
 
-def archive(conn: psycopg.Connection, older_than: timedelta) -> int:
-    return int(_scalar(conn, "select swarm.archive(older_than => %s)", (older_than,)))
+def archive(conn: psycopg.Connection, older_than: timedelta, batch_size: int = 1000) -> int:
+    """Committed batches (swarm.archive_in_batches); conn must be in autocommit mode."""
+    return int(_scalar(conn, "call swarm.archive_in_batches(%s, %s, null)", (older_than, batch_size)))
 
 
 def pause_agent(conn: psycopg.Connection, name: str, until: datetime | None, reason: str | None) -> None:

@@ -6,7 +6,8 @@
 --   locks:      the moved task rows (DELETE); tasks locked by someone else are skipped and moved
 --               by a later call.
 --   guarantees: a task, its events and its attempts move together, in one transaction; claiming
---               is unaffected (only terminal rows move). batch_size bounds one call (null = all).
+--               is unaffected (only terminal rows move). batch_size bounds one call (null = all,
+--               in one transaction: prefer swarm.archive_in_batches below, which commits each batch).
 --   returns:    the number of tasks moved.
 --   raises:     SW005 negative interval.
 create or replace function swarm.archive(older_than interval, batch_size int default null)
@@ -56,3 +57,45 @@ begin
 end
 $$;
 comment on function swarm.archive(interval, int) is 'move finished tasks older than an interval (and their events) to the archive tables';
+
+-- swarm.archive_in_batches: swarm.archive in batches of batch_size, each committed before the next
+-- (CALL it outside a transaction block; pgswarm archive does).
+--   why:        one transaction for 102,000 tasks and 306,000 events held their row locks, its
+--               snapshot (which keeps vacuum from cleaning up behind every claim, see the claim
+--               floor) and a burst of WAL for the whole move; a batch holds them for a moment.
+--   locks:      as swarm.archive, one batch at a time.
+--   guarantees: a task and its events move together (each batch is one swarm.archive call);
+--               stops when a batch moves fewer than batch_size (the rest is newer, or locked
+--               and moved by a later call), or after max_batches.
+--   returns:    moved, the number of tasks moved (INOUT; pass null).
+--   raises:     SW005 batch_size or max_batches below 1, a negative interval (nothing moved).
+-- SECURITY INVOKER and no SET clause: a procedure with either cannot COMMIT. Each batch runs
+-- swarm.archive, which is SECURITY DEFINER, so callers need EXECUTE on both (the owner has it).
+create or replace procedure swarm.archive_in_batches(older_than interval, batch_size int default 1000,
+                                                     inout moved bigint default null, max_batches int default null)
+language plpgsql
+as $$
+declare
+  v_batch bigint;
+  v_batches int := 0;
+begin
+  if archive_in_batches.batch_size is null or archive_in_batches.batch_size < 1 then
+    perform swarm._invalid(format('batch_size %s must be at least 1', archive_in_batches.batch_size));
+  end if;
+  if archive_in_batches.max_batches is not null and archive_in_batches.max_batches < 1 then
+    perform swarm._invalid(format('max_batches %s must be at least 1 (or null: no limit)',
+                                  archive_in_batches.max_batches));
+  end if;
+  moved := 0;
+  loop
+    v_batch := swarm.archive(archive_in_batches.older_than, archive_in_batches.batch_size);
+    moved := moved + v_batch;
+    v_batches := v_batches + 1;
+    commit;
+    exit when v_batch < archive_in_batches.batch_size
+           or v_batches >= coalesce(archive_in_batches.max_batches, v_batches + 1);
+  end loop;
+end
+$$;
+comment on procedure swarm.archive_in_batches(interval, int, bigint, int)
+  is 'swarm.archive in committed batches (CALL outside a transaction block)';

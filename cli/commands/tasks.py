@@ -485,14 +485,17 @@ def export(
 
 def archive(
     older_than: str = typer.Option("30d", "--older-than", help="finished longer ago than this (30d)"),
+    batch_size: int = typer.Option(1000, "--batch-size", help="tasks moved per transaction (each committed)"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
-    """Move finished tasks and their events to the archive tables."""
+    """Move finished tasks and their events to the archive tables, in committed batches."""
     window = parse_duration(older_than, "--older-than")
     if window <= timedelta(0):
         raise UsageError("--older-than must be positive")
+    if batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1 (got {batch_size})")
     with connect(dsn) as conn:
-        moved = queries.archive(conn, window)
+        moved = queries.archive(conn, window, batch_size)
     print(f"archived {moved} tasks finished more than {older_than} ago")
 
 

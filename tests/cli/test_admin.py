@@ -115,6 +115,15 @@ def test_archive_moves_old_finished_tasks(cli: Cli, swarm: SwarmClient, conn: ps
     assert remaining == [fresh]
     assert f"task {old}" in cli("show", str(old)).ok().stdout  # still visible from the archive
     assert_user_error(cli("archive", "--older-than", "ages"), "not a duration")
+    assert_user_error(cli("archive", "--batch-size", "0"), "--batch-size must be at least 1")
+
+
+def test_archive_commits_batch_by_batch(cli: Cli, swarm: SwarmClient, conn: psycopg.Connection) -> None:
+    conn.execute("insert into swarm.agent_tasks (prompt) select 'x' from generate_series(1, 25)")
+    for task in swarm.claim("w1", max_tasks=25):
+        swarm.complete(task["id"], "w1", task["attempts"])
+    assert "archived 25 tasks" in cli("archive", "--older-than", "1ms", "--batch-size", "10").ok().stdout
+    assert conn.execute("select count(distinct xmin::text) from swarm.agent_tasks_archive").fetchone()[0] == 3
 
 
 def test_agents_add_set_pause_resume_and_list(cli: Cli, swarm: SwarmClient) -> None:

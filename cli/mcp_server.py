@@ -96,13 +96,19 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
     new_client = client_factory or (lambda: AsyncClient(dsn, capability=scope.capability))
     clients: dict[str, AsyncClient] = {}
 
+    sessions = [0]  # over HTTP, sessions share this server (and its client) and end in any order
+
     @asynccontextmanager
     async def lifespan(_server: Any) -> AsyncIterator[None]:
+        sessions[0] += 1
         try:
             yield
         finally:
-            for client in clients.values():
-                await client.aclose()
+            sessions[0] -= 1
+            if sessions[0] == 0:
+                for client in clients.values():
+                    await client.aclose()
+                clients.clear()
 
     def shared() -> AsyncClient:
         if "shared" not in clients:

@@ -14,11 +14,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import api, pages
 from .auth import Auth, AuthError
+from .mcp_http import PATH as MCP_PATH, McpEndpoint
 from .common import Server, error_body, http_status, json_error
 from .db import Database
 from .live import ChangeFeed
@@ -69,6 +70,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app(config: WebConfig, stop_server: Any = None) -> Starlette:
     db = Database(config.dsn)
     state = Server(db=db, auth=Auth(db, config.local_reads), feed=ChangeFeed(db, config.poll_seconds))
+    mcp = McpEndpoint(state.auth, config.dsn, config.host)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,7 +86,8 @@ def create_app(config: WebConfig, stop_server: Any = None) -> Starlette:
 
         feed.add_done_callback(supervise)
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             feed.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -92,7 +95,7 @@ def create_app(config: WebConfig, stop_server: Any = None) -> Starlette:
             await asyncio.to_thread(db.close)
 
     app = Starlette(
-        routes=[*api.routes, *pages.routes, Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
+        routes=[*api.routes, *pages.routes, Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]), Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")],
         exception_handlers={PgswarmError: _pgswarm_error, AuthError: _auth_error, HTTPException: _http_error},
         lifespan=lifespan,
         max_body_size=16 * 1024 * 1024,

@@ -64,7 +64,7 @@ def start_web(dsn: str, tmp_path: Path, *options: str) -> WebServer:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO,
             env={**env, "PGSWARM_DSN": dsn})
     server = WebServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded two-core machine imports slowly
     while True:
         try:
             if httpx.get(server.url + "/healthz", timeout=2).status_code == 200:

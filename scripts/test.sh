@@ -49,9 +49,12 @@ if [ "$quick" = true ]; then
   exit $?
 fi
 
+# Most of a test is waiting on real processes and servers: three test processes (each with its own
+# PostgreSQL) keep the whole run within CI's half hour on two cores.
+PROCESSES="${PGSWARM_TEST_PROCESSES:-3}"
 status=0
 echo "== suite on the embedded PostgreSQL =="
-PGSWARM_TEST_PGBIN=embedded run_pytest tests "$@" || status=$?
+PGSWARM_TEST_PGBIN=embedded run_pytest tests -n "$PROCESSES" "$@" || status=$?
 
 PG15=/usr/lib/postgresql/15/bin
 if [ -x "$PG15/postgres" ]; then
@@ -60,7 +63,7 @@ if [ -x "$PG15/postgres" ]; then
   for suite in tests/sql tests/concurrency tests/worker tests/cli tests/client; do
     [ -d "$suite" ] && suites+=("$suite")
   done
-  PGSWARM_TEST_PGBIN="$PG15" run_pytest "${suites[@]}" "$@" || status=$?
+  PGSWARM_TEST_PGBIN="$PG15" run_pytest "${suites[@]}" -n "$PROCESSES" "$@" || status=$?
 elif [ "${CI:-}" = "true" ]; then
   echo "test.sh: PostgreSQL 15 is expected in CI at $PG15" >&2
   status=1

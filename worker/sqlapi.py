@@ -246,8 +246,12 @@ class Database:
                          self.worker, hostname, pid, agents, queues, concurrency, version)
 
     async def register_agent_key(self, key: bytes) -> None:
-        """The key of this worker's attempts' task tokens (worker/capability.py)."""
-        await self._call("execute", "select swarm.register_agent_key($1, $2)", self.worker, key)
+        """The key of this worker's attempts' task tokens (worker/capability.py). A worker name whose
+        key another login registered is refused: a UsageError saying so."""
+        try:
+            await self._call("execute", "select swarm.register_agent_key($1, $2)", self.worker, key)
+        except asyncpg.exceptions.InsufficientPrivilegeError as exc:
+            raise UsageError(f"--name {self.worker}: {exc.args[0] if exc.args else exc}") from None
 
     async def stop_worker(self) -> None:
         await self._call("execute", "select swarm.stop_worker($1)", self.worker)

@@ -127,3 +127,20 @@ def test_swarm_tools_without_an_agent_login_fail_saying_why(workers: Workers, db
     row = wait_status(workers.dsn, task_id, "failed", workers=workers)
     assert "args.swarm_tools needs a database login for agents" in row["error"] and "--agent-dsn" in row["error"]
     assert row["attempts"] == 1  # not retried: it cannot work on this worker
+
+
+def test_a_worker_name_whose_key_another_login_holds_is_refused_at_start(workers: Workers,
+                                                                          db: psycopg.Connection) -> None:
+    """The tokens of a worker name are made with the key its login registered: another login
+    reusing the name (a leaked or misconfigured one) cannot replace it, and says why."""
+    db.execute("select swarm.register_agent_key('shared', %s)", (b"k" * 32,))  # as the superuser
+    login = f"wk_{db.info.dbname}"[:63]
+    db.execute(f'create role "{login}" login in role swarm_worker')
+    try:
+        worker = workers.start("--dsn", workers.dsn.replace("postgres@", f"{login}@"), name="shared")
+        assert worker.process.wait(60) == 2, worker.output()
+        assert "--name shared: worker shared registered its agent key as another login" in worker.output()
+        assert "Traceback" not in worker.output()
+    finally:
+        db.execute(f'drop owned by "{login}"')
+        db.execute(f'drop role "{login}"')

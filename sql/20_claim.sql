@@ -30,11 +30,36 @@ as $$
                     where spend.agent = $1 and spend.day = ($2 at time zone 'UTC')::date), 0)
 $$;
 
--- swarm._agent_over_budget: whether an agent has spent its daily budget (null: no budget).
+-- swarm._reserved_now: what an agent's running attempts hold of its budget.
+create or replace function swarm._reserved_now(agent text) returns numeric
+language sql stable security definer set search_path = pg_catalog, swarm
+as $$
+  select coalesce(sum(ta.reserved_usd), 0) from swarm.task_attempts as ta
+   where ta.agent = $1 and ta.finished_at is null
+$$;
+
+-- swarm._typical_cost: the median cost of an agent's last 20 attempts that cost something.
+create or replace function swarm._typical_cost(agent text) returns numeric
+language sql stable security definer set search_path = pg_catalog, swarm
+as $$
+  select percentile_cont(0.5) within group (order by recent.cost_usd)::numeric
+    from (select ta.cost_usd from swarm.task_attempts as ta
+           where ta.agent = $1 and ta.cost_usd > 0
+           order by ta.id desc limit 20) as recent
+$$;
+
+-- swarm._agent_over_budget: whether an agent's daily budget is used up: spent, or held by its
+-- running attempts, or what is left is less than its typical attempt costs (sql/42_attempts.sql:
+-- budgets). Null budget: never.
 create or replace function swarm._agent_over_budget(agent text, daily_budget_usd numeric, at timestamptz)
 returns boolean
 language sql stable
-as $$ select case when daily_budget_usd is null then false else swarm._spent_today(agent, at) >= daily_budget_usd end $$;
+as $$
+  select case when daily_budget_usd is null then false
+              else swarm._spent_today(agent, at) + swarm._reserved_now(agent) >= daily_budget_usd
+                   or swarm._spent_today(agent, at) + swarm._reserved_now(agent)
+                      + coalesce(swarm._typical_cost(agent), 0) > daily_budget_usd end
+$$;
 
 -- swarm._agent_running: how many tasks of an agent are running (for max_concurrent).
 create or replace function swarm._agent_running(agent text) returns int
@@ -133,7 +158,7 @@ as $$
 declare
   v_now timestamptz := swarm.now();
   v_free text[];      -- open agents without caps: the fast path claims their unkeyed tasks
-  v_capped text[];    -- open agents with max_concurrent or max_starts_per_minute
+  v_capped text[];    -- open agents with max_concurrent, max_starts_per_minute or daily_budget_usd
   v_floor bigint;     -- the claim rank the walk starts at
   v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
@@ -151,8 +176,11 @@ begin
     perform set_config('synchronous_commit', 'off', true);
   end if;
 
-  select coalesce(array_agg(a.name) filter (where a.max_concurrent is null and a.max_starts_per_minute is null), '{}'),
-         coalesce(array_agg(a.name) filter (where a.max_concurrent is not null or a.max_starts_per_minute is not null), '{}')
+  -- An agent with a daily budget takes the careful path too: each claim reserves from its budget.
+  select coalesce(array_agg(a.name) filter (where a.max_concurrent is null and a.max_starts_per_minute is null
+                                              and a.daily_budget_usd is null), '{}'),
+         coalesce(array_agg(a.name) filter (where a.max_concurrent is not null or a.max_starts_per_minute is not null
+                                              or a.daily_budget_usd is not null), '{}')
     into v_free, v_capped
     from swarm.agents as a
    where swarm._in_scope(claim_task.agents, a.name)
@@ -244,7 +272,8 @@ comment on function swarm.claim_task(text, text[], text[], int, int, text, int, 
 -- swarm._claim_limited: the careful path of claim_task, for capped agents and keyed tasks.
 --   locks: capped agents FOR NO KEY UPDATE in name order, then candidates one by one FOR UPDATE
 --          SKIP LOCKED, then an advisory lock per concurrency key.
---   why a loop: each candidate must be checked against the slots left for its agent and its key;
+--   why a loop: each candidate must be checked against the slots left for its agent and its key,
+--          and its reservation against the budget left for its agent (sql/42_attempts.sql);
 --          when an agent runs out of slots the scan restarts without it, so a full agent's backlog
 --          is not walked through row by row.
 create or replace function swarm._claim_limited(worker text, free_agents text[], capped_agents text[],
@@ -264,9 +293,15 @@ declare
   v_pos int;
   v_rescan boolean;
   v_left int;
+  v_budget_agents text[] := '{}';  -- agents with a daily budget, and per agent:
+  v_budget_left numeric[] := '{}';  --   what is neither spent nor held by running attempts
+  v_typical numeric[] := '{}';     --   what an attempt without its own cap reserves (null: all left)
+  v_reserved numeric[] := '{}';    -- per chosen task: what its attempt reserves (null: no budget)
+  v_reserve numeric;
+  v_budget_pos int;
 begin
   for v_agent in
-    select a.name, a.max_concurrent, a.max_starts_per_minute
+    select a.name, a.max_concurrent, a.max_starts_per_minute, a.daily_budget_usd
       from swarm.agents as a
      where a.name = any(_claim_limited.capped_agents)
      order by a.name
@@ -281,6 +316,15 @@ begin
        where s.agent = v_agent.name and s.started_at <= v_now - interval '1 minute';
       v_left := least(v_left, v_agent.max_starts_per_minute - swarm._agent_starts_last_minute(v_agent.name, v_now));
     end if;
+    if v_agent.daily_budget_usd is not null then
+      v_budget_agents := v_budget_agents || v_agent.name::text;
+      v_budget_left := v_budget_left || (v_agent.daily_budget_usd - swarm._spent_today(v_agent.name, v_now)
+                                         - swarm._reserved_now(v_agent.name));
+      v_typical := v_typical || swarm._typical_cost(v_agent.name);
+      if v_budget_left[cardinality(v_budget_left)] <= 0 then
+        v_left := 0;
+      end if;
+    end if;
     if v_left > 0 then
       v_slot_agents := v_slot_agents || v_agent.name::text;
       v_slots := v_slots || v_left;
@@ -292,7 +336,7 @@ begin
   loop
     v_rescan := false;
     for v_task in
-      select task.id, task.agent, task.concurrency_key
+      select task.id, task.agent, task.concurrency_key, task.args->>'max_budget_usd' as max_budget_usd
         from swarm.agent_tasks as task
        where task.status = 'pending'
          and swarm.claim_rank(task.priority, task.run_after) >= _claim_limited.floor
@@ -305,6 +349,16 @@ begin
     loop
       exit scan when cardinality(v_chosen) >= _claim_limited.max_tasks;
       v_pos := array_position(v_slot_agents, v_task.agent);
+      -- The budget: the attempt's reservation must fit in what is left (checked before the
+      -- concurrency key's lock, so a task that does not fit holds no key).
+      v_budget_pos := array_position(v_budget_agents, v_task.agent);
+      v_reserve := null;
+      if v_budget_pos is not null then
+        v_reserve := coalesce(v_task.max_budget_usd::numeric, v_typical[v_budget_pos], v_budget_left[v_budget_pos]);
+        if v_reserve > v_budget_left[v_budget_pos] then
+          continue;
+        end if;
+      end if;
       if v_task.concurrency_key is not null then
         -- Three separate statements on purpose: the running check must take its snapshot after
         -- the advisory lock is held, or it could miss a claim committed just before.
@@ -320,6 +374,13 @@ begin
         v_keys := v_keys || v_task.concurrency_key;
       end if;
       v_chosen := v_chosen || v_task.id;
+      v_reserved := v_reserved || v_reserve;
+      if v_budget_pos is not null then
+        v_budget_left[v_budget_pos] := v_budget_left[v_budget_pos] - v_reserve;
+        if v_budget_left[v_budget_pos] <= 0 then
+          v_slots[v_pos] := 1;  -- nothing left to reserve: this agent is done (below)
+        end if;
+      end if;
       if v_pos is not null then
         v_slots[v_pos] := v_slots[v_pos] - 1;
         if v_slots[v_pos] = 0 then
@@ -365,11 +426,12 @@ begin
     select claimed.id, v_now, 'claimed', _claim_limited.worker, claimed.attempts,
            jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
       from claimed
-  ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql)
-    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id)
+  ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql), with its budget reservation
+    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
+                                     reserved_usd)
     select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname, v_now,
-           claimed.resume_session_id
-      from claimed
+           claimed.resume_session_id, chosen.reserved
+      from claimed join unnest(v_chosen, v_reserved) as chosen (id, reserved) on chosen.id = claimed.id
   )
   select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
 end

@@ -93,8 +93,11 @@ begin
   if swarm._agent_over_budget(v_agent.name, v_agent.daily_budget_usd, v_now) then
     v_spent := swarm._spent_today(v_agent.name, v_now);
     return query select 'budget',
-      format('agent %s spent its daily budget: $%s of $%s (counts again at midnight UTC)', v_agent.name,
-             round(v_spent, 4), v_agent.daily_budget_usd),
+      format('agent %s spent its daily budget: $%s of $%s%s (counts again at midnight UTC)', v_agent.name,
+             round(v_spent, 4), v_agent.daily_budget_usd,
+             case when swarm._reserved_now(v_agent.name) > 0
+                  then format(', $%s more held by running attempts', round(swarm._reserved_now(v_agent.name), 4))
+                  else '' end),
       format('budget $%s/$%s', round(v_spent, 2), v_agent.daily_budget_usd),
       jsonb_build_object('agent', v_agent.name, 'spent_usd', v_spent, 'budget_usd', v_agent.daily_budget_usd);
   end if;

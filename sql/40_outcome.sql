@@ -161,7 +161,14 @@ declare
   v_now timestamptz := swarm.now();
   v_agent text;
   v_key text;
+  v_cost numeric := complete_task.cost_usd;
 begin
+  if v_cost is null and coalesce(complete_task.input_tokens, complete_task.output_tokens) is not null then
+    -- No cost reported (codex, gemini): its tokens at the agent's prices (swarm.agent_prices).
+    select swarm._priced_cost(task.agent, task.args->>'model', complete_task.input_tokens,
+                              complete_task.output_tokens)
+      into v_cost from swarm.agent_tasks as task where task.id = complete_task.task_id;
+  end if;
   perform set_config('swarm.api', 'on', true);
   -- The fence is the WHERE clause: one statement updates, logs and resets the breaker.
   with done as (
@@ -175,7 +182,7 @@ begin
            output_tail = complete_task.output_tail,
            log_path = coalesce(complete_task.log_path, task.log_path),
            -- Totals over the task's attempts (swarm.task_attempts holds each one's).
-           cost_usd = swarm._plus(task.cost_usd, complete_task.cost_usd),
+           cost_usd = swarm._plus(task.cost_usd, v_cost),
            input_tokens = swarm._plus(task.input_tokens, complete_task.input_tokens),
            output_tokens = swarm._plus(task.output_tokens, complete_task.output_tokens),
            error = null
@@ -195,14 +202,14 @@ begin
   ), attempt_closed as (  -- the attempt's ledger row (sql/42_attempts.sql)
     update swarm.task_attempts as ta
        set finished_at = v_now, outcome = 'completed', exit_code = complete_task.exit_code,
-           cost_usd = complete_task.cost_usd, input_tokens = complete_task.input_tokens,
+           cost_usd = v_cost, input_tokens = complete_task.input_tokens,
            output_tokens = complete_task.output_tokens, session_id = complete_task.session_id,
            log_path = coalesce(complete_task.log_path, ta.log_path)
       from done where ta.task_id = done.id and ta.attempt = done.attempts and ta.finished_at is null
   ), spent as (
     insert into swarm.agent_daily_spend as spend (agent, day, cost_usd)
-    select done.agent, (v_now at time zone 'UTC')::date, complete_task.cost_usd
-      from done where coalesce(complete_task.cost_usd, 0) <> 0
+    select done.agent, (v_now at time zone 'UTC')::date, v_cost
+      from done where coalesce(v_cost, 0) <> 0
         on conflict on constraint agent_daily_spend_pkey do update set cost_usd = spend.cost_usd + excluded.cost_usd
   )
   select done.agent, done.concurrency_key into v_agent, v_key from done;
@@ -351,6 +358,7 @@ declare
   v_now timestamptz := swarm.now();
   v_task swarm.agent_tasks;
   v_status text;
+  v_cost numeric;
 begin
   if fail_task.retry_in_seconds < 0 then
     perform swarm._invalid(format('retry_in_seconds %s must not be negative', fail_task.retry_in_seconds));
@@ -361,17 +369,20 @@ begin
                    from swarm.agent_tasks as task where task.id = fail_task.task_id;
     return;
   end if;
+  -- No cost reported (codex, gemini): its tokens at the agent's prices (swarm.agent_prices).
+  v_cost := coalesce(fail_task.cost_usd, swarm._priced_cost(v_task.agent, v_task.args->>'model',
+                                                        fail_task.input_tokens, fail_task.output_tokens));
   perform set_config('swarm.api', 'on', true);
   update swarm.agent_tasks as task
      set exit_code = fail_task.exit_code,
          output_tail = fail_task.output_tail,
          log_path = coalesce(fail_task.log_path, task.log_path),
          result = coalesce(fail_task.result, task.result),
-         cost_usd = swarm._plus(task.cost_usd, fail_task.cost_usd),
+         cost_usd = swarm._plus(task.cost_usd, v_cost),
          input_tokens = swarm._plus(task.input_tokens, fail_task.input_tokens),
          output_tokens = swarm._plus(task.output_tokens, fail_task.output_tokens)
    where task.id = v_task.id;
-  perform swarm._attempt_usage(v_task, v_now, fail_task.exit_code, fail_task.cost_usd, fail_task.input_tokens,
+  perform swarm._attempt_usage(v_task, v_now, fail_task.exit_code, v_cost, fail_task.input_tokens,
                                fail_task.output_tokens, fail_task.session_id, fail_task.log_path);
   v_status := swarm._settle_attempt(v_task, 'failed', coalesce(fail_task.error, 'failed'),
                                     coalesce(fail_task.retryable, true),
@@ -422,6 +433,7 @@ declare
   v_now timestamptz := swarm.now();
   v_task swarm.agent_tasks;
   v_status text;
+  v_cost numeric;
 begin
   if release_task.delay_seconds < 0 then
     perform swarm._invalid(format('delay_seconds %s must not be negative', release_task.delay_seconds));
@@ -433,15 +445,18 @@ begin
                    from swarm.agent_tasks as task where task.id = release_task.task_id;
     return;
   end if;
+  -- No cost reported (codex, gemini): its tokens at the agent's prices (swarm.agent_prices).
+  v_cost := coalesce(release_task.cost_usd, swarm._priced_cost(v_task.agent, v_task.args->>'model',
+                                                        release_task.input_tokens, release_task.output_tokens));
   perform set_config('swarm.api', 'on', true);
-  if coalesce(release_task.cost_usd, release_task.input_tokens, release_task.output_tokens) is not null then
+  if coalesce(v_cost, release_task.input_tokens, release_task.output_tokens) is not null then
     update swarm.agent_tasks as task
-       set cost_usd = swarm._plus(task.cost_usd, release_task.cost_usd),
+       set cost_usd = swarm._plus(task.cost_usd, v_cost),
            input_tokens = swarm._plus(task.input_tokens, release_task.input_tokens),
            output_tokens = swarm._plus(task.output_tokens, release_task.output_tokens)
      where task.id = v_task.id;
   end if;
-  perform swarm._attempt_usage(v_task, v_now, release_task.exit_code, release_task.cost_usd,
+  perform swarm._attempt_usage(v_task, v_now, release_task.exit_code, v_cost,
                                release_task.input_tokens, release_task.output_tokens, release_task.session_id,
                                release_task.log_path);
   v_status := swarm._settle_attempt(v_task, 'released', coalesce(release_task.reason, 'released by worker'), true,

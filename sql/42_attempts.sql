@@ -82,3 +82,23 @@ as $$ select case when $2 is null then $1 else coalesce($1, 0) + $2 end $$;
 create or replace function swarm._plus(total bigint, amount bigint) returns bigint
 language sql immutable
 as $$ select case when $2 is null then $1 else coalesce($1, 0) + $2 end $$;
+
+-- swarm._priced_cost: what an attempt cost by its tokens at the agent's prices (swarm.agent_prices:
+-- the row of the task's model, else the agent's default row ''); null without tokens or a price.
+create or replace function swarm._priced_cost(agent text, model text, input_tokens bigint, output_tokens bigint)
+returns numeric
+language sql stable
+as $$
+  select round((coalesce($3, 0) * price.input_usd_per_mtok + coalesce($4, 0) * price.output_usd_per_mtok)
+               / 1000000, 6)
+    from swarm.agent_prices as price
+   where price.agent = $1 and price.model in (coalesce($2, ''), '') and coalesce($3, $4) is not null
+   order by price.model = '' limit 1
+$$;
+
+-- Budgets. daily_budget_usd holds what an agent may spend per UTC day: the spend reported so far
+-- (swarm.agent_daily_spend) plus a reservation for every attempt still running, so that a burst
+-- of claims cannot start more work than the budget has left. A claim reserves, per attempt, the
+-- task's args.max_budget_usd, else the agent's typical cost (the median of its last 20 costs),
+-- else, with no history yet, all that is left (one attempt at a time until a cost is known). The
+-- report settles it: the reservation ends with the attempt and its real cost is spent.

@@ -16,7 +16,8 @@ grant execute on function swarm.claim_rank(int, timestamptz) to public;
 grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqueue, swarm_worker;
 -- The attempt ledger and the day's spend: read by whoever may read tasks, and by monitoring;
 -- written only by the API functions (security definer).
-grant select on swarm.task_attempts, swarm.agent_daily_spend to swarm_enqueue, swarm_worker, swarm_monitor;
+grant select on swarm.task_attempts, swarm.agent_daily_spend, swarm.agent_prices
+  to swarm_enqueue, swarm_worker, swarm_monitor;
 grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,
               concurrency_key, run_after, max_attempts, timeout_seconds, tags, metadata)
   on swarm.agent_tasks to swarm_enqueue, swarm_worker;
@@ -70,7 +71,8 @@ grant execute on function swarm.cron_next(text, timestamptz, text) to swarm_enqu
 grant select on swarm.queue_stats, swarm.agent_stats, swarm.worker_stats to swarm_monitor;
 grant execute on function swarm.stats(interval) to swarm_monitor;
 -- Functions called inside views run with the caller's EXECUTE privilege.
-grant execute on function swarm._spent_today(text, timestamptz) to swarm_monitor;
+grant execute on function swarm._spent_today(text, timestamptz), swarm._reserved_now(text),
+  swarm._typical_cost(text) to swarm_monitor;
 grant execute on function swarm._worker_alive(timestamptz, timestamptz, timestamptz) to swarm_monitor;
 -- Why a task is pending: whoever may read tasks may read their reasons.
 grant execute on function swarm.why_pending(bigint) to swarm_enqueue, swarm_worker, swarm_monitor;

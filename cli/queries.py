@@ -584,20 +584,18 @@ def changed_since(conn: psycopg.Connection, after: int, limit: int = 500) -> tup
 
 
 def task_attempts(conn: psycopg.Connection, task_id: int) -> list[Row]:
-    """One row per attempt (claim and its outcome, from the event history): worker, start, end,
-    outcome, run seconds, error."""
+    """One row per attempt, in the order they ran, from the attempt ledger (swarm.task_attempts, or
+    its archive): worker, host, start, end, outcome ('running' while it runs), run seconds, cost,
+    tokens, the agent session it ran in and the one it resumed, error."""
     return _rows(conn, """
-        select claimed.attempt, claimed.worker, claimed.at as started_at, settled.at as finished_at,
-               coalesce(settled.event, 'running') as outcome, (settled.detail ->> 'run_seconds')::numeric as run_seconds,
-               settled.detail ->> 'error' as error
-          from swarm.task_events as claimed
-          left join lateral (
-            select e.at, e.event, e.detail from swarm.task_events as e
-             where e.task_id = claimed.task_id and e.id > claimed.id
-               and e.event in ('completed', 'failed', 'retry_scheduled', 'lease_expired', 'released', 'cancelled')
-             order by e.id limit 1) as settled on true
-         where claimed.task_id = %(id)s and claimed.event = 'claimed'
-         order by claimed.id
+        select a.attempt, a.worker, a.hostname, a.started_at, a.finished_at, coalesce(a.outcome, 'running') as outcome,
+               round(extract(epoch from a.finished_at - a.started_at)::numeric, 3) as run_seconds,
+               a.cost_usd, a.input_tokens, a.output_tokens, a.session_id, a.resumed_session_id, a.reserved_usd,
+               a.exit_code, a.error, a.log_path
+          from (select * from swarm.task_attempts where task_id = %(id)s
+                union all
+                select * from swarm.task_attempts_archive where task_id = %(id)s) as a
+         order by a.id
         """, {"id": task_id})
 
 

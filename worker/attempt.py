@@ -29,7 +29,9 @@ log = logging.getLogger("pgswarm.worker")
 OUTPUT_TAIL_CHARS = 8192
 PARSE_BYTES = 256 * 1024
 
-StopReason = Literal["timeout", "cancel", "lost", "shutdown"]
+# idle: printed nothing for idle_timeout_seconds; result_hang: printed its final result and did
+# not exit within the profile's grace (reported as the result it printed).
+StopReason = Literal["timeout", "cancel", "lost", "shutdown", "idle", "result_hang"]
 
 _run_counter = itertools.count(1)  # numbers this process's run tokens
 _profile_envs: dict[str, dict[str, str]] = {}
@@ -199,7 +201,8 @@ class Attempt:
         self.token = process.run_token(self.settings.worker, self.task.id, self.task.attempt, next(_run_counter))
         try:
             child = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
-                                        log_cap=self.settings.log_max_bytes, token=self.token)
+                                        log_cap=self.settings.log_max_bytes, token=self.token,
+                                        result_marker=getattr(self.profile, "result_marker", None))
         except OSError as exc:
             self.token = None
             if exc.filename == str(launch.log_path):
@@ -212,14 +215,24 @@ class Attempt:
         self._mark_exited()
         tail = child.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]
         files = {"exit_code": exit_code, "output_tail": tail, "log_path": str(launch.log_path)}
+        hung_after_result = self.stop_reason == "result_hang"
+        if hung_after_result:
+            # It printed its result and then hung (claude #25629): the result is the outcome.
+            log.warning("task %d: the agent printed its result but did not exit within %.0fs; stopped it",
+                        self.task.id, self._result_grace())
+            self.stop_reason = None
         if self.stop_reason is not None:
             return self._with_session(self._stopped(files), launch, child)
         try:
-            outcome = self.profile.parse_outcome(exit_code, child.output_tail(PARSE_BYTES), launch.log_path)
+            outcome = self.profile.parse_outcome(0 if hung_after_result else exit_code,
+                                                 child.output_tail(PARSE_BYTES), launch.log_path)
         except Exception as exc:  # a parser bug must not lose the attempt: report what we know
             log.exception("task %d: the %s profile could not read the output", self.task.id, self.profile.name)
             outcome = Outcome(kind="failed", error=f"could not read the agent's output ({exc}); exit code {exit_code}")
         result = dict(outcome.result) if outcome.result is not None else None
+        if hung_after_result and result is not None:
+            result["watchdog"] = (f"the agent printed this result and did not exit within "
+                                  f"{self._result_grace():g}s; the worker stopped it")
         if launch.tree is not None:
             info = await worktree.finish(launch.tree, succeeded=outcome.kind == "completed")
             result = {**(result or {}), "worktree": info}
@@ -245,6 +258,7 @@ class Attempt:
         self._wake_on_stop = wake
         timeout = self.task.timeout_seconds
         timer = loop.call_later(timeout, wake) if timeout else None
+        watchdog = self._watch(child, wake)
         if self.stop_reason is not None:
             wake()
         try:
@@ -254,6 +268,7 @@ class Attempt:
             child.exited.remove_done_callback(wake)
             if timer is not None:
                 timer.cancel()
+            watchdog.stop()
         if not process.collect_if_exited(child):
             if self.stop_reason is None:
                 self.stop_reason = "timeout"
@@ -267,6 +282,21 @@ class Attempt:
                      self.task.id, self.stop_reason)
             self.stop_reason = None
         return await child.wait()
+
+    def _idle_timeout(self) -> float | None:
+        """args.idle_timeout_seconds, else the profile's default (None: no idle watchdog)."""
+        value = self.task.args.get("idle_timeout_seconds")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            return float(value)
+        default = getattr(self.profile, "idle_timeout_seconds", None)
+        return float(default) if default else None
+
+    def _result_grace(self) -> float:
+        return float(getattr(self.profile, "result_grace_seconds", 10.0))
+
+    def _watch(self, child: process.AgentProcess, wake: Callable[[], None]) -> _Watchdog:
+        return _Watchdog(self, child, wake, self._idle_timeout(),
+                         self._result_grace() if getattr(self.profile, "result_marker", None) else None)
 
     def _mark_exited(self) -> None:
         if not self.exited:
@@ -289,6 +319,10 @@ class Attempt:
             return AttemptOutcome(task, "cancelled", error="cancelled while running; the process was stopped",
                                   retryable=False, **files)
         signals = "/".join(s.name for s in self.profile.stop_signals)
+        if self.stop_reason == "idle":
+            return AttemptOutcome(task, "failed", error=f"no output for {self._idle_timeout():g}s "
+                                                        f"(idle_timeout_seconds); the process was stopped ({signals}, "
+                                                        f"then SIGKILL)", **files)
         return AttemptOutcome(task, "failed", error=f"timed out after {task.timeout_seconds}s; the process was "
                                                     f"stopped ({signals}, then SIGKILL)", **files)
 
@@ -309,3 +343,41 @@ class Attempt:
                                   **files)
         return AttemptOutcome(task, "failed", error=outcome.error or f"exit code {files['exit_code']}", result=result,
                               retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, **usage, **files)
+
+
+class _Watchdog:
+    """Checks a running attempt's output clock: once a second at most, re-armed for the next
+    moment something can be due, so an attempt without watchdogs costs nothing."""
+
+    def __init__(self, attempt: Attempt, child: process.AgentProcess, wake: Callable[[], None],
+                 idle: float | None, result_grace: float | None) -> None:
+        self.attempt, self.child, self.wake = attempt, child, wake
+        self.idle, self.result_grace = idle, result_grace
+        self._handle: asyncio.TimerHandle | None = None
+        if idle is not None or result_grace is not None:
+            self._arm(min(idle or 1.0, 1.0))
+
+    def _arm(self, delay: float) -> None:
+        self._handle = asyncio.get_running_loop().call_later(max(delay, 0.05), self._check)
+
+    def _check(self) -> None:
+        now = time.monotonic()
+        child = self.child
+        if not child.running or self.attempt.stop_reason is not None:
+            return
+        if self.result_grace is not None and child.result_seen is not None:
+            if now - child.result_seen >= self.result_grace:
+                self.attempt.stop_reason = "result_hang"
+                self.attempt.stop_at_once = True  # its work is done: no gentle signals
+                self.wake()
+                return
+        if self.idle is not None and now - child.last_output >= self.idle:
+            self.attempt.stop_reason = "idle"
+            self.wake()
+            return
+        self._arm(1.0 if self.idle is None else min(1.0, self.idle - (now - child.last_output)))
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+

@@ -154,6 +154,12 @@ class AgentProcess:
     log: CappedLog
     token: str
     started: float = field(default_factory=time.monotonic)
+    # Watchdogs (attempt.py): when the process last printed, and when it printed the profile's
+    # final-result marker (None: not yet, or the profile has none).
+    last_output: float = field(default_factory=time.monotonic)
+    result_marker: bytes | None = None
+    result_seen: float | None = None
+    _marker_carry: bytes = b""
     # Resolved with the exit code once the process has exited and its output is in the log.
     exited: asyncio.Future[int] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     _pidfd: int | None = None
@@ -171,7 +177,7 @@ class AgentProcess:
 
 
 async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_path: Path, log_cap: int,
-                token: str) -> AgentProcess:
+                token: str, result_marker: bytes | None = None) -> AgentProcess:
     """Start argv in a new session (its own process group) with stdin from /dev/null."""
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
@@ -195,7 +201,8 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
     finally:
         os.close(write_fd)
     os.set_blocking(read_fd, False)
-    child = AgentProcess(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd)
+    child = AgentProcess(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd,
+                         result_marker=result_marker)
     loop.add_reader(read_fd, _drain, child)
     child._pidfd = os.pidfd_open(pid)
     loop.add_reader(child._pidfd, _on_exit, child)
@@ -251,6 +258,18 @@ def _drain(child: AgentProcess) -> None:
             _close_pipe(child)
             return
         child.log.write(data)
+        child.last_output = time.monotonic()
+        if child.result_marker is not None and child.result_seen is None:
+            _look_for_result(child, data)
+
+
+def _look_for_result(child: AgentProcess, data: bytes) -> None:
+    """Note when the final-result marker goes by (it may straddle two reads)."""
+    marker = child.result_marker
+    assert marker is not None
+    if marker in child._marker_carry + data[:len(marker)] or marker in data:
+        child.result_seen = time.monotonic()
+    child._marker_carry = data[-(len(marker) - 1):] if len(marker) > 1 else b""
 
 
 def _close_pipe(child: AgentProcess) -> None:

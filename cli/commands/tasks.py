@@ -256,7 +256,7 @@ def show(
     as_json: bool = JsonOption,
     dsn: Optional[str] = DsnOption,
 ) -> None:
-    """A task's fields, dependency tree, event timeline and log tail."""
+    """A task's fields, dependency tree, attempts, event timeline and log tail."""
     task_id = parse_task_id(task_ref)
     with connect(dsn) as conn:
         task = _existing_task(conn, task_id)
@@ -264,10 +264,11 @@ def show(
         dependents = queries.dependents(conn, task_id)
         kids = queries.children(conn, task_id)
         events = queries.task_events(conn, task_id)
+        attempts = queries.task_attempts(conn, task_id)
         why = queries.why_pending(conn, task_id) if task["status"] in ("waiting", "pending") else []
     if as_json:
         print_json({"task": task, "why_pending": why, "dependencies": deps, "dependents": dependents,
-                    "children": kids, "events": events})
+                    "children": kids, "attempts": attempts, "events": events})
         return
     fields = ["id", "status", "agent", "queue", "priority", "attempts", "max_attempts", "timeout_seconds", "key",
               "parent_id", "concurrency_key", "depends_on", "on_dependency_failure", "tags", "args", "metadata",
@@ -303,6 +304,11 @@ def show(
             for d in kids:
                 branch.add(_related(d))
         console.print(tree)
+    if attempts:
+        print_table([{**a, "tokens": _tokens(a), "session": _session(a), "error": shorten(a["error"] or "", 60)}
+                     for a in attempts],
+                    ["attempt", "worker", "hostname", "started_at", "run_seconds", "outcome", "cost_usd", "tokens",
+                     "session", "error"], title="attempts")
     print_table([{**e, "detail": shorten(cell(e["detail"]) if e["detail"] else "", 70)} for e in events],
                 ["at", "event", "worker", "attempt", "detail"], title="events")
     tail = (task.get("output_tail") or "").splitlines()[-lines:]
@@ -310,6 +316,19 @@ def show(
         console.print("[bold]log tail[/bold]")
         for line in tail:
             console.print(line, markup=False, highlight=False)
+
+
+def _tokens(attempt: dict) -> str:
+    """'in/out' tokens of an attempt, or nothing when the agent reported none."""
+    if attempt["input_tokens"] is None and attempt["output_tokens"] is None:
+        return ""
+    return f"{attempt['input_tokens'] or 0}/{attempt['output_tokens'] or 0}"
+
+
+def _session(attempt: dict) -> str:
+    """The session an attempt ran in, and the one it resumed (shortened ids)."""
+    ran, resumed = attempt["session_id"] or "", attempt["resumed_session_id"]
+    return f"{ran[:13]} (resumed {resumed[:13]})" if resumed else ran[:13]
 
 
 def logs(

@@ -9,7 +9,9 @@ limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, n
 talks-about-limits, limit-as-success, rate-limit-as-success,
 rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
 30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args),
-swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py).
+swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py),
+hang-after-result (prints its result, then hangs without exiting: claude #25629), stall (prints
+its init event, then nothing: claude #17248).
 With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
 Claude Code does.
 """
@@ -62,6 +64,13 @@ if mode == "slow":
 if mode == "tempfail":
     print("temporary trouble, try later", file=sys.stderr)
     sys.exit(75)
+if mode == "hang-after-result":
+    for obj in (init, assistant, result("Done; then the process hung.")):
+        emit(obj)
+    time.sleep(300)
+if mode == "stall":
+    emit(init)
+    time.sleep(300)
 if mode in ("success", "slow"):
     for obj in (init, assistant, result("Fixed the flaky test: the retry loop now waits for the socket.")):
         emit(obj)

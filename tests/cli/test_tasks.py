@@ -267,3 +267,19 @@ def test_cancel_of_a_running_task_asks_its_worker(cli: Cli, swarm: SwarmClient) 
     swarm.claim("w1")
     assert "cancellation requested" in cli("cancel", str(a)).ok().stdout
     assert swarm.status(a) == "running"
+
+
+def test_show_prints_the_attempt_ledger(cli: Cli, swarm: SwarmClient) -> None:
+    task_id = swarm.make_task("x", agent="claude")
+    swarm.claim("w1", hostname="node-a")
+    swarm.release(task_id, "w1", 1, reason="claude usage limit", session_id="5f1c2d3e-aaaa-1111")
+    swarm.claim("w2", hostname="node-a")
+    swarm.complete(task_id, "w2", 1, cost_usd=0.0127, input_tokens=2000, output_tokens=420,
+                   session_id="5f1c2d3e-bbbb-2222")
+    out = cli("show", str(task_id)).ok().stdout
+    assert "attempts" in out and "released" in out and "claude usage limit" in out
+    assert "2000/420" in out and "resumed 5f1c2d3e-aaaa" in out
+    data = json.loads(cli("show", str(task_id), "--json").ok().stdout)
+    assert [(a["attempt"], a["worker"], a["outcome"]) for a in data["attempts"]] == [(1, "w1", "released"),
+                                                                                      (1, "w2", "completed")]
+    assert data["attempts"][1]["resumed_session_id"] == "5f1c2d3e-aaaa-1111"

@@ -44,6 +44,8 @@ class ClaudeProfile(CliProfile):
     env_allowlist: tuple[str, ...] = ("ANTHROPIC_*", "CLAUDE_*", "AWS_*", "CLOUD_ML_REGION", "GOOGLE_*",
                                       "DISABLE_*", "MCP_*", "NODE_*", "XDG_*")
     takes_mcp_config: bool = True
+    # stream-json's last event (claude #25629: the process may hang after printing it).
+    result_marker: bytes | None = b'{"type":"result"'
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose, forked so two runs never share a transcript.

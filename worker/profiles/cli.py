@@ -29,6 +29,12 @@ class CliProfile:
     extra_args: tuple[str, ...] = ()
     # Whether build_argv passes TaskSpec.mcp_config to the agent (args.swarm_tools).
     takes_mcp_config: bool = False
+    # Watchdogs: stop an agent that printed nothing for this long (args.idle_timeout_seconds wins;
+    # None: off), and one that printed its final result (result_marker) but has not exited
+    # within result_grace_seconds: that attempt completes with its result.
+    idle_timeout_seconds: int | None = None
+    result_marker: bytes | None = None
+    result_grace_seconds: float = 10.0
 
 
 class Repeated:

@@ -31,6 +31,7 @@ class CodexProfile(CliProfile):
     command: tuple[str, ...] = ("codex",)
     takes_mcp_config: bool = True  # args.swarm_tools as -c mcp_servers.pgswarm... overrides
     env_allowlist: tuple[str, ...] = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*", "XDG_*", "RUST_LOG")
+    result_marker: bytes | None = b'{"type":"turn.completed"'  # the end of `exec --json`'s last turn
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose: `codex exec resume <id> PROMPT`.

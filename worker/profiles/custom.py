@@ -42,7 +42,8 @@ PARSERS: dict[str, Callable[[int, str], Outcome]] = {
     "plain": lambda exit_code, output: common_outcome(exit_code, "agent") or exit_code_outcome(exit_code, output),
 }
 OVERRIDE_KEYS = {"command": (str, list), "timeout_seconds": int, "env_allowlist": list, "env": dict,
-                 "stop_signals": list, "worktree": bool, "extra_args": list}
+                 "stop_signals": list, "worktree": bool, "extra_args": list, "idle_timeout_seconds": int,
+                 "result_grace_seconds": (int, float)}
 # Top-level keys of the worker TOML file besides the [profiles.NAME] tables.
 WORKER_KEYS: dict[str, type] = {"agent_dsn": str}  # the agents' login (as --agent-dsn)
 _PLACEHOLDER = re.compile(r"\{(prompt|args\.[A-Za-z_][A-Za-z0-9_]*)\}")
@@ -175,8 +176,10 @@ def _change(key: str, value: Any, where: str) -> dict[str, Any]:
         if not all(isinstance(v, str) for v in value):
             raise UsageError(f"{where}: {key} must be a list of strings")
         return {key: tuple(value)}
-    if key == "timeout_seconds" and value < 1:
-        raise UsageError(f"{where}: timeout_seconds must be at least 1")
+    if key in ("timeout_seconds", "idle_timeout_seconds") and value < 1:
+        raise UsageError(f"{where}: {key} must be at least 1")
+    if key == "result_grace_seconds" and value < 0:
+        raise UsageError(f"{where}: result_grace_seconds cannot be negative")
     return {key: value}
 
 

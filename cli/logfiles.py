@@ -1,18 +1,19 @@
-"""Reading a task's log: the worker's per-attempt log file when it is on this machine, else the tail
-stored on the task (`output_tail`)."""
+"""Reading a task's log: the worker's per-attempt log file when it is on this machine, else what
+the database holds (the live output of the latest attempt, or the tail stored with its report);
+following a running attempt from any machine through the database. Agents' event streams are
+shown as a transcript (pgswarm.client.transcript) unless raw bytes are asked for."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from . import queries
+from ..client import Client
+from ..client.transcript import TranscriptRenderer, render
 
 TERMINAL = ("completed", "failed", "cancelled")
-POLL_SECONDS = 0.5
 
 
 def local_log(task: dict[str, Any]) -> Path | None:
@@ -22,44 +23,44 @@ def local_log(task: dict[str, Any]) -> Path | None:
     return None
 
 
-def print_log(task: dict[str, Any]) -> None:
-    path = local_log(task)
-    if path is not None:
-        sys.stdout.write(path.read_text(errors="replace"))
-    elif task.get("output_tail"):
-        print(f"(log file not on this machine; the last lines stored with task {task['id']}:)", file=sys.stderr)
-        sys.stdout.write(task["output_tail"] if task["output_tail"].endswith("\n") else task["output_tail"] + "\n")
-    else:
-        state = "has not started yet" if task["status"] in ("waiting", "pending") else "left no output"
-        print(f"(task {task['id']} {state})", file=sys.stderr)
+def _write(text: str) -> None:
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
-def follow(conn: psycopg.Connection, task_id: int) -> None:
-    """Stream the running attempt's log until the task reaches a final status (Ctrl-C stops)."""
-    offset = 0
-    current: Path | None = None
-    announced_wait = False
-    while True:
-        task = queries.get_task(conn, task_id)
-        assert task is not None
-        path = local_log(task)
-        if path is not None and path != current:
-            current, offset = path, 0
-        if current is not None:
-            with open(current, "rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-                offset += len(chunk)
-            if chunk:
-                sys.stdout.write(chunk.decode(errors="replace"))
-                sys.stdout.flush()
-        if task["status"] in TERMINAL:
-            if current is None:
-                print_log(task)
-            print(f"(task {task_id} {task['status']})", file=sys.stderr)
-            return
-        if current is None and not announced_wait:
-            print(f"(task {task_id} is {task['status']}; waiting for its log)", file=sys.stderr)
-            announced_wait = True
-        time.sleep(POLL_SECONDS)
+def print_log(conn: psycopg.Connection, task: dict[str, Any], raw: bool = False) -> None:
+    path = local_log(task)
+    if path is not None and task["status"] in TERMINAL:
+        text = path.read_text(errors="replace")
+    else:
+        output = Client(conn=conn).output(task["id"])
+        text = output.text
+        if text and not output.complete:
+            print(f"(log file not on this machine; the last of task {task['id']}'s output stored in the database:)",
+                  file=sys.stderr)
+    if not text:
+        state = "has not started yet" if task["status"] in ("waiting", "pending") else "left no output"
+        print(f"(task {task['id']} {state})", file=sys.stderr)
+        return
+    if not text.endswith("\n"):
+        text += "\n"
+    _write(text if raw else render(text))
+
+
+def follow(conn: psycopg.Connection, task_id: int, raw: bool = False) -> None:
+    """Print the task's output as it comes, through the database (so from any machine), until the
+    task reaches a final status (Ctrl-C stops)."""
+    renderer = TranscriptRenderer()
+    attempt = None
+    client = Client(conn=conn)
+    for chunk in client.follow(task_id):
+        if chunk.attempt != attempt:
+            if attempt is not None and not raw:
+                _write(renderer.finish())
+            attempt = chunk.attempt
+            print(f"(attempt {attempt})", file=sys.stderr)
+        _write(chunk.text if raw else renderer.feed(chunk.text))
+    if not raw:
+        _write(renderer.finish())
+    status = client.get(task_id).status
+    print(f"(task {task_id} {status})", file=sys.stderr)

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..client import AsyncClient, PgswarmError, Task, TaskCapability, TaskSpec, WaitTimeout
+from ..client.transcript import render
 from ..worker.errors import UsageError
 
 TOOLS = ("enqueue_task", "get_task", "list_tasks", "wait_for_task", "cancel_task", "queue_stats")
@@ -261,12 +262,13 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
         return server  # an agent reads no other task's transcript
 
     @server.resource("pgswarm://tasks/{task_id}/transcript", mime_type="text/plain",
-                     description="What the task printed (today: the stored tail of its log)")
+                     description="What the task printed, as a transcript (assistant text, tool calls, results, "
+                                 "cost): its latest attempt's live output, else the stored tail of its log")
     async def transcript(task_id: str) -> str:
         if not task_id.isdigit():
             raise ResourceError(f"{task_id!r} is not a task id")
         try:
-            return (await shared().output(int(task_id))).text
+            return render((await shared().output(int(task_id))).text)
         except PgswarmError as exc:
             raise ResourceError(str(exc)) from exc
 

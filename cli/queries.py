@@ -599,6 +599,15 @@ def task_attempts(conn: psycopg.Connection, task_id: int) -> list[Row]:
         """, {"id": task_id})
 
 
+def output_since(conn: psycopg.Connection, task_id: int, attempt: int, consumed: int) -> list[Row]:
+    """The chunks of an attempt's live output that end after byte `consumed`, in order."""
+    return _rows(conn, """
+        select o.seq, o.offset_bytes, o.chunk from swarm.task_output as o
+         where o.task_id = %s and o.attempt = %s and o.offset_bytes + octet_length(o.chunk) > %s
+         order by o.seq
+        """, (task_id, attempt, consumed))
+
+
 def why_pending(conn: psycopg.Connection, task_id: int) -> list[Row]:
     """Why a task is not running: swarm.why_pending's rows (code, reason, brief, detail); none when it
     is running or claimable now."""

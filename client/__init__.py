@@ -14,8 +14,8 @@ server; nothing here imports either of them.
 from __future__ import annotations
 
 from ._async import AsyncClient
-from ._models import (ACTIVE, PRIORITIES, TERMINAL, AgentStat, Attempt, Changed, Enqueued, QueueStat, Stats, Task,
-                      TaskOutput, TaskSpec, WindowStats, WorkerStat)
+from ._models import (ACTIVE, PRIORITIES, TERMINAL, AgentStat, Attempt, Changed, Enqueued, OutputChunk, QueueStat,
+                      Stats, Task, TaskOutput, TaskSpec, WindowStats, WorkerStat)
 from ._sync import Client
 from .capability import TaskCapability
 from ..worker.errors import (DatabaseUnavailable, IllegalTransition, InvalidArgument, InvalidDependency, NotAllowed,
@@ -23,7 +23,8 @@ from ..worker.errors import (DatabaseUnavailable, IllegalTransition, InvalidArgu
 
 __all__ = [
     "Client", "AsyncClient", "TaskCapability",
-    "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "Stats", "WindowStats", "QueueStat",
+    "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "OutputChunk", "Stats", "WindowStats",
+    "QueueStat",
     "AgentStat", "WorkerStat", "TERMINAL", "ACTIVE", "PRIORITIES",
     "PgswarmError", "UsageError", "DatabaseUnavailable", "SchemaOutdated", "TaskError", "UnknownAgent",
     "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "NotAllowed", "WaitTimeout",

@@ -151,7 +151,8 @@ class AsyncClient:
                                             limit=limit))
 
     async def output(self, task_id: int) -> TaskOutput:
-        """What the task printed, as far as the database holds it (today the stored log tail)."""
+        """What the task printed, as far as the database holds it: the latest attempt's live output
+        (its last MiB), else the tail stored with its report."""
         found = await self._run(q.task_output(task_id))
         if found is None:
             raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")

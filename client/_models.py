@@ -198,6 +198,7 @@ class Task:
     cancelled_by_dependency: int | None = None
     free_releases: int = 0
     watched: bool = False
+    progress: Mapping[str, Any] | None = None  # the latest attempt's: turns, tokens, cost, tool, message
     archived: bool = False
     archived_at: datetime | None = None
     why_pending: tuple[str, ...] | None = None
@@ -328,13 +329,26 @@ class Stats:
 
 @dataclass(frozen=True)
 class TaskOutput:
-    """What a task printed, as far as the database has it (today: the stored tail of the log)."""
+    """What a task printed, as far as the database has it: the live output of its latest attempt
+    (swarm.task_output, its last MiB) while or after it runs, else the tail stored with its report."""
 
     task_id: int
     status: str
     text: str
     log_path: str | None = None
     complete: bool = False  # True when `text` is the whole output, not a tail
+    attempt: int = 0
+    cursor: int = 0  # the last chunk's seq in `text` (OutputChunk.seq): follow from there
+    progress: Mapping[str, Any] | None = None  # parsed progress of the latest attempt
+
+
+@dataclass(frozen=True)
+class OutputChunk:
+    """A piece of a running attempt's output, in order (seq 1, 2, ... per attempt)."""
+
+    attempt: int
+    seq: int
+    text: str
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from typing import Any, Generic, TypeVar
 
 from psycopg.types.json import Jsonb
 
-from ._models import (AgentStat, Attempt, Changed, Enqueued, QueueStat, Stats, Task, TaskOutput, TaskSpec, WindowStats,
-                      WorkerStat, from_row, reasons)
+from ._models import (AgentStat, Attempt, Changed, Enqueued, OutputChunk, QueueStat, Stats, Task, TaskOutput, TaskSpec,
+                      WindowStats, WorkerStat, from_row, reasons)
 from .capability import TaskCapability
 
 T = TypeVar("T")
@@ -140,18 +140,60 @@ def watch_task(task_id: int) -> Query[str]:
     return Query("select swarm.watch_task(task_id => %(id)s) as status", {"id": task_id}, _first("status"))
 
 
+def _task_output(rows: list[Row]) -> TaskOutput | None:
+    if not rows:
+        return None
+    row = rows[0]
+    live = row["live"] is not None
+    return TaskOutput(row["id"], row["status"], (row["live"] if live else row["output_tail"]) or "", row["log_path"],
+                      complete=live and row["first_seq"] == 1, attempt=row["attempts"], cursor=row["last_seq"] or 0,
+                      progress=row["progress"])
+
+
 def task_output(task_id: int) -> Query[TaskOutput | None]:
-    """What the database holds of a task's output (the one place to read it from)."""
+    """What the database holds of a task's output (the one place to read it from): the latest
+    attempt's live output where it has any, else the tail stored with the report."""
     return Query("""
-        select task.id, task.status, task.output_tail, task.log_path from swarm.agent_tasks as task
+        select task.id, task.status, task.output_tail, task.log_path, task.attempts, task.progress,
+               live.text as live, live.first_seq, live.last_seq
+          from swarm.agent_tasks as task
+          left join lateral (
+            select string_agg(o.chunk, '' order by o.seq) as text, min(o.seq) as first_seq, max(o.seq) as last_seq
+              from swarm.task_output as o where o.task_id = task.id and o.attempt = task.attempts
+            having count(*) > 0) as live on true
          where task.id = %(id)s
         union all
-        select task.id, task.status, task.output_tail, task.log_path from swarm.agent_tasks_archive as task
+        select task.id, task.status, task.output_tail, task.log_path, task.attempts, task.progress,
+               null, null, null
+          from swarm.agent_tasks_archive as task
          where task.id = %(id)s
         limit 1
-        """, {"id": task_id},
-        lambda rows: TaskOutput(rows[0]["id"], rows[0]["status"], rows[0]["output_tail"] or "", rows[0]["log_path"])
-        if rows else None)
+        """, {"id": task_id}, _task_output)
+
+
+LISTEN_OUTPUT = "listen swarm_output"
+UNLISTEN_OUTPUT = "unlisten swarm_output"
+
+
+def output_state(task_id: int) -> Query[Row | None]:
+    """Status, attempt number and stored tail of a task (live table, else the archive)."""
+    return Query("""
+        select task.status, task.attempts, task.output_tail from swarm.agent_tasks as task where task.id = %(id)s
+        union all
+        select task.status, task.attempts, task.output_tail from swarm.agent_tasks_archive as task
+         where task.id = %(id)s
+        limit 1
+        """, {"id": task_id}, lambda rows: rows[0] if rows else None)
+
+
+def output_chunks(task_id: int, attempt: int, after_seq: int) -> Query[list[OutputChunk]]:
+    """The chunks of an attempt after `after_seq`, in order."""
+    return Query("""
+        select o.attempt, o.seq, o.chunk as text from swarm.task_output as o
+         where o.task_id = %(id)s and o.attempt = %(attempt)s and o.seq > %(after)s
+         order by o.seq
+        """, {"id": task_id, "attempt": attempt, "after": after_seq},
+        lambda rows: [OutputChunk(row["attempt"], row["seq"], row["text"]) for row in rows])
 
 
 # -- changes (the engine's functions) ----------------------------------------------------------------

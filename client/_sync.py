@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from . import _queries as q
-from ._models import TERMINAL, Changed, Enqueued, Stats, Task, TaskOutput, TaskSpec
+from ._models import TERMINAL, Changed, Enqueued, OutputChunk, Stats, Task, TaskOutput, TaskSpec
 from .capability import TaskCapability
 from .connection import mapped_errors, open_connection
 from .dsn import resolve_dsn
@@ -147,11 +147,47 @@ class Client:
                                       worker=worker, priority=priority, key=key, since=since, limit=limit))
 
     def output(self, task_id: int) -> TaskOutput:
-        """What the task printed, as far as the database holds it (today the stored log tail)."""
+        """What the task printed, as far as the database holds it: the latest attempt's live output
+        (its last MiB), else the tail stored with its report."""
         found = self._run(q.task_output(task_id))
         if found is None:
             raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")
         return found
+
+    def follow(self, task_id: int, *, poll: float = 1.0) -> Iterator[OutputChunk]:
+        """The task's output as it comes, from any machine, until the task is completed, failed
+        or cancelled: the latest attempt's chunks from the first one kept (a new attempt starts
+        over at its seq 1), woken by LISTEN swarm_output (a hint: the chunks are re-read) or every
+        `poll` seconds. An attempt that shipped nothing gives its stored tail at the end.
+        UnknownTask for an unknown id. Needs the connection outside a transaction."""
+        conn = self.connection
+        was_autocommit = conn.autocommit
+        if not was_autocommit:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                raise UsageError("follow() cannot run inside an open transaction: commit or roll back first")
+            conn.autocommit = True
+        try:
+            conn.execute(q.LISTEN_OUTPUT)
+            attempt, cursor = -1, 0
+            while True:
+                state = self._run(q.output_state(task_id))
+                if state is None:
+                    raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")
+                if state["attempts"] != attempt:
+                    attempt, cursor = state["attempts"], 0
+                for chunk in self._run(q.output_chunks(task_id, attempt, cursor)):
+                    cursor = chunk.seq
+                    yield chunk
+                if state["status"] in TERMINAL:
+                    if cursor == 0 and state["output_tail"]:
+                        yield OutputChunk(attempt, 0, state["output_tail"])
+                    return
+                for _ in conn.notifies(timeout=poll, stop_after=1):
+                    pass
+        finally:
+            if not conn.closed:
+                conn.execute(q.UNLISTEN_OUTPUT)
+                conn.autocommit = was_autocommit
 
     def stats(self, since: timedelta = timedelta(hours=1)) -> Stats:
         """Throughput and latency over `since`, tasks by queue, agents, live workers."""

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Client", "AsyncClient", "TaskCapability",
-    "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "Stats", "WindowStats", "QueueStat",
+    "TaskSpec", "Task", "Attempt", "Enqueued", "Changed", "TaskOutput", "OutputChunk", "Stats", "WindowStats",
+    "QueueStat",
     "AgentStat", "WorkerStat", "TERMINAL", "ACTIVE", "PRIORITIES",
     "PgswarmError", "UsageError", "DatabaseUnavailable", "SchemaOutdated", "TaskError", "UnknownAgent",
     "UnknownTask", "IllegalTransition", "InvalidDependency", "InvalidArgument", "NotAllowed", "WaitTimeout",

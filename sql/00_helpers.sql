@@ -4,6 +4,7 @@
 -- swarm.task_events (append-only history), swarm.workers, swarm.idle_workers (whom an insert
 -- wakes), swarm.agent_starts (rate window),
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
+-- swarm.task_output (live output of running attempts),
 -- swarm.settings (the owner's: default agent, public names, test clock), swarm.agent_keys (each
 -- worker's key for its attempts' task tokens),
 -- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
@@ -22,6 +23,7 @@
 --   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
 --   42_attempts      the attempt ledger: rows closed by the reports, spend, sessions to resume
 --   45_releases      swarm.release_for_usage_limit() (pause and release in one transaction)
+--   46_live_output   swarm.ship_output() (running attempts' output and progress, NOTIFY swarm_output)
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker()

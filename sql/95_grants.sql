@@ -55,6 +55,10 @@ grant execute on function
   to swarm_worker;
 grant select on swarm.workers to swarm_worker;
 
+-- Live output (sql/46_live_output.sql): workers ship it; whoever may read tasks may read it.
+grant execute on function swarm.ship_output(text, jsonb) to swarm_worker;
+grant select on swarm.task_output to swarm_enqueue, swarm_worker, swarm_monitor;
+
 -- Schedules: an enqueue login creates them (a schedule only creates tasks, which it may create
 -- anyway), changes and drops its own (the owner-only trigger of sql/75_schedules.sql), and runs
 -- any of them now; the database keeps next_fire_at, last_* and created_by. Workers fire them.

@@ -99,7 +99,8 @@ class Attempt:
     """One run of a claimed task here. The supervisor may ask it to stop at any time."""
 
     def __init__(self, task: ClaimedTask, profile: Profile, settings: AttemptSettings,
-                 on_exit: Callable[[Attempt], None] | None = None) -> None:
+                 on_exit: Callable[[Attempt], None] | None = None,
+                 on_output: Callable[[bytes], None] | None = None) -> None:
         self.task = task
         self.profile = profile
         self.settings = settings
@@ -109,6 +110,7 @@ class Attempt:
         self.token: str | None = None  # PGSWARM_RUN_TOKEN, once a process was started
         self.run_seconds: float | None = None
         self._on_exit = on_exit
+        self._on_output = on_output  # sees the process's output as it comes (live output)
         self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
         self._mcp_config: Path | None = None  # args.swarm_tools: removed when the attempt ends
 
@@ -202,7 +204,8 @@ class Attempt:
         try:
             child = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
                                         log_cap=self.settings.log_max_bytes, token=self.token,
-                                        result_marker=getattr(self.profile, "result_marker", None))
+                                        result_marker=getattr(self.profile, "result_marker", None),
+                                        on_output=self._on_output)
         except OSError as exc:
             self.token = None
             if exc.filename == str(launch.log_path):

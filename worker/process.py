@@ -17,6 +17,7 @@ import contextlib
 import errno
 import fnmatch
 import functools
+import logging
 import os
 import select
 import shutil
@@ -104,9 +105,10 @@ class CappedLog:
     The last TAIL_BYTES of the output also stay in memory, so reading the tail at the end of an
     attempt never goes back to the file."""
 
-    def __init__(self, path: Path, cap: int) -> None:
+    def __init__(self, path: Path, cap: int, listener: Callable[[bytes], None] | None = None) -> None:
         self.path = path
         self.cap = cap
+        self.listener = listener  # sees every read too (the live output stream)
         self.written = 0  # bytes in the file's head
         self.past_cap = 0  # bytes that came after the head
         self._recent: deque[bytes] = deque()  # at least the last TAIL_BYTES of the output
@@ -114,6 +116,12 @@ class CappedLog:
         self._file = open_attempt_file(path)
 
     def write(self, data: bytes) -> None:
+        if self.listener is not None:
+            try:
+                self.listener(data)
+            except Exception:  # the live view is a copy: it must never lose the log or the process
+                logging.getLogger("pgswarm.worker").exception("live output listener failed; live output off")
+                self.listener = None
         self._recent.append(data)
         self._recent_size += len(data)
         while self._recent_size - len(self._recent[0]) >= TAIL_BYTES:
@@ -177,11 +185,13 @@ class AgentProcess:
 
 
 async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_path: Path, log_cap: int,
-                token: str, result_marker: bytes | None = None) -> AgentProcess:
-    """Start argv in a new session (its own process group) with stdin from /dev/null."""
+                token: str, result_marker: bytes | None = None,
+                on_output: Callable[[bytes], None] | None = None) -> AgentProcess:
+    """Start argv in a new session (its own process group) with stdin from /dev/null; on_output
+    sees every read of its output."""
     loop = asyncio.get_running_loop()
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-    log = CappedLog(log_path, log_cap)
+    log = CappedLog(log_path, log_cap, on_output)
     env = {**env, RUN_TOKEN_VAR: token}
     try:
         if cwd is None:

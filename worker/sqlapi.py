@@ -352,6 +352,11 @@ class Database:
     async def pause_agent(self, agent: str, until: datetime, reason: str) -> None:
         await self._call("execute", "select swarm.pause_agent($1, $2, $3)", agent, until, reason)
 
+    async def ship_output(self, batch: list[dict[str, Any]]) -> int:
+        """Running attempts' output and progress (live_output.py); stale items are skipped."""
+        return await self._call("fetchval", "select swarm.ship_output($1, $2::jsonb)", self.worker,
+                                json.dumps(batch))
+
     async def reap_expired(self) -> int:
         return await self._call("fetchval", "select swarm.reap_expired()")
 

@@ -30,6 +30,7 @@ from . import capability, process, schedules
 from .attempt import Attempt, AttemptSettings
 from .config import WorkerConfig
 from .errors import DatabaseDown, UsageError, WorkerFault
+from .live_output import OutputShipper, OutputStream
 from .metrics import Metrics
 from .profiles.base import ProfileSet
 from .records import AttemptOutcome, ClaimedTask
@@ -59,6 +60,7 @@ class Slot:
 
     attempt: Attempt
     job: asyncio.Task[None] | None = None
+    stream: OutputStream | None = None  # its live output, shipped by the live output duty
 
 
 class Supervisor:
@@ -84,6 +86,7 @@ class Supervisor:
                            call_timeout=max(5.0, config.lease_seconds / 2))
         self.reporter = Reporter(self.db, self.metrics)
         self.agent_key = capability.new_agent_key()
+        self.output = OutputShipper(self.db)
         self.attempt_settings = AttemptSettings(worker=self.name, hostname=self.hostname, agent_dsn=config.agent_dsn,
                                                 agent_key=self.agent_key,
                                                 logs=config.logs, log_max_bytes=config.log_max_bytes,
@@ -116,6 +119,7 @@ class Supervisor:
         self._start_duty("reaper", self._reap_loop())
         self._start_duty("sweeper", self._sweep_loop())
         self._start_duty("completion reporter", self.reporter.flush_completions())
+        self._start_duty("live output", self.output.run())
         self._start_duty("schedule firing", schedules.fire_schedules_forever(self.db, self.config.poll_interval))
         try:
             try:
@@ -294,8 +298,10 @@ class Supervisor:
 
     def _free_slots(self) -> int:
         """Slots hold processes: an attempt whose process has exited only waits for its report to
-        be acknowledged, which must not keep the next task from starting."""
-        return self.config.concurrency - sum(1 for slot in self.running.values() if not slot.attempt.exited)
+        be acknowledged, which must not keep the next task from starting. (Its slot frees once the
+        last of its live output is shipped: no call for a short attempt, one for the others.)"""
+        return self.config.concurrency - sum(1 for slot in self.running.values()
+                                             if not slot.attempt.exited or slot.stream is not None)
 
     async def _idle_timeout(self) -> float:
         """Until the fallback poll, or sooner when a pending task becomes claimable."""
@@ -326,7 +332,9 @@ class Supervisor:
     def _start(self, task: ClaimedTask) -> None:
         profile = self.profiles.get(task.agent)
         assert profile is not None, f"claimed a task for {task.agent}, which has no profile"
-        attempt = Attempt(task, profile, self.attempt_settings, on_exit=self._on_attempt_exit)
+        stream = self.output.open(task.id, task.attempt)
+        attempt = Attempt(task, profile, self.attempt_settings, on_exit=self._on_attempt_exit,
+                          on_output=stream.write)
         previous = self.running.get(task.id)
         superseded: asyncio.Task[None] | None = None
         if previous is not None:
@@ -337,7 +345,7 @@ class Supervisor:
                         task.id, task.attempt, previous.attempt.task.attempt)
             previous.attempt.request_stop("lost")
             superseded = previous.job
-        slot = self.running[task.id] = Slot(attempt)
+        slot = self.running[task.id] = Slot(attempt, stream=stream)
         self.metrics.count("claimed", task.agent)
         self.metrics.running[task.agent] += 1
         if task.claimed_at is not None and task.ready_at is not None:
@@ -359,6 +367,10 @@ class Supervisor:
                 if dependencies is None and attempt.stop_reason is not None:
                     return  # stopped (lost, cancelled or shutdown) while the database was away
             outcome = await attempt.run(dependencies)
+            if slot.stream is not None:
+                await self.output.finish(slot.stream)
+                slot.stream = None  # the slot is free now (see _free_slots)
+                self.wake.set()
             await self.reporter.report(outcome)
         except Exception:
             log.exception("task %d: unexpected error in the worker", task.id)

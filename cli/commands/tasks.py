@@ -282,6 +282,18 @@ def show(
             continue
         console.print(f"  {name:<22} {cell(value)}", markup=False, highlight=False)
     console.print(f"  {'prompt':<22} {shorten(task['prompt'], 400)}", markup=False, highlight=False)
+    progress = task.get("progress")
+    if isinstance(progress, dict) and progress:
+        console.print(f"[bold]progress[/bold] (attempt {progress.get('attempt')})")
+        cost = progress.get("cost_usd")
+        tokens = (f"{progress.get('input_tokens') or 0} in / {progress.get('output_tokens') or 0} out"
+                  if "input_tokens" in progress else None)
+        for name, value in (("turns", progress.get("turns")), ("tokens", tokens),
+                            ("cost so far", f"${float(cost):.4f}" if cost is not None else None),
+                            ("tool", progress.get("tool")), ("last message", shorten(progress.get("message"), 200)),
+                            ("the agent says", cell(progress["agent"]) if progress.get("agent") else None)):
+            if value not in (None, ""):
+                console.print(f"  {name:<22} {value}", markup=False, highlight=False)
     if task["status"] in ("waiting", "pending"):
         console.print("[bold]why it is not running[/bold]")
         for row in why or [{"reason": "nothing holds it back: a live worker should claim it soon"}]:
@@ -333,10 +345,13 @@ def _session(attempt: dict) -> str:
 
 def logs(
     task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="follow a running attempt until it ends"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="follow a running attempt until it ends "
+                                "(from any machine that reaches the database)"),
+    raw: bool = typer.Option(False, "--raw", help="the bytes the agent printed, not a transcript of its events"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
-    """Print a task's log (the worker's log file when on this machine, else the stored tail)."""
+    """Print a task's output as a transcript (the worker's log file when on this machine, else
+    what the database holds); -f follows a running attempt live."""
     from .. import logfiles
 
     task_id = parse_task_id(task_ref)
@@ -344,9 +359,9 @@ def logs(
     with connect(dsn) as conn:
         task = _existing_task(conn, task_id)
         if not follow or task["status"] in TERMINAL:
-            logfiles.print_log(task)
+            logfiles.print_log(conn, task, raw)
             return
-        logfiles.follow(conn, task_id)
+        logfiles.follow(conn, task_id, raw)
 
 
 @dataclass(frozen=True)

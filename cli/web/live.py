@@ -23,7 +23,8 @@ from .db import Database
 from ...worker.errors import DatabaseUnavailable
 
 log = logging.getLogger("pgswarm.web")
-CHANNELS = ("swarm_ready", "swarm_cancel")
+CHANNELS = ("swarm_ready", "swarm_cancel", "swarm_output")
+OUTPUT_CHANNEL = "swarm_output"  # payload: a task id whose live output grew (sql/46_live_output.sql)
 KEEPALIVE_SECONDS = 15.0
 
 
@@ -32,6 +33,7 @@ class Change:
     cursor: int
     task_ids: tuple[int, ...]
     overflow: bool = False  # more tasks changed than listed: refresh everything
+    output: bool = False  # only the tasks' live output grew (the output streams want it, the pages not)
 
     def sse(self) -> str:
         data = json.dumps({"cursor": self.cursor, "tasks": list(self.task_ids), "overflow": self.overflow})
@@ -81,10 +83,13 @@ class ChangeFeed:
                 continue
             if change.cursor != self.cursor:
                 self.cursor = change.cursor
-                for queue in list(self._subscribers):
-                    if queue.full():  # a slow reader gets the newest change only
-                        queue.get_nowait()
-                    queue.put_nowait(change)
+                self._publish(change)
+
+    def _publish(self, change: Change) -> None:
+        for queue in list(self._subscribers):
+            if queue.full():  # a slow reader gets the newest change only
+                queue.get_nowait()
+            queue.put_nowait(change)
 
     async def _listen(self) -> None:
         delay = 0.5
@@ -96,8 +101,11 @@ class ChangeFeed:
                         await conn.execute(queries.listen_statement(channel))
                     delay = 0.5
                     self._wake.set()  # catch up with what happened while not listening
-                    async for _ in conn.notifies():
-                        self._wake.set()
+                    async for note in conn.notifies():
+                        if note.channel == OUTPUT_CHANNEL and note.payload.isdigit():
+                            self._publish(Change(self.cursor, (int(note.payload),), output=True))
+                        else:
+                            self._wake.set()
             except psycopg.OperationalError as exc:
                 log.warning("event=listen_lost error=%s retry_in=%.1fs", " ".join(str(exc).split())[:200], delay)
                 await asyncio.sleep(delay)
@@ -126,6 +134,8 @@ class ChangeFeed:
         changes = self.changes(after)
         try:
             async for change in changes:
+                if change is not None and change.output:
+                    continue  # the pages follow tasks, not their output
                 yield ": keep-alive\n\n" if change is None else change.sse()
         finally:
             await changes.aclose()

@@ -345,6 +345,33 @@ def test_the_output_stream_of_a_finished_task_sends_its_output_then_ends(web: We
     assert json.loads(found[0]["data"]) == {"text": "line one\nline two\n", "replace": True}
 
 
+def test_the_output_stream_of_a_running_task_sends_each_line_as_its_worker_ships_it(
+        web: WebServer, db: psycopg.Connection) -> None:
+    task = add(db, "echo")
+    db.execute("select swarm.claim_task('w1')")
+
+    def ship(offset: int, chunk: str) -> None:
+        db.execute("select swarm.ship_output('w1', %s::jsonb)",
+                   (json.dumps([{"task_id": task, "attempt": 1, "offset": offset, "chunk": chunk}]),))
+
+    ship(0, "first line\nhalf a li")
+    found: list[dict[str, str]] = []
+    with web.client("read") as client, client.stream("GET", f"/api/v1/tasks/{task}/output", timeout=30) as response:
+        reader = threading.Thread(target=_sse_events, args=(response, 4, found), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not found and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert json.loads(found[0]["data"]) == {"text": "first line\n", "replace": True}
+        ship(len("first line\nhalf a li"), "ne\n")
+        while len(found) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert json.loads(found[1]["data"]) == {"text": "half a line\n", "replace": False}
+        db.execute("select swarm.complete_task(%s, 'w1', 1, '{}')", (task,))
+        reader.join(10)
+    assert [e["event"] for e in found][-1] == "end", found
+
+
 def test_metrics_have_help_and_type_lines_and_the_queue_depth(web: WebServer, db: psycopg.Connection) -> None:
     for _ in range(3):
         add(db, "x", agent="codex", queue="nightly")

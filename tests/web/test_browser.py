@@ -114,3 +114,36 @@ def test_watch_a_task_appear_live_open_it_and_cancel_it_from_the_page(
     assert db.execute("select status from swarm.agent_tasks where id = %s", (review,)).fetchone()[0] == "cancelled"
     for name in ("dashboard.png", "task.png"):
         assert screenshot_path(tmp_path, name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_task_page_shows_its_transcript_growing_while_the_agent_prints(
+        web: WebServer, workers: Workers, db: psycopg.Connection, browser: chromium.Browser, dsn: str,
+        tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    gates = [tmp_path / "gate-1", tmp_path / "gate-2"]
+    task = add(db, f"echo 'step one: reading the code'; while [ ! -e {gates[0]} ]; do sleep 0.05; done; "
+                   f"echo 'step two: writing the fix'; while [ ! -e {gates[1]} ]; do sleep 0.05; done; "
+                   "echo 'step three: done'")
+    workers.start()
+    wait_status(dsn, task, "running", workers=workers)
+
+    driver = browser.driver
+    driver.get(web.url + "/login")
+    driver.find_element(By.ID, "token").send_keys(web.tokens["read"])
+    driver.find_element(By.ID, "login").click()
+    eventually(lambda: "/login" not in driver.current_url, "the login")
+    driver.get(f"{web.url}/tasks/{task}")
+    transcript = lambda: driver.find_element(By.ID, "transcript").text  # noqa: E731
+    eventually(lambda: "step one: reading the code" in transcript(), "the first line on the page")
+    driver.execute_script("window.__sameDocument = true")
+    assert "step two" not in transcript()
+    gates[0].touch()
+    eventually(lambda: "step two: writing the fix" in transcript(), "the second line, streamed in")
+    assert driver.execute_script("return window.__sameDocument === true"), "appended in place, not reloaded"
+    assert db.execute("select status from swarm.agent_tasks where id = %s", (task,)).fetchone()[0] == "running"
+    driver.save_screenshot(str(screenshot_path(tmp_path, "transcript.png")))
+    gates[1].touch()
+    eventually(lambda: "step three: done" in transcript(), "the last line")
+    eventually(lambda: driver.find_element(By.ID, "task-status").text == "completed", "the task completed", timeout=30)
+    assert transcript().splitlines() == ["step one: reading the code", "step two: writing the fix", "step three: done"]

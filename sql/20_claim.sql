@@ -206,12 +206,12 @@ begin
         select task.id
           from swarm.agent_tasks as task
          where task.status = 'pending'
-           and swarm.claim_rank(task.priority, task.run_after) >= v_floor
+           and swarm._claim_rank(task.priority, task.run_after) >= v_floor
            and swarm._task_due(task.run_after, v_now)
            and task.agent = any(v_free)
            and task.concurrency_key is null
            and swarm._in_scope(claim_task.queues, task.queue)
-         order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
+         order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit claim_task.max_tasks
            for update skip locked
       ), claimed as (
@@ -339,12 +339,12 @@ begin
       select task.id, task.agent, task.concurrency_key, task.args->>'max_budget_usd' as max_budget_usd
         from swarm.agent_tasks as task
        where task.status = 'pending'
-         and swarm.claim_rank(task.priority, task.run_after) >= _claim_limited.floor
+         and swarm._claim_rank(task.priority, task.run_after) >= _claim_limited.floor
          and swarm._task_due(task.run_after, v_now)
          and task.agent = any(v_eligible)
          and task.id <> all(v_chosen)
          and swarm._in_scope(_claim_limited.queues, task.queue)
-       order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
+       order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          for update skip locked
     loop
       exit scan when cardinality(v_chosen) >= _claim_limited.max_tasks;

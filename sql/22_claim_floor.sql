@@ -6,7 +6,7 @@
 -- walk must visit each one, until that snapshot ends. A sequence, because it has no row versions
 -- for an old snapshot to pin, and setval is not undone by a rollback.
 --
--- The floor's invariant, floor <= claim_rank of every pending task, holds because:
+-- The floor's invariant, floor <= _claim_rank of every pending task, holds because:
 --   * every change that makes a task pending (insert, unblock, retry, release, reap) or raises its
 --     place (priority up, run_after earlier) takes the floor lock in SHARE mode until its
 --     transaction ends, then lowers the floor to the task's rank if it is below;
@@ -104,10 +104,10 @@ begin
     return;
   end if;
   select s.last_value into v_floor from swarm.claim_floor as s;
-  select swarm.claim_rank(task.priority, task.run_after) into v_lowest
+  select swarm._claim_rank(task.priority, task.run_after) into v_lowest
     from swarm.agent_tasks as task
-   where task.status = 'pending' and swarm.claim_rank(task.priority, task.run_after) >= v_floor
-   order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
+   where task.status = 'pending' and swarm._claim_rank(task.priority, task.run_after) >= v_floor
+   order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
    limit 1;
   v_lowest := coalesce(v_lowest, swarm._claim_floor_top());
   if v_lowest > v_floor then
@@ -125,7 +125,7 @@ as $$
 declare
   v_lowest bigint;
 begin
-  select min(swarm.claim_rank(inserted.priority, inserted.run_after)) into v_lowest
+  select min(swarm._claim_rank(inserted.priority, inserted.run_after)) into v_lowest
     from inserted where inserted.status = 'pending';
   if v_lowest is not null then
     perform swarm._lower_claim_floor(v_lowest);
@@ -144,7 +144,7 @@ create or replace function swarm._agent_tasks_floor_updated() returns trigger
 language plpgsql security definer set search_path = pg_catalog, swarm
 as $$
 begin
-  perform swarm._lower_claim_floor(swarm.claim_rank(new.priority, new.run_after));
+  perform swarm._lower_claim_floor(swarm._claim_rank(new.priority, new.run_after));
   return null;
 end
 $$;

@@ -8,7 +8,7 @@
 create or replace function swarm.heartbeat(worker text, task_ids bigint[], lease_seconds int default 60)
 returns table (task_id bigint, owned boolean, cancel_requested boolean)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare
@@ -23,7 +23,7 @@ begin
     update swarm.agent_tasks as task
        set lease_expires_at = v_now + make_interval(secs => heartbeat.lease_seconds)
      where task.id = any(heartbeat.task_ids)
-       and task.status = 'running' collate "C"  -- by primary key (see the top of 40_outcome.sql)
+       and task.status = 'running' collate "C"  -- by primary key (docs/design.md#collate-c)
        and task.worker = heartbeat.worker
     returning task.id, task.cancel_requested_at is not null as cancel_wanted
   )
@@ -45,7 +45,7 @@ comment on function swarm.heartbeat(text, bigint[], int)
 create or replace function swarm.reap_expired()
 returns integer
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

@@ -1,22 +1,7 @@
 -- Outcomes: a worker reports how an attempt ended. Every report is fenced by (worker, attempt).
 --
--- Reports find their task by primary key, never through agent_tasks_running_idx. The fence says
--- status = 'running', which lets the planner use that partial index, and it does whenever its
--- statistics say few tasks run (taken in a quiet spell; they are always behind in a queue): it
--- then walks every running task's entry and row to find one id (measured: a report with 500
--- tasks running visited all 500), and while any session holds an old snapshot that index keeps an
--- entry per attempt since, so reports slowed down with every task processed (a 100-task batch
--- took 21 ms after 30 s). The fences compare `status = 'running' collate "C"`: the same test
--- (equality is bytewise in every deterministic collation) that no longer implies the index's
--- predicate, so the primary key is the only index left that can find the row.
---
--- The API's functions run with enable_seqscan = off. plpgsql keeps a statement's generic plan for
--- the session, and a generic plan made while the queue was nearly empty (a new queue, a worker
--- that connected after a TRUNCATE) scanned the whole table for one id, and went on doing so as
--- the queue grew, until the next ANALYZE (measured: a heartbeat read 540 buffers for 10 tasks
--- among 20,000; tests/sql/test_read_costs.py). With jit = off beside it: before PostgreSQL 18 a
--- disabled scan adds 1e10 to a plan's cost, so a statement that must scan (a sequence, a small
--- table) was JIT-compiled on every call (measured: 7 ms to read the claim floor).
+-- Why the fences compare `status = 'running' collate "C"` and why the API's functions run with
+-- enable_seqscan = off and jit = off: docs/design.md, "Rules for a new SQL function".
 
 -- swarm._fence: lock the task and check that the report comes from its current attempt.
 --   locks:   the task row FOR UPDATE.
@@ -154,7 +139,7 @@ create or replace function swarm.complete_task(
   session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare
@@ -187,7 +172,7 @@ begin
            output_tokens = swarm._plus(task.output_tokens, complete_task.output_tokens),
            error = null
      where task.id = complete_task.task_id
-       and task.status = 'running' collate "C"  -- by primary key (see the top of this file)
+       and task.status = 'running' collate "C"  -- by primary key (docs/design.md#collate-c)
        and task.worker = complete_task.worker
        and task.attempts = complete_task.attempt
     returning task.id, task.agent, task.concurrency_key, task.attempts, task.started_at
@@ -351,7 +336,7 @@ create or replace function swarm.fail_task(
   session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare
@@ -426,7 +411,7 @@ create or replace function swarm.release_task(
   session_id text default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of this file)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

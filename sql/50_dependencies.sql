@@ -201,7 +201,7 @@ $$;
 create or replace function swarm.dependency_results(task_id bigint)
 returns jsonb
 language plpgsql stable security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

@@ -142,7 +142,7 @@ begin
   select s.last_value into v_floor from swarm.claim_floor as s;
   if exists (select 1 from swarm.agent_tasks as task
               where task.status = 'pending'
-                and swarm.claim_rank(task.priority, task.run_after) >= v_floor
+                and swarm._claim_rank(task.priority, task.run_after) >= v_floor
                 and task.run_after <= v_now
                 and (idle_check.agents is null or task.agent = any(idle_check.agents))
                 and (idle_check.queues is null or task.queue = any(idle_check.queues)))

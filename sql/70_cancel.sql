@@ -14,7 +14,7 @@
 create or replace function swarm.cancel_task(task_id bigint, reason text default null)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare
@@ -67,7 +67,7 @@ comment on function swarm.cancel_task(bigint, text)
 create or replace function swarm.retry_task(task_id bigint)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

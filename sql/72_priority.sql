@@ -11,7 +11,7 @@
 create or replace function swarm.set_priority(task_id bigint, priority int)
 returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

@@ -14,7 +14,7 @@
 --   notifies:   swarm_ready and swarm_wake (the task's agent) when it marked a claimable task.
 create or replace function swarm.watch_task(task_id bigint) returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
-set enable_seqscan = off  -- plans made on an empty queue (see the top of 40_outcome.sql)
+set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
 set jit = off
 as $$
 declare

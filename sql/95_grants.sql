@@ -11,7 +11,7 @@ revoke all on all tables in schema swarm from swarm_enqueue, swarm_worker, swarm
 grant usage on schema swarm to swarm_enqueue, swarm_worker, swarm_monitor;
 -- The claim index's expression is computed with the privileges of whoever inserts or updates a
 -- task, so every role that may write tasks needs it; it is a pure function of two columns.
-grant execute on function swarm.claim_rank(int, timestamptz) to public;
+grant execute on function swarm._claim_rank(int, timestamptz) to public;
 
 grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqueue, swarm_worker;
 -- The attempt ledger and the day's spend: read by whoever may read tasks, and by monitoring;

@@ -109,9 +109,9 @@ def test_claim_uses_the_partial_index_over_many_terminal_rows(swarm: SwarmClient
     plan = conn.execute("""
         explain (format json)
         select task.id from swarm.agent_tasks as task
-         where task.status = 'pending' and swarm.claim_rank(task.priority, task.run_after) >= 0
+         where task.status = 'pending' and swarm._claim_rank(task.priority, task.run_after) >= 0
            and task.run_after <= now() and task.agent = any('{shell}') and task.concurrency_key is null
-         order by swarm.claim_rank(task.priority, task.run_after), task.run_after, task.id
+         order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit 1 for update skip locked""").fetchone()[0]
     text = json.dumps(plan)
     assert "agent_tasks_claim_idx" in text

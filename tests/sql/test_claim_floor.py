@@ -13,7 +13,7 @@ from tests.helpers.swarm import SwarmClient
 
 FLOOR = "select last_value from swarm.claim_floor"
 LOWEST_PENDING_RANK = """
-select min(swarm.claim_rank(priority, run_after)) from swarm.agent_tasks where status = 'pending'"""
+select min(swarm._claim_rank(priority, run_after)) from swarm.agent_tasks where status = 'pending'"""
 
 
 def claim_one(swarm: SwarmClient, worker: str = "w1") -> int:
@@ -38,7 +38,7 @@ def test_claim_rank_orders_exactly_as_priority_desc_then_run_after(swarm: SwarmC
             union all select 5, t from unnest(array['2026-11-23 10:00:00.000001+00', '2026-11-23 10:00:00.000001+00',
                                                     '2026-11-23 10:00:00.000002+00']::timestamptz[]) as t) as s)
         select count(*) from (
-          select id, row_number() over (order by swarm.claim_rank(p, t), t, id) as by_rank,
+          select id, row_number() over (order by swarm._claim_rank(p, t), t, id) as by_rank,
                  row_number() over (order by p desc, t, id) as by_spec from samples) as ranked
          where by_rank <> by_spec""")
     assert differing == 0
@@ -49,7 +49,7 @@ def test_the_floor_follows_the_head_of_the_queue(swarm: SwarmClient) -> None:
     assert swarm.scalar(FLOOR) == 0
     assert [claim_one(swarm) for _ in range(3)] == ids[:3]
     assert swarm.scalar(FLOOR) == swarm.scalar(LOWEST_PENDING_RANK)
-    assert swarm.scalar("select swarm.claim_rank(priority, run_after) from swarm.agent_tasks where id = %s",
+    assert swarm.scalar("select swarm._claim_rank(priority, run_after) from swarm.agent_tasks where id = %s",
                         (ids[3],)) == swarm.scalar(FLOOR)
 
 
@@ -129,7 +129,7 @@ def test_an_open_enqueuing_transaction_keeps_the_floor_below_its_task(swarm: Swa
         late = enqueuer.execute("insert into swarm.agent_tasks (prompt, run_after) values ('late', %s) returning id",
                                 (between,)).fetchone()[0]
         assert [claim_one(swarm) for _ in range(4)] == queue[1:5]
-        assert swarm.scalar(FLOOR) <= swarm.scalar("select swarm.claim_rank(0, %s::timestamptz)", (between,))
+        assert swarm.scalar(FLOOR) <= swarm.scalar("select swarm._claim_rank(0, %s::timestamptz)", (between,))
         enqueuer.commit()
     assert [claim_one(swarm) for _ in range(2)] == [late, queue[5]]
 

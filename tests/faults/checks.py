@@ -64,3 +64,42 @@ def assert_each_completed_once(dsn: str, ids: list[int]) -> None:
         unfinished = conn.execute("select count(*) from swarm.agent_tasks "
                                   "where status in ('running', 'pending', 'waiting')").fetchone()[0]
         assert unfinished == 0, f"{unfinished} tasks still running, pending or waiting"
+
+
+def recording_command(runs_file: str, then: str = "true") -> str:
+    """A shell task that appends its task id and attempt to runs_file (one line per agent run)."""
+    return f'echo "$PGSWARM_TASK_ID" >> {runs_file}; {then}'
+
+
+def agent_runs(runs_file: str) -> dict[int, int]:
+    """How many times each task's agent ran, from a recording_command's file."""
+    runs: dict[int, int] = {}
+    try:
+        with open(runs_file) as lines:
+            for line in lines:
+                if line.strip():
+                    runs[int(line)] = runs.get(int(line), 0) + 1
+    except FileNotFoundError:
+        pass
+    return runs
+
+
+def chaos_report(dsn: str, ids: list[int], runs_file: str | None = None) -> dict[str, int]:
+    """The hardbyte suite's figures, live and archived rows together: completed, lost (committed
+    and gone), recorded twice (more than one outcome event), agents run twice, dead tuples."""
+    with connect(dsn) as conn:
+        statuses = dict(conn.execute(
+            "select id, status from swarm.agent_tasks where id = any(%(ids)s) "
+            "union all select id, status from swarm.agent_tasks_archive where id = any(%(ids)s)",
+            {"ids": ids}).fetchall())
+        outcomes = dict(conn.execute("""
+            select task_id, count(*) from (
+              select task_id, event from swarm.task_events where task_id = any(%(ids)s)
+              union all select task_id, event from swarm.task_events_archive where task_id = any(%(ids)s)) as e
+             where event in ('completed', 'failed', 'cancelled') group by task_id""", {"ids": ids}).fetchall())
+        dead = conn.execute("select coalesce(sum(n_dead_tup), 0)::bigint from pg_stat_user_tables "
+                            "where schemaname = 'swarm'").fetchone()[0]
+    runs = agent_runs(runs_file) if runs_file else {}
+    return {"tasks": len(ids), "completed": sum(1 for s in statuses.values() if s == "completed"),
+            "lost": len(set(ids) - set(statuses)), "recorded_twice": sum(1 for n in outcomes.values() if n > 1),
+            "agents_run_twice": sum(1 for n in runs.values() if n > 1), "dead_tuples": dead}

@@ -1,8 +1,8 @@
 """Write bench/RESULTS.md from the raw results in $PEERBENCH_RESULTS (default bench/results/):
 the peers' and pgswarm's *.jsonl (bench/run_peers.sh), env.txt (the machine and the server's
 settings), scale-*.txt (bench/scale.py output) and, when the lead has written them, worker.md
-(the real worker with /bin/true, from bench/worker.py) and peers-notes.md (other runs, after the
-targets).
+(the real worker with /bin/true, from bench/worker.py), peers-notes.md (other runs, after the
+targets) and fleet-notes.md (bench/fleet.py, bench/chaos.py, the fault suite; after the scale).
 
     python bench/peers_report.py            # writes bench/RESULTS.md
     python bench/peers_report.py --stdout   # prints it instead
@@ -359,6 +359,12 @@ class Report:
         if notes.exists():
             self.w(notes.read_text().rstrip() + "\n")
 
+    def fleet(self) -> None:
+        """Hand-written: bench/fleet.py, bench/chaos.py and tests/faults figures (bench/results/fleet-notes.md)."""
+        notes = RESULTS / "fleet-notes.md"
+        if notes.exists():
+            self.w(notes.read_text().rstrip() + "\n")
+
     def baselines(self) -> None:
         if self.spawn:
             self.w("## Spawn floor (this run): `/bin/true` from Python, 2,000 per run, 3 runs\n")
@@ -404,6 +410,7 @@ class Report:
         self.enqueue()
         self.worker()
         self.scale()
+        self.fleet()
         self.baselines()
         self.settings_and_machine()
         return "\n".join(self.lines) + "\n"

@@ -41,7 +41,8 @@ BASE_ENV_ALLOWLIST = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_*"
 # think it is nested in one.
 REMOVED_ENV = ("CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT")
 # The worker's own database login: never passed on, whatever a profile's allowlist says.
-DSN_ENV = ("PGSWARM_DSN", "DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE", "PGUSER")
+DSN_ENV = ("PGSWARM_DSN", "DATABASE_URL", "PGPASSWORD", "PGPASSFILE", "PGSERVICEFILE", "PGSERVICE", "PGUSER",
+           "PGSWARM_AGENT_DSN")
 # Linux refuses a single argv element longer than this (MAX_ARG_STRLEN = 32 pages).
 MAX_ARG_BYTES = 128 * 1024
 # Python ignores these in itself; an agent must start with their default action, as Popen's

@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
         dsn: Optional[str] = DsnOption,
-        agent_dsn: Optional[str] = typer.Option(None, "--agent-dsn", help="the login agents get as PGSWARM_DSN "
-                                                "(a role holding only swarm_agent; default: the TOML file's "
+        agent_dsn: Optional[str] = typer.Option(None, "--agent-dsn", envvar="PGSWARM_AGENT_DSN",
+                                                help="the login agents get as PGSWARM_DSN (a role holding only "
+                                                "swarm_agent; default: $PGSWARM_AGENT_DSN, the TOML file's "
                                                 "agent_dsn, with the embedded server its own agent login, else none)"),
         agents: Optional[str] = typer.Option(None, "--agents", help="agents to run, comma-separated "
                                              "(default: every agent with a profile; shell needs --allow-shell)"),

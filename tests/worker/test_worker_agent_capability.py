@@ -30,15 +30,17 @@ def test_agents_never_get_the_workers_credentials(workers: Workers, db: psycopg.
     db.execute("insert into swarm.agents (name) values ('report')")
     task_id = add(db, "what do I get?", agent="report")
     worker_dsn = workers.dsn.replace("postgres@", "postgres:worker-s3cret-pw@")
-    # The last --dsn wins: the worker logs in with a password, also in its environment.
-    workers.start("--dsn", worker_dsn, "--agent-dsn", agent_dsn, config=report_config(),
-                  env={"PGPASSWORD": "pgpass-s3cret", "DATABASE_URL": worker_dsn, "PGUSER": "postgres"})
+    # The last --dsn wins: the worker logs in with a password, also in its environment; the agents'
+    # login comes from the environment, as a systemd EnvironmentFile gives it.
+    workers.start("--dsn", worker_dsn, config=report_config(),
+                  env={"PGPASSWORD": "pgpass-s3cret", "DATABASE_URL": worker_dsn, "PGUSER": "postgres",
+                       "PGSWARM_AGENT_DSN": agent_dsn})
     row = wait_status(workers.dsn, task_id, "completed", workers=workers)
     report = json.loads(Path(row["log_path"]).read_text().strip().splitlines()[-1])
     everything = report["all_env"]
     for secret in ("worker-s3cret-pw", "pgpass-s3cret", workers.dsn):
         assert not [name for name, value in everything.items() if secret in value], secret
-    assert "DATABASE_URL" not in everything and "PGUSER" not in everything and "PGPASSWORD" not in everything
+    assert not {"DATABASE_URL", "PGUSER", "PGPASSWORD", "PGSWARM_AGENT_DSN"} & set(everything)
     assert everything["PGSWARM_DSN"] == agent_dsn
     assert everything["PGSWARM_TASK_ID"] == str(task_id) and len(everything["PGSWARM_TASK_TOKEN"]) == 64
 

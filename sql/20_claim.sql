@@ -61,12 +61,21 @@ as $$
                       + coalesce(swarm._typical_cost(agent), 0) > daily_budget_usd end
 $$;
 
+-- swarm._budget_reservation: what an attempt of a task reserves of its agent's daily budget: the
+-- task's args.max_budget_usd, else the agent's typical cost, else all that is left. It is claimed
+-- only when this fits in what is left (neither spent nor held by running attempts).
+create or replace function swarm._budget_reservation(max_budget_usd text, typical numeric, budget_left numeric)
+returns numeric
+language sql immutable parallel safe
+as $$ select coalesce(max_budget_usd::numeric, typical, budget_left) $$;
+
 -- swarm._agent_running: how many tasks of an agent are running (for max_concurrent).
 create or replace function swarm._agent_running(agent text) returns int
 language plpgsql stable
 as $$
 begin
-  return (select count(*) from swarm.agent_tasks as task where task.status = 'running' and task.agent = _agent_running.agent);
+  return (select count(*) from swarm.agent_tasks as task
+           where task.status = 'running' and task.agent = _agent_running.agent);
 end
 $$;
 
@@ -77,7 +86,8 @@ language plpgsql stable
 as $$
 begin
   return (select count(*) from swarm.agent_starts as s
-           where s.agent = _agent_starts_last_minute.agent and s.started_at > _agent_starts_last_minute.at - interval '1 minute');
+           where s.agent = _agent_starts_last_minute.agent
+             and s.started_at > _agent_starts_last_minute.at - interval '1 minute');
 end
 $$;
 
@@ -354,7 +364,8 @@ begin
       v_budget_pos := array_position(v_budget_agents, v_task.agent);
       v_reserve := null;
       if v_budget_pos is not null then
-        v_reserve := coalesce(v_task.max_budget_usd::numeric, v_typical[v_budget_pos], v_budget_left[v_budget_pos]);
+        v_reserve := swarm._budget_reservation(v_task.max_budget_usd, v_typical[v_budget_pos],
+                                               v_budget_left[v_budget_pos]);
         if v_reserve > v_budget_left[v_budget_pos] then
           continue;
         end if;

@@ -29,7 +29,7 @@ as $$ select to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"') $$;
 --               A waiting or pending task with no row is claimable now: a live worker asking
 --               would get it (when it is first in line). A running task has no row; a finished
 --               one has one (code finished).
---   rules:      the claim's own (swarm._task_due, _agent_paused, _agent_over_budget,
+--   rules:      the claim's own (swarm._task_due, _agent_paused, _agent_over_budget, _budget_reservation,
 --               _agent_running, _agent_starts_last_minute, _concurrency_key_holder, _in_scope),
 --               plus the workers: a live worker (_worker_alive) must take the task's agent and
 --               queue. tests/sql/test_why_pending.py checks the two agree on every small state.
@@ -45,6 +45,8 @@ declare
   v_agent swarm.agents;
   v_count int;
   v_spent numeric;
+  v_left numeric;     -- the agent's daily budget neither spent nor held by running attempts
+  v_reserve numeric;  -- what an attempt of this task would reserve of it (swarm._budget_reservation)
   v_holder bigint;
   v_next timestamptz;
 begin
@@ -100,6 +102,18 @@ begin
                   else '' end),
       format('budget $%s/$%s', round(v_spent, 2), v_agent.daily_budget_usd),
       jsonb_build_object('agent', v_agent.name, 'spent_usd', v_spent, 'budget_usd', v_agent.daily_budget_usd);
+  elsif v_agent.daily_budget_usd is not null then
+    -- The agent has budget left, but this task's reservation must fit in it too (_claim_limited).
+    v_left := v_agent.daily_budget_usd - swarm._spent_today(v_agent.name, v_now) - swarm._reserved_now(v_agent.name);
+    v_reserve := swarm._budget_reservation(v_task.args->>'max_budget_usd', swarm._typical_cost(v_agent.name), v_left);
+    if v_reserve > v_left then
+      return query select 'budget',
+        format('an attempt of this task reserves $%s (its max_budget_usd), more than agent %s has left today: '
+               '$%s of $%s', v_reserve, v_agent.name, round(v_left, 4), v_agent.daily_budget_usd),
+        format('budget: needs $%s', v_reserve),
+        jsonb_build_object('agent', v_agent.name, 'reserve_usd', v_reserve, 'left_usd', v_left,
+                           'budget_usd', v_agent.daily_budget_usd);
+    end if;
   end if;
 
   if v_agent.max_concurrent is not null then

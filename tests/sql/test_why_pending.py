@@ -144,6 +144,17 @@ def test_a_spent_daily_budget_says_spent_of_limit(clocked: SwarmClient) -> None:
     assert row["detail"]["budget_usd"] == 2
 
 
+def test_a_task_whose_max_budget_does_not_fit_in_what_is_left(clocked: SwarmClient) -> None:
+    clocked.set_agent("claude", daily_budget_usd=1)
+    big = clocked.make_task("big", agent="claude", args={"max_budget_usd": 2})
+    small = clocked.make_task("small", agent="claude", args={"max_budget_usd": 0.5})
+    [row] = why(clocked, big)
+    assert row["code"] == "budget" and row["brief"] == "budget: needs $2"
+    assert "more than agent claude has left today: $1.0000 of $1" in row["reason"]
+    assert why(clocked, small) == []
+    assert [t["id"] for t in clocked.claim("node-a", agents=["claude"], max_tasks=10)] == [small]
+
+
 def test_several_reasons_at_once(clocked: SwarmClient) -> None:
     dep = clocked.make_task("dep", agent="codex", queue="elsewhere")
     clocked.pause("claude", "2030-01-01T14:00:00Z", "operator: maintenance")
@@ -193,18 +204,20 @@ def test_why_pending_agrees_with_claim_task_on_every_small_state(swarm: SwarmCli
     conn = swarm.conn
     checked = 0
     for paused, budget, cap, rate, future, key, dep, worker in itertools.product(
-            (False, True), (False, True), (False, True), (False, True), (False, True),
+            (False, True), ("none", "spent", "too big"), (False, True), (False, True), (False, True),
             ("none", "free", "held"), (False, True), WORKERS):
         with conn.transaction(force_rollback=True):
             if paused:
                 swarm.pause("claude", "2030-01-01T13:00:00Z", "test")
-            swarm.set_agent("claude", daily_budget_usd=0 if budget else None, max_concurrent=0 if cap else None,
+            swarm.set_agent("claude", daily_budget_usd={"none": None, "spent": 0, "too big": 1}[budget],
+                            max_concurrent=0 if cap else None,
                             max_starts_per_minute=0 if rate else None)
             if key == "held":
                 swarm.make_task("holder", agent="codex", queue="keys", concurrency_key="k")
                 assert len(swarm.claim("setup", agents=["codex"], queues=["keys"])) == 1
             depends_on = [swarm.make_task("dep", agent="codex", queue="deps")] if dep else []
             task = swarm.make_task("x", agent="claude", concurrency_key=None if key == "none" else "k",
+                                   args={"max_budget_usd": 2},
                                    depends_on=depends_on,
                                    run_after="2030-01-01T12:30:00Z" if future else "2030-01-01T11:00:00Z")
             claimed: set[int] = set()

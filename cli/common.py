@@ -71,7 +71,10 @@ def parse_duration(text: str, option: str) -> timedelta:
         if not match:
             raise UsageError(problem)
         total += float(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
-    return timedelta(seconds=total)
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:  # past timedelta's 999,999,999 days
+        raise UsageError(f"{option}: {text!r} is too long (at most 999999999 days)") from None
 
 
 def parse_when(text: str, option: str) -> datetime:

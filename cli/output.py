@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -54,6 +55,24 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     return duration(now - value) + " ago"
 
 
+# C0 and C1 controls but tab and newline, DEL, and the invisible or reordering format characters
+# (bidi overrides and isolates, zero-width ones, BOM): task data is written by anyone who may
+# enqueue, or by an agent, and must not move the cursor, retitle or clear the terminal, or hide text.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """Task data as it may go to a terminal: control characters shown escaped (ESC as \\x1b);
+    a newline kept only when newlines=True (multi-line output), else shown as \\n."""
+    out = _UNPRINTABLE.sub(_escape, text)
+    return out if newlines else out.replace("\n", "\\n")
+
+
 def cell(value: Any) -> str | Text:
     if value is None:
         return ""
@@ -66,10 +85,10 @@ def cell(value: Any) -> str | Text:
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     if isinstance(value, (list, tuple)):
-        return ",".join(str(v) for v in value)
+        return printable(",".join(str(v) for v in value))
     if isinstance(value, dict):
-        return json.dumps(value, default=str)
-    return str(value)
+        return json.dumps(value, default=str)  # ensure_ascii: control characters come out as \u001b
+    return printable(str(value))
 
 
 def status_text(status: str | None) -> Text:
@@ -79,7 +98,7 @@ def status_text(status: str | None) -> Text:
 def shorten(text: str | None, width: int = 60) -> str:
     if not text:
         return ""
-    flat = " ".join(text.split())
+    flat = printable(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

@@ -94,16 +94,17 @@ def fill_variables(data: dict[str, Any], given: dict[str, str], file: str) -> di
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read pipeline file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path.name}: not a text file (byte {exc.start} is not UTF-8); "
+                         "a pipeline is YAML or TOML") from None
     try:
         if path.suffix.lower() == ".toml":
             data = tomllib.loads(text)
         else:
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
     except Exception as exc:  # yaml.YAMLError / tomllib.TOMLDecodeError: the parser's own words
         first = " ".join(str(exc).split())
         raise UsageError(f"{path.name}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'YAML'}: {first}") \
@@ -111,6 +112,27 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UsageError(f"{path.name}: expected a mapping with a 'steps' section")
     return data
+
+
+def _load_yaml(text: str) -> Any:
+    """yaml.safe_load, except that a key given twice in one mapping (two steps of one name, say) is
+    an error, as in TOML, instead of the last one silently winning."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node)
+            if key in seen:  # an unhashable key is a TypeError: reported as invalid YAML below
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return loader.construct_mapping(node)
+
+    UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
 
 
 def _unknown(where: str, key: str, allowed: set[str]) -> UsageError:

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import queries
-from .output import duration, shorten
+from .output import duration, printable, shorten
 from ..worker.dsn import redact_dsn
 
 WORKERS_GONE_AFTER = timedelta(minutes=2)
@@ -146,7 +146,7 @@ def frame(data: dict[str, Any], target: str, width: int, height: int) -> Rendera
             visible = part.rows[: rows - 1] + [[Text(f"+{len(part.rows) - rows + 1} more", "dim")]
                                                + [""] * (len(part.columns) - 1)]
         for row in visible:
-            table.add_row(*[cell if isinstance(cell, Text) else Text(cell) for cell in row])
+            table.add_row(*[cell if isinstance(cell, Text) else Text(printable(cell)) for cell in row])
         title = Text(f"{part.title} ({len(part.rows)})" if part.rows else part.title, "bold cyan")
         out.append(title)
         out.append(table if part.rows else Text(f"  {part.empty}", "dim"))

@@ -199,6 +199,7 @@ class Task:
     free_releases: int = 0
     watched: bool = False
     progress: Mapping[str, Any] | None = None  # the latest attempt's: turns, tokens, cost, tool, message
+    created_by: str | None = None  # the login that inserted the task (set by the database)
     archived: bool = False
     archived_at: datetime | None = None
     why_pending: tuple[str, ...] | None = None

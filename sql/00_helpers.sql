@@ -5,7 +5,7 @@
 -- wakes), swarm.agent_starts (rate window),
 -- swarm.agent_tasks_archive + swarm.task_events_archive, swarm.schema_migrations,
 -- swarm.task_output (live output of running attempts),
--- swarm.settings (the owner's: default agent, public names, test clock), swarm.agent_keys (each
+-- swarm.settings (the owner's: default agent, public names, test clock, tenants), swarm.agent_keys (each
 -- worker's key for its attempts' task tokens),
 -- swarm.web_tokens (pgswarm web's bearer tokens, hashed), swarm.schedules (cron rows, each
 -- enqueuing a task per slot), swarm.task_attempts (+ _archive: one row per attempt),
@@ -41,6 +41,7 @@
 --   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
 --   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
 --   95_grants        swarm_enqueue, swarm_worker, swarm_monitor
+--   96_tenants       swarm.settings.tenant_isolation: an enqueue login sees only its own tasks
 --   97_public_names  public.agent_tasks (unqualified INSERT INTO agent_tasks), per swarm.settings
 --
 -- The path of a task:

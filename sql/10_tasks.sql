@@ -95,8 +95,25 @@ begin
   if task.max_attempts < 1 then
     perform swarm._invalid(format('max_attempts %s must be at least 1', task.max_attempts));
   end if;
+  if task.max_attempts > 1000 then
+    perform swarm._invalid(format('max_attempts %s is more than 1000', task.max_attempts));
+  end if;
   if task.timeout_seconds <= 0 then
     perform swarm._invalid(format('timeout_seconds %s must be positive', task.timeout_seconds));
+  end if;
+  if task.timeout_seconds > 604800 then
+    perform swarm._invalid(format('timeout_seconds %s is more than 7 days (604800)', task.timeout_seconds));
+  end if;
+  if not isfinite(task.run_after) then
+    perform swarm._invalid(format('run_after %s is not a time', task.run_after),
+                           'give a date and time, or leave run_after out for now');
+  end if;
+  -- Indexed columns: a value past the btree's row limit would fail with a message naming no column.
+  if octet_length(task.key) > 1000 then
+    perform swarm._invalid(format('key is %s bytes long; at most 1000', octet_length(task.key)));
+  end if;
+  if octet_length(task.concurrency_key) > 1000 then
+    perform swarm._invalid(format('concurrency_key is %s bytes long; at most 1000', octet_length(task.concurrency_key)));
   end if;
 end
 $$;
@@ -145,9 +162,17 @@ begin
   if not found then
     perform swarm._unknown_agent(new.agent);
   end if;
-  if new.prompt is null then
-    perform swarm._invalid(format('prompt is null (agent %L)', new.agent),
+  if new.prompt is null or btrim(new.prompt, E' \t\r\n') = '' then
+    perform swarm._invalid(format('prompt is %s (agent %L)', case when new.prompt is null then 'null' else 'empty' end,
+                                  new.agent),
                            'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
+  end if;
+  -- Who created the task is the database's to say: the login (session_user, also inside
+  -- swarm.enqueue, which runs as the owner). No role may write the column; only the engine's
+  -- own functions (a schedule's task is its owner's) may set another name.
+  if new.created_by is distinct from session_user and not swarm._in_api() then
+    perform swarm._invalid(format('created_by %L: the database records who created a task', new.created_by),
+                           'leave created_by out of the INSERT');
   end if;
   perform swarm._check_task_fields(new);
   perform swarm._check_task_args(new, v_agent.task_args, v_agent.max_prompt_bytes);
@@ -162,8 +187,10 @@ begin
                            'leave them out of the INSERT');
   end if;
   if new.parent_id is not null
-     and not exists (select 1 from swarm.agent_tasks as t where t.id = new.parent_id)
-     and not exists (select 1 from swarm.agent_tasks_archive as t where t.id = new.parent_id) then
+     and not exists (select 1 from swarm.agent_tasks as t
+                      where t.id = new.parent_id and swarm._may_see_task(t.created_by))
+     and not exists (select 1 from swarm.agent_tasks_archive as t
+                      where t.id = new.parent_id and swarm._may_see_task(t.created_by)) then
     raise exception using errcode = 'SW002', message = format('unknown parent task %s', new.parent_id);
   end if;
 
@@ -186,6 +213,15 @@ begin
       raise exception using errcode = 'SW004', message = format('task %s cannot depend on itself', new.id);
     end if;
     v_state := swarm._dependency_state(new.depends_on, new.on_dependency_failure);
+    if not swarm._sees_all_tasks() then  -- tenants: another login's task counts as missing
+      v_state.missing := v_state.missing || array(
+        select dep from unnest(new.depends_on) as dep
+         where dep <> all(v_state.missing)
+           and not exists (select 1 from swarm.agent_tasks as t where t.id = dep and t.created_by = session_user)
+           and not exists (select 1 from swarm.agent_tasks_archive as t
+                            where t.id = dep and t.created_by = session_user)
+         order by dep);
+    end if;
     if cardinality(v_state.missing) > 0 then
       raise exception using errcode = 'SW004',
         message = format('unknown dependency: task %s does not exist', array_to_string(v_state.missing, ', ')),
@@ -275,6 +311,37 @@ create or replace trigger _500_agent_tasks_guard
                       'failed>pending', 'cancelled>pending', 'cancelled>waiting']))))
   execute function swarm._agent_tasks_guard();
 
+-- swarm._agent_tasks_before_delete: a DELETE by hand of a task that others still wait for is
+-- refused (they would wait forever); swarm.archive moves only finished tasks, which nobody waits for.
+--   raises: SW004 naming the waiting dependents.
+create or replace function swarm._agent_tasks_before_delete() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_waiting bigint[];
+begin
+  select array_agg(task.id order by task.id) into v_waiting
+    from swarm.agent_tasks as task
+   where task.status = 'waiting' and task.depends_on @> array[old.id];
+  if v_waiting is not null then
+    raise exception using errcode = 'SW004',
+      message = format('task %s cannot be deleted: task %s %s for it', old.id,
+                       array_to_string(v_waiting[1:10], ', ') || case when cardinality(v_waiting) > 10 then ', ...' else '' end,
+                       case when cardinality(v_waiting) = 1 then 'waits' else 'wait' end),
+      detail = 'a deleted dependency would leave its dependents waiting forever',
+      hint = format('cancel it first (select swarm.cancel_task(%s)): its dependents follow their on_dependency_failure',
+                    old.id);
+  end if;
+  return old;
+end
+$$;
+
+create or replace trigger _500_agent_tasks_before_delete
+  before delete on swarm.agent_tasks
+  for each row
+  when (current_setting('swarm.api', true) is distinct from 'on')
+  execute function swarm._agent_tasks_before_delete();
+
 -- swarm._task_events_append_only: the history is never rewritten (archive moves it inside the API).
 create or replace function swarm._task_events_append_only() returns trigger
 language plpgsql
@@ -328,7 +395,11 @@ begin
   on conflict on constraint agent_tasks_key_key do nothing
   returning task.id into v_id;
   if v_id is null then
-    select task.id into v_id from swarm.agent_tasks as task where task.key = enqueue.key;
+    select task.id into v_id from swarm.agent_tasks as task
+     where task.key = enqueue.key and swarm._may_see_task(task.created_by);
+    if not found then
+      perform swarm._invalid(format('key %L is taken by another login''s task', enqueue.key), 'choose another key');
+    end if;
   end if;
   return v_id;
 end

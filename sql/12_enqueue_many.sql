@@ -92,6 +92,10 @@ begin
                     when 'object' then 'a JSON object' else 'a ' || v_kind end,
         left(v_field.value::text, 80)));
     end if;
+    if v_kind = 'integer' and v_field.key <> 'parent_id'
+       and (v_field.value::text)::numeric not between -2147483648 and 2147483647 then
+      perform swarm._invalid(format('%s %s is out of range', v_field.key, v_field.value::text));
+    end if;
     case v_field.key
       when 'ref' then null;  -- a name inside the batch only
       when 'priority' then
@@ -206,6 +210,10 @@ begin
       if id is null then  -- the key was taken
         select t.id, t.key, t.agent, t.status, false into id, key, agent, status, created
           from swarm.agent_tasks as t where t.key = v_columns ->> 'key';
+        if not found then  -- by a task this login may not see (tenants)
+          perform swarm._invalid(format('key %L is taken by another login''s task', v_columns ->> 'key'),
+                                 'choose another key');
+        end if;
       end if;
       if jsonb_typeof(v_task -> 'ref') = 'string' then
         if v_refs ? (v_task ->> 'ref') and (v_refs ->> (v_task ->> 'ref'))::bigint <> id then

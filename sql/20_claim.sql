@@ -130,7 +130,7 @@ $$;
 --   guarantees: one attempt is never handed to two workers; attempts is incremented and is the
 --               attempt number the worker reports with; lease_expires_at = now + lease_seconds.
 --               Then the floor is advanced (at most every 10 ms a session).
---   raises:     SW005 bad arguments.   notifies: nothing.
+--   raises:     SW001 an unknown agent in agents, SW005 bad arguments.   notifies: nothing.
 create or replace function swarm.claim_task(
   worker text,
   agents text[] default null,
@@ -169,6 +169,7 @@ declare
   v_now timestamptz := swarm.now();
   v_free text[];      -- open agents without caps: the fast path claims their unkeyed tasks
   v_capped text[];    -- open agents with max_concurrent, max_starts_per_minute or daily_budget_usd
+  v_unknown_agent text;
   v_floor bigint;     -- the claim rank the walk starts at
   v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
@@ -181,6 +182,17 @@ begin
   end if;
   if claim_task.lease_seconds is null or claim_task.lease_seconds < 1 then
     perform swarm._invalid(format('lease_seconds %s must be at least 1', claim_task.lease_seconds));
+  end if;
+  if claim_task.lease_seconds > 86400 then  -- a crashed worker's task would wait that long to be reaped
+    perform swarm._invalid(format('lease_seconds %s is more than a day (86400)', claim_task.lease_seconds),
+                           'a lease is renewed by heartbeats: a short one is cheap');
+  end if;
+  select unknown.name into v_unknown_agent
+    from unnest(claim_task.agents) as unknown (name)
+   where not exists (select 1 from swarm.agents as a where a.name = unknown.name)
+   limit 1;
+  if found then
+    perform swarm._unknown_agent(v_unknown_agent);
   end if;
   if claim_task.durable is false and pg_current_xact_id_if_assigned() is null then
     perform set_config('synchronous_commit', 'off', true);

@@ -50,6 +50,7 @@ declare
   v_holder bigint;
   v_next timestamptz;
 begin
+  perform swarm._check_task_visible(why_pending.task_id);  -- tenants: another login's task is unknown
   select * into v_task from swarm.agent_tasks as task where task.id = why_pending.task_id;
   if not found then
     if exists (select 1 from swarm.agent_tasks_archive as archived where archived.id = why_pending.task_id) then

@@ -17,6 +17,10 @@ begin
   if heartbeat.lease_seconds is null or heartbeat.lease_seconds < 1 then
     perform swarm._invalid(format('lease_seconds %s must be at least 1', heartbeat.lease_seconds));
   end if;
+  if heartbeat.lease_seconds > 86400 then  -- a crashed worker's task would wait that long to be reaped
+    perform swarm._invalid(format('lease_seconds %s is more than a day (86400)', heartbeat.lease_seconds),
+                           'a lease is renewed by heartbeats: a short one is cheap');
+  end if;
   update swarm.workers as w set heartbeat_at = v_now, stopped_at = null where w.name = heartbeat.worker;
   return query
   with renewed as (

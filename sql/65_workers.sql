@@ -1,7 +1,7 @@
 -- Workers: the registry behind swarm.worker_stats.
 
 -- swarm.register_worker: a worker announces itself at start (upsert by name).
---   guarantees: heartbeat_at = now, stopped_at cleared.   raises: SW005 empty name.
+--   guarantees: heartbeat_at = now, stopped_at cleared.   raises: SW005 empty name, concurrency < 1.
 create or replace function swarm.register_worker(name text, hostname text, pid int, agents text[], queues text[],
                                                  concurrency int, version text default null)
 returns void
@@ -12,6 +12,9 @@ declare
 begin
   if register_worker.name is null or register_worker.name = '' then
     perform swarm._invalid('worker name must not be empty');
+  end if;
+  if register_worker.concurrency is null or register_worker.concurrency < 1 then
+    perform swarm._invalid(format('concurrency %s must be at least 1', register_worker.concurrency));
   end if;
   insert into swarm.workers as w (name, hostname, pid, agents, queues, concurrency, version, started_at, heartbeat_at)
   values (register_worker.name, register_worker.hostname, register_worker.pid, register_worker.agents,

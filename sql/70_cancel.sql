@@ -9,7 +9,8 @@
 --   cancelled:       nothing to do (idempotent).
 --   locks:           the task row, then dependents in id order.
 --   returns:         the task's status after the call.
---   raises:          SW002 unknown task, SW003 task already completed or failed.
+--   raises:          SW002 unknown task (or another login's, with tenants on), SW003 task already
+--                    completed or failed.
 --   notifies:        swarm_cancel with the task id (running tasks).
 create or replace function swarm.cancel_task(task_id bigint, reason text default null)
 returns text
@@ -23,7 +24,7 @@ declare
   v_reason text := coalesce(cancel_task.reason, 'cancelled by ' || session_user);
 begin
   select task.* into v_task from swarm.agent_tasks as task where task.id = cancel_task.task_id for update;
-  if not found then
+  if not found or not swarm._may_see_task(v_task.created_by) then  -- tenants: another login's is unknown
     perform swarm._unknown_task(cancel_task.task_id);
   end if;
   if v_task.status = 'cancelled' then
@@ -61,7 +62,8 @@ comment on function swarm.cancel_task(bigint, text)
 --               attempts start from 0; the dependents its failure cancelled are revived,
 --               transitively.
 --   locks:      the task row, its dependencies FOR SHARE, then revived dependents in id order.
---   raises:     SW002 unknown task, SW003 not failed/cancelled, SW004 a dependency of the task
+--   raises:     SW002 unknown task (or another login's, with tenants on), SW003 not failed/cancelled,
+--               SW004 a dependency of the task
 --               itself failed (retry that one first).
 --   notifies:   swarm_ready for the agent when the task is claimable now.
 create or replace function swarm.retry_task(task_id bigint)
@@ -77,7 +79,7 @@ declare
   v_status text;
 begin
   select task.* into v_task from swarm.agent_tasks as task where task.id = retry_task.task_id for update;
-  if not found then
+  if not found or not swarm._may_see_task(v_task.created_by) then  -- tenants: another login's is unknown
     perform swarm._unknown_task(retry_task.task_id);
   end if;
   if v_task.status not in ('failed', 'cancelled') then
@@ -120,7 +122,8 @@ comment on function swarm.retry_task(bigint) is 'retry a failed or cancelled tas
 
 -- swarm.cancel_tasks: cancel many tasks in one call (pgswarm cancel --queue Q --status pending).
 --   skips:      tasks already completed, failed or cancelled when their turn comes (a cancel
---               earlier in the call may have cancelled a dependent already); unknown ids.
+--               earlier in the call may have cancelled a dependent already); unknown ids, and
+--               another login's tasks with tenants on.
 --   locks:      each task as cancel_task does, in id order.
 --   returns:    (task_id, status) of each task it cancelled or asked to stop, in id order.
 --   notifies:   as cancel_task.
@@ -135,7 +138,8 @@ declare
 begin
   for v_id in select distinct id from unnest(cancel_tasks.task_ids) as id where id is not null order by id loop
     if exists (select 1 from swarm.agent_tasks as task
-                where task.id = v_id and task.status in ('waiting', 'pending', 'running')) then
+                where task.id = v_id and task.status in ('waiting', 'pending', 'running')
+                  and swarm._may_see_task(task.created_by)) then
       task_id := v_id;
       status := swarm.cancel_task(v_id, cancel_tasks.reason);
       return next;
@@ -147,7 +151,8 @@ comment on function swarm.cancel_tasks(bigint[], text) is 'cancel_task for each 
 
 -- swarm.retry_tasks: retry many tasks in one call (pgswarm retry --status failed --queue Q).
 --   skips:      tasks that are no longer failed or cancelled when their turn comes (retrying a
---               dependency earlier in the call revives its dependents); unknown ids.
+--               dependency earlier in the call revives its dependents); unknown ids, and another
+--               login's tasks with tenants on.
 --   locks:      each task as retry_task does, in id order.
 --   returns:    (task_id, status) of each task it retried, in id order.
 --   raises:     SW004 as retry_task (a task whose own dependency failed: retry that one too).
@@ -163,7 +168,8 @@ declare
 begin
   for v_id in select distinct id from unnest(retry_tasks.task_ids) as id where id is not null order by id loop
     if exists (select 1 from swarm.agent_tasks as task
-                where task.id = v_id and task.status in ('failed', 'cancelled')) then
+                where task.id = v_id and task.status in ('failed', 'cancelled')
+                  and swarm._may_see_task(task.created_by)) then
       task_id := v_id;
       status := swarm.retry_task(v_id);
       return next;

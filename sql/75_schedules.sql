@@ -144,14 +144,17 @@ declare
   v_slot text := swarm._slot_text(_enqueue_slot.slot);
   v_id bigint;
 begin
+  perform set_config('swarm.api', 'on', true);  -- the task is the schedule owner's (created_by)
   insert into swarm.agent_tasks as task (key, queue, agent, prompt, args, priority, max_attempts, timeout_seconds,
-                                         concurrency_key, tags, metadata)
+                                         concurrency_key, tags, metadata, created_by)
   values (format('schedule:%s:%s', schedule.name, v_slot), schedule.queue, schedule.agent, schedule.prompt,
           schedule.args, schedule.priority, schedule.max_attempts, schedule.timeout_seconds,
           schedule.concurrency_key, schedule.tags,
-          schedule.metadata || jsonb_build_object('schedule', schedule.name, 'slot', v_slot) || extra)
+          schedule.metadata || jsonb_build_object('schedule', schedule.name, 'slot', v_slot) || extra,
+          schedule.created_by)
   on conflict on constraint agent_tasks_key_key do nothing
   returning task.id into v_id;
+  perform set_config('swarm.api', '', true);
   return v_id;
 end
 $$;

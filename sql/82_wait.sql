@@ -10,7 +10,7 @@
 --               nothing is written). A claim that skips the row meanwhile is woken again: a
 --               claimable task gets a swarm_ready.
 --   returns:    waiting | pending | running | completed | failed | cancelled (archived tasks too).
---   raises:     SW002 unknown task.
+--   raises:     SW002 unknown task (or another login's, with tenants on).
 --   notifies:   swarm_ready and swarm_wake (the task's agent) when it marked a claimable task.
 create or replace function swarm.watch_task(task_id bigint) returns text
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
@@ -21,6 +21,7 @@ declare
   v_task record;
   v_status text;
 begin
+  perform swarm._check_task_visible(watch_task.task_id);  -- tenants: another login's task is unknown
   update swarm.agent_tasks as task set watched = true
    where task.id = watch_task.task_id and not task.watched and task.status in ('waiting', 'pending', 'running')
   returning task.status, task.agent, task.run_after into v_task;

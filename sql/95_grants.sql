@@ -1,10 +1,13 @@
 -- Grants. New functions are executable by PUBLIC by default; take that back schema-wide, then
 -- grant each role exactly its job. API functions that write are SECURITY DEFINER, so the roles
 -- need no table privileges beyond the ones below.
---   swarm_enqueue: insert tasks (plain INSERT, swarm.enqueue, swarm.enqueue_many), cancel them,
---                  read, wait for them (swarm.watch_task).
+--   swarm_enqueue: insert tasks (plain INSERT, swarm.enqueue, swarm.enqueue_many), cancel and
+--                  retry them, read them (the archive too), wait for them (swarm.watch_task).
 --   swarm_worker:  the worker's functions, read, insert follow-up tasks.
---   swarm_monitor: the stats views and swarm.stats().
+--   swarm_monitor: read everything (tasks, events, archive, agents, workers, the stats views).
+-- docs/security.md has the whole matrix (tests/security/test_role_matrix.py tries every cell);
+-- with swarm.settings.tenant_isolation on, row-level security confines swarm_enqueue to its own
+-- tasks (sql/96_tenants.sql).
 
 revoke all on all functions in schema swarm from public;
 revoke all on all tables in schema swarm from swarm_enqueue, swarm_worker, swarm_monitor;
@@ -13,10 +16,11 @@ grant usage on schema swarm to swarm_enqueue, swarm_worker, swarm_monitor;
 -- task, so every role that may write tasks needs it; it is a pure function of two columns.
 grant execute on function swarm._claim_rank(int, timestamptz) to public;
 
-grant select on swarm.agent_tasks, swarm.task_events, swarm.agents to swarm_enqueue, swarm_worker;
+grant select on swarm.agent_tasks, swarm.task_events, swarm.agents, swarm.agent_tasks_archive,
+  swarm.task_events_archive to swarm_enqueue, swarm_worker, swarm_monitor;
 -- The attempt ledger and the day's spend: read by whoever may read tasks, and by monitoring;
 -- written only by the API functions (security definer).
-grant select on swarm.task_attempts, swarm.agent_daily_spend, swarm.agent_prices
+grant select on swarm.task_attempts, swarm.task_attempts_archive, swarm.agent_daily_spend, swarm.agent_prices
   to swarm_enqueue, swarm_worker, swarm_monitor;
 grant insert (key, queue, agent, prompt, args, priority, depends_on, on_dependency_failure, parent_id,
               concurrency_key, run_after, max_attempts, timeout_seconds, tags, metadata)
@@ -27,7 +31,10 @@ grant execute on function swarm.now(), swarm.schema_version(), swarm.require_sch
 revoke execute on function
   swarm.enqueue(text, text, text, jsonb, int, bigint[], text, timestamptz, int, int, text, bigint, text, text[], jsonb)
   from swarm_monitor;
-grant execute on function swarm.cancel_task(bigint, text), swarm.cancel_tasks(bigint[], text) to swarm_enqueue;
+grant execute on function swarm.cancel_task(bigint, text), swarm.cancel_tasks(bigint[], text),
+  swarm.retry_task(bigint), swarm.retry_tasks(bigint[]) to swarm_enqueue;
+-- The tenant rule is read inside the row-level policies, with the reader's rights.
+grant execute on function swarm._sees_all_tasks() to public;
 -- The client's calls: a batch runs with the caller's rights (the INSERT grants above), a watch
 -- sets one flag of a task the caller may read.
 grant execute on function swarm.enqueue_many(jsonb), swarm.watch_task(bigint) to swarm_enqueue, swarm_worker;
@@ -53,7 +60,7 @@ grant execute on function
   swarm.complete_tasks(text, bigint[], int[], jsonb[]),
   swarm.dependency_results(bigint)
   to swarm_worker;
-grant select on swarm.workers to swarm_worker;
+grant select on swarm.workers to swarm_worker, swarm_monitor;
 
 -- Live output (sql/46_live_output.sql): workers ship it; whoever may read tasks may read it.
 grant execute on function swarm.ship_output(text, jsonb) to swarm_worker;

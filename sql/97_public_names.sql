@@ -59,7 +59,11 @@ begin
   if v_ours then
     drop view public.agent_tasks;  -- recreated below with the table's current columns
   end if;
-  execute 'create view public.agent_tasks' || v_options || ' as select * from swarm.agent_tasks';
+  -- On 14 the view reads with its owner's rights, past row-level security: it applies the tenant
+  -- rule itself (sql/96_tenants.sql).
+  execute 'create view public.agent_tasks' || v_options || ' as select * from swarm.agent_tasks'
+    || case when v_options = '' then ' as task where (select swarm._sees_all_tasks()) or task.created_by = session_user'
+            else '' end;
   comment on view public.agent_tasks is
     'pgswarm: swarm.agent_tasks under its unqualified name '
     '(swarm.settings.public_names; pgswarm migrate --no-public-names)';

@@ -10,18 +10,33 @@ import os
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .errors import UsageError
+
 ENV_VARS = ("PGSWARM_DSN", "DATABASE_URL")
 
 
 def dsn_from_environment(flag: str | None = None) -> str | None:
     """The DSN from the flag, PGSWARM_DSN or DATABASE_URL (first non-empty), or None."""
     if flag:
-        return flag
+        return check_scheme(flag, "--dsn")
     for name in ENV_VARS:
         value = os.environ.get(name, "").strip()
         if value:
-            return value
+            return check_scheme(value, name)
     return None
+
+
+_URL_SCHEME = re.compile(r"^\s*([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_scheme(dsn: str, source: str) -> str:
+    """The DSN, unless it is a URL of another database (mysql://...): libpq would call that a
+    missing "=" in a key=value string."""
+    match = _URL_SCHEME.match(dsn)
+    if match and match.group(1).lower() not in ("postgresql", "postgres"):
+        raise UsageError(f"{source}: a {match.group(1)}:// URL is not a PostgreSQL DSN; "
+                         "give postgresql://user@host/dbname or 'host=... dbname=...'")
+    return dsn
 
 
 # A password in key=value form (quoted, or up to a space or a quote that closes an enclosing string),

@@ -91,14 +91,26 @@ def build_env(allowlist: Iterable[str], extra: Mapping[str, str], source: Mappin
     return env
 
 
+def make_private_dir(path: Path) -> None:
+    """The log directory, readable by the worker's user only (agent output holds code, prompts and
+    whatever an agent printed): made 700, and tightened to 700 when it exists and is the user's."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
 def open_attempt_file(path: Path) -> BinaryIO:
-    """Open a new file of an attempt (unbuffered) in the worker's log directory. The directory is
-    made once, at start, not per attempt; if it went away meanwhile, it is made again."""
+    """Open a new file of an attempt (unbuffered, mode 600) in the worker's log directory. The
+    directory is made once, at start, not per attempt; if it went away meanwhile, it is made again."""
     try:
-        return open(path, "wb", buffering=0)
+        return open(path, "wb", buffering=0, opener=_private)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open(path, "wb", buffering=0)
+        make_private_dir(path.parent)
+        return open(path, "wb", buffering=0, opener=_private)
 
 
 class CappedLog:

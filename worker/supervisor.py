@@ -99,7 +99,7 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown, sig)
         try:
-            self.config.logs.mkdir(parents=True, exist_ok=True)
+            process.make_private_dir(self.config.logs)
         except OSError as exc:
             raise UsageError(f"--log-dir {self.config.logs}: cannot create it ({exc.strerror or exc})") from None
         orphans = process.sweep_worker(self.name)

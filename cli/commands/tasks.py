@@ -18,7 +18,7 @@ from .. import queries
 from ..common import (DsnOption, JsonOption, Settings, connect, db_errors, did_you_mean, parse_duration, parse_ids,
                                 parse_task_id,
                                 parse_key_values, parse_when)
-from ..output import cell, console, print_json, print_table, shorten, status_text
+from ..output import cell, console, print_json, print_table, printable, shorten, status_text
 from ...client import Client, Enqueued, TaskCapability, TaskSpec
 from ...worker.dsn import dsn_from_environment
 from ...worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
@@ -274,7 +274,7 @@ def show(
               "parent_id", "concurrency_key", "depends_on", "on_dependency_failure", "tags", "args", "metadata",
               "created_at", "run_after", "started_at", "finished_at", "worker", "hostname", "pid",
               "lease_expires_at", "exit_code", "cost_usd", "input_tokens", "output_tokens", "error",
-              "cancel_reason", "log_path", "archived"]
+              "cancel_reason", "log_path", "created_by", "archived"]
     console.print(f"[bold]task {task_id}[/bold] ", status_text(task["status"]))
     for name in fields:
         value = task.get(name)
@@ -327,7 +327,7 @@ def show(
     if tail:
         console.print("[bold]log tail[/bold]")
         for line in tail:
-            console.print(line, markup=False, highlight=False)
+            console.print(printable(line), markup=False, highlight=False)
 
 
 def _tokens(attempt: dict) -> str:

@@ -58,14 +58,15 @@ def test_worker_role_runs_the_worker_functions_only(conn, as_role) -> None:
         refused(c, "delete from swarm.task_events")
 
 
-def test_monitor_role_reads_the_views_only(conn, as_role) -> None:
+def test_monitor_role_reads_and_changes_nothing(conn, as_role) -> None:
     conn.execute("insert into swarm.agent_tasks (prompt) values ('x')")
     with as_role("swarm_monitor") as c:
         assert c.execute("select sum(tasks) from swarm.queue_stats").fetchone()[0] == 1
         c.execute("select * from swarm.agent_stats")
         c.execute("select * from swarm.worker_stats")
         c.execute("select * from swarm.stats()")
-        refused(c, "select * from swarm.agent_tasks")
+        assert c.execute("select count(*) from swarm.agent_tasks").fetchone()[0] == 1  # pgswarm ls, show, top
+        refused(c, "update swarm.agent_tasks set priority = 5")
         refused(c, "insert into swarm.agent_tasks (prompt) values ('x')")
         refused(c, "select * from swarm.claim_task('w')")
 

@@ -7,14 +7,14 @@ from pathlib import Path
 import psycopg
 
 from tests.helpers.workers import Workers, wait_status
-from tests.worker.conftest import add, db, workers  # noqa: F401 (fixtures)
+from tests.worker.conftest import add, workers  # noqa: F401 (fixture)
 
 
-def test_attempt_logs_are_700_and_600(workers: Workers, db: psycopg.Connection) -> None:  # noqa: F811
+def test_attempt_logs_are_700_and_600(workers: Workers, conn: psycopg.Connection) -> None:  # noqa: F811
     log_dir = workers.directory / "attempt-logs"
     log_dir.mkdir(mode=0o755)
     log_dir.chmod(0o755)  # an existing directory, open to all, is tightened
-    task_id = add(db, "echo secret output")
+    task_id = add(conn, "echo secret output")
     workers.start()
     log = Path(wait_status(workers.dsn, task_id, "completed", workers=workers)["log_path"])
     assert log.parent == log_dir

@@ -1,0 +1,60 @@
+"""Tenants: with swarm.settings.tenant_isolation on, an enqueue login sees and steers only the tasks
+it created; off (the default), enqueue logins share one queue. Workers and monitors see all."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.cli.conftest import assert_user_error, run_pgswarm
+
+from .conftest import Login, connect
+
+
+def tenants(conn: psycopg.Connection, on: bool) -> None:
+    conn.execute("update swarm.settings set tenant_isolation = %s", (on,))
+
+
+def test_off_by_default_enqueue_logins_share_the_queue(conn: psycopg.Connection, login: Login) -> None:
+    assert conn.execute("select tenant_isolation from swarm.settings").fetchone()[0] is False
+    alice, bob = login("swarm_enqueue"), login("swarm_enqueue")
+    with connect(alice) as a, connect(bob) as b:
+        task_id = a.execute("select swarm.enqueue('alice''s')").fetchone()[0]
+        assert b.execute("select prompt from swarm.agent_tasks where id = %s", (task_id,)).fetchone()[0] == "alice's"
+        assert b.execute("select swarm.cancel_task(%s)", (task_id,)).fetchone()[0] == "cancelled"
+
+
+def test_on_an_enqueue_login_sees_only_its_own_tasks_in_the_cli(conn: psycopg.Connection, login: Login) -> None:
+    alice, bob, monitor = login("swarm_enqueue"), login("swarm_enqueue"), login("swarm_monitor")
+    tenants(conn, True)
+    mine = int(run_pgswarm("add", "echo alice-task", env={"PGSWARM_DSN": alice}).ok().stdout)
+    theirs = int(run_pgswarm("add", "echo bob-task", env={"PGSWARM_DSN": bob}).ok().stdout)
+    listing = run_pgswarm("ls", "--json", env={"PGSWARM_DSN": alice}).ok().stdout
+    assert "alice-task" in listing and "bob-task" not in listing
+    assert_user_error(run_pgswarm("show", str(theirs), env={"PGSWARM_DSN": alice}), f"task {theirs}")
+    assert_user_error(run_pgswarm("cancel", str(theirs), env={"PGSWARM_DSN": alice}), f"{theirs}")
+    assert_user_error(run_pgswarm("add", "x", "--after", str(theirs), env={"PGSWARM_DSN": alice}), f"{theirs}")
+    assert run_pgswarm("cancel", "--status", "pending", "--yes", env={"PGSWARM_DSN": alice}).ok().stdout.strip() \
+        == f"task {mine}: cancelled"
+    assert conn.execute("select status from swarm.agent_tasks where id = %s", (theirs,)).fetchone()[0] == "pending"
+    everything = run_pgswarm("ls", "--all", "--json", env={"PGSWARM_DSN": monitor}).ok().stdout
+    assert "alice-task" in everything and "bob-task" in everything
+
+
+def test_on_the_definer_functions_apply_the_rule(conn: psycopg.Connection, login: Login) -> None:
+    alice, bob = login("swarm_enqueue"), login("swarm_enqueue")
+    tenants(conn, True)
+    with connect(alice) as a, connect(bob) as b:
+        theirs = b.execute("select swarm.enqueue('bob''s', key => 'bob-key')").fetchone()[0]
+        b.execute("select swarm.cancel_task(%s)", (theirs,))
+        for call in ("select swarm.watch_task(%s)", "select swarm.cancel_task(%s)", "select swarm.retry_task(%s)"):
+            with pytest.raises(psycopg.Error) as refused:
+                a.execute(call, (theirs,))
+            assert refused.value.sqlstate == "SW002", call
+        assert a.execute("select count(*) from swarm.retry_tasks(%s)", ([theirs],)).fetchone()[0] == 0
+        with pytest.raises(psycopg.Error) as taken:
+            a.execute("select swarm.enqueue('mine', key => 'bob-key')")
+        assert taken.value.sqlstate == "SW005" and "taken by another login" in str(taken.value)
+        assert a.execute("select count(*) from swarm.task_events").fetchone()[0] == 0
+        conn.execute("select swarm.archive('0 seconds')")
+        assert a.execute("select count(*) from swarm.agent_tasks_archive").fetchone()[0] == 0
+        assert b.execute("select count(*) from swarm.agent_tasks_archive").fetchone()[0] == 1

@@ -102,3 +102,27 @@ $$;
 -- task's args.max_budget_usd, else the agent's typical cost (the median of its last 20 costs),
 -- else, with no history yet, all that is left (one attempt at a time until a cost is known). The
 -- report settles it: the reservation ends with the attempt and its real cost is spent.
+
+-- swarm.record_session: the worker saw the agent session a running attempt runs in (agents print it
+-- first), and records it at once, so that a later attempt resumes it even when this one never
+-- reports (its worker died and its lease expired).
+--   locks:      the attempt's ledger row.
+--   fenced by:  (worker, attempt) of the running task; a stale call changes nothing.
+--   guarantees: only the open row of the task's current attempt changes.
+--   returns:    whether it was recorded.
+--   raises:     nothing.   notifies: nothing.
+create or replace function swarm.record_session(task_id bigint, worker text, attempt int, session_id text)
+returns boolean
+language sql volatile security definer set search_path = pg_catalog, swarm
+as $$
+  with recorded as (
+    update swarm.task_attempts as ta set session_id = left($4, 200)
+      from swarm.agent_tasks as task
+     where task.id = $1 and task.status = 'running' and task.worker = $2 and task.attempts = $3
+       and ta.task_id = $1 and ta.attempt = $3 and ta.finished_at is null
+    returning 1
+  )
+  select exists (select 1 from recorded)
+$$;
+comment on function swarm.record_session(bigint, text, int, text)
+  is 'record the agent session a running attempt runs in (fenced by worker and attempt), for a later resume';

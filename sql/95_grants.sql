@@ -52,6 +52,7 @@ grant execute on function
   swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text),
   swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text),
   swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint, bigint, text),
+  swarm.record_session(bigint, text, int, text),
   swarm.reap_expired(),
   swarm.next_run_after(text[], text[]),
   swarm.pause_agent(text, timestamptz, text),

@@ -27,6 +27,7 @@ from .records import AttemptOutcome, ClaimedTask
 log = logging.getLogger("pgswarm.worker")
 
 OUTPUT_TAIL_CHARS = 8192
+SESSION_WATCH = 120.0  # how long an attempt's log is watched for the agent's session id
 PARSE_BYTES = 256 * 1024
 
 # idle: printed nothing for idle_timeout_seconds; result_hang: printed its final result and did
@@ -100,7 +101,8 @@ class Attempt:
 
     def __init__(self, task: ClaimedTask, profile: Profile, settings: AttemptSettings,
                  on_exit: Callable[[Attempt], None] | None = None,
-                 on_output: Callable[[bytes], None] | None = None) -> None:
+                 on_output: Callable[[bytes], None] | None = None,
+                 on_session: Callable[[Attempt, str], None] | None = None) -> None:
         self.task = task
         self.profile = profile
         self.settings = settings
@@ -111,6 +113,10 @@ class Attempt:
         self.run_seconds: float | None = None
         self._on_exit = on_exit
         self._on_output = on_output  # sees the process's output as it comes (live output)
+        # Told the agent's session as soon as its output names it (recorded at once, so that a
+        # retry after a lost lease resumes it too).
+        self.on_session = on_session
+        self.session_id: str | None = None
         self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
         self._mcp_config: Path | None = None  # args.swarm_tools: removed when the attempt ends
 
@@ -261,7 +267,7 @@ class Attempt:
         self._wake_on_stop = wake
         timeout = self.task.timeout_seconds
         timer = loop.call_later(timeout, wake) if timeout else None
-        watchdog = self._watch(child, wake)
+        watchdog = self._watch(child, wake, child.log.path)
         if self.stop_reason is not None:
             wake()
         try:
@@ -297,9 +303,20 @@ class Attempt:
     def _result_grace(self) -> float:
         return float(getattr(self.profile, "result_grace_seconds", 10.0))
 
-    def _watch(self, child: process.AgentProcess, wake: Callable[[], None]) -> _Watchdog:
+    def _watch(self, child: process.AgentProcess, wake: Callable[[], None], log_path: Path | None) -> _Watchdog:
         return _Watchdog(self, child, wake, self._idle_timeout(),
-                         self._result_grace() if getattr(self.profile, "result_marker", None) else None)
+                         self._result_grace() if getattr(self.profile, "result_marker", None) else None,
+                         log_path if self.on_session is not None else None)
+
+    def _spot_session(self, log_path: Path) -> bool:
+        """Look for the agent's session at the head of the log; tell on_session once found."""
+        found = sessions.session_of_attempt(log_path, "", None)
+        if found is None:
+            return False
+        self.session_id = found
+        if self.on_session is not None:
+            self.on_session(self, found)
+        return True
 
     def _mark_exited(self) -> None:
         if not self.exited:
@@ -353,12 +370,15 @@ class _Watchdog:
     moment something can be due, so an attempt without watchdogs costs nothing."""
 
     def __init__(self, attempt: Attempt, child: process.AgentProcess, wake: Callable[[], None],
-                 idle: float | None, result_grace: float | None) -> None:
+                 idle: float | None, result_grace: float | None, session_log: Path | None = None) -> None:
         self.attempt, self.child, self.wake = attempt, child, wake
         self.idle, self.result_grace = idle, result_grace
+        # Until the agent's session shows in this log (for SESSION_WATCH seconds at most).
+        self.session_log = session_log
+        self.session_until = time.monotonic() + SESSION_WATCH
         self._handle: asyncio.TimerHandle | None = None
-        if idle is not None or result_grace is not None:
-            self._arm(min(idle or 1.0, 1.0))
+        if idle is not None or result_grace is not None or session_log is not None:
+            self._arm(min(idle or 1.0, 1.0, 0.25 if session_log is not None else 1.0))
 
     def _arm(self, delay: float) -> None:
         self._handle = asyncio.get_running_loop().call_later(max(delay, 0.05), self._check)
@@ -367,6 +387,11 @@ class _Watchdog:
         now = time.monotonic()
         child = self.child
         if not child.running or self.attempt.stop_reason is not None:
+            return
+        if self.session_log is not None and (self.attempt._spot_session(self.session_log)
+                                             or now > self.session_until):
+            self.session_log = None
+        if self.idle is None and self.result_grace is None and self.session_log is None:
             return
         if self.result_grace is not None and child.result_seen is not None:
             if now - child.result_seen >= self.result_grace:
@@ -378,7 +403,8 @@ class _Watchdog:
             self.attempt.stop_reason = "idle"
             self.wake()
             return
-        self._arm(1.0 if self.idle is None else min(1.0, self.idle - (now - child.last_output)))
+        delay = 1.0 if self.idle is None else min(1.0, self.idle - (now - child.last_output))
+        self._arm(min(delay, 0.5) if self.session_log is not None else delay)
 
     def stop(self) -> None:
         if self._handle is not None:

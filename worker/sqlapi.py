@@ -379,6 +379,11 @@ class Database:
                                    "select extract(epoch from swarm.next_schedule_at() - swarm.now())::float8")
         return fired, seconds
 
+    async def record_session(self, task_id: int, attempt: int, session_id: str) -> bool:
+        """Record the agent session of a running attempt (fenced), for a resume after a lost lease."""
+        return bool(await self._call("fetchval", "select swarm.record_session($1, $2, $3, $4)",
+                                     task_id, self.worker, attempt, session_id))
+
     async def dependency_results(self, task_id: int) -> Any:
         return json.loads(await self._call("fetchval", "select swarm.dependency_results($1)::text", task_id))
 

@@ -72,6 +72,7 @@ class Supervisor:
         self.pid = os.getpid()
         self.agents: list[str] = []
         self.running: dict[int, Slot] = {}
+        self._session_jobs: set[asyncio.Task[None]] = set()  # record_session calls in flight
         self.wake = asyncio.Event()
         self.stopping = False
         self.skip_grace = False  # stop running attempts without waiting for the shutdown grace
@@ -334,7 +335,7 @@ class Supervisor:
         assert profile is not None, f"claimed a task for {task.agent}, which has no profile"
         stream = self.output.open(task.id, task.attempt)
         attempt = Attempt(task, profile, self.attempt_settings, on_exit=self._on_attempt_exit,
-                          on_output=stream.write)
+                          on_output=stream.write, on_session=self._record_session)
         previous = self.running.get(task.id)
         superseded: asyncio.Task[None] | None = None
         if previous is not None:
@@ -385,6 +386,25 @@ class Supervisor:
                 del self.running[task.id]
             self.metrics.running[task.agent] -= 1
             self.wake.set()
+
+    def _record_session(self, attempt: Attempt, session_id: str) -> None:
+        """Record the agent's session while the attempt runs (held while the database is away, given
+        up once the attempt ended: its report carries the session then)."""
+        task = attempt.task
+
+        async def record() -> None:
+            await self.reporter.hold(task.id, lambda: self.db.record_session(task.id, task.attempt, session_id),
+                                     give_up=lambda: attempt.exited)
+
+        job = asyncio.get_running_loop().create_task(record(), name=f"session-{task.id}")
+        self._session_jobs.add(job)
+        job.add_done_callback(self._session_recorded)
+
+    def _session_recorded(self, job: asyncio.Task[None]) -> None:
+        self._session_jobs.discard(job)
+        if not job.cancelled() and job.exception() is not None:
+            # Only a resume after a lost lease needs it; the report records the session anyway.
+            log.warning("%s: could not record the agent session: %s", job.get_name(), job.exception())
 
     def _on_attempt_exit(self, attempt: Attempt) -> None:
         """The attempt's process is gone (or never started): its slot is free now, though its

@@ -11,7 +11,8 @@ rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a trace
 30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args),
 swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py),
 hang-after-result (prints its result, then hangs without exiting: claude #25629), stall (prints
-its init event, then nothing: claude #17248).
+its init event, then nothing: claude #17248), stall-then-echo (stall, unless started with --resume:
+then echo-args).
 With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
 Claude Code does.
 """
@@ -31,6 +32,8 @@ if "--resume" in argv and "--fork-session" in argv:
     session = resumed[:-1] + str((int(resumed[-1], 16) + 1) % 10)
 if mode == "limit-then-echo":
     mode = "echo-args" if "--resume" in argv else "limit-epoch"
+if mode == "stall-then-echo":
+    mode = "echo-args" if "--resume" in argv else "stall"
 usage = {"input_tokens": 1200, "cache_creation_input_tokens": 300, "cache_read_input_tokens": 500, "output_tokens": 420}
 model_usage = {"claude-sonnet-4-5": {"inputTokens": 1000, "outputTokens": 400, "cacheReadInputTokens": 500,
                                      "cacheCreationInputTokens": 300, "costUSD": 0.0123},

@@ -105,7 +105,9 @@ def test_the_claim_decides_which_session_the_next_attempt_resumes(swarm: SwarmCl
     elif how == "fail":
         swarm.fail(task_id, "w1", 1, session_id="sess-1", retry_in_seconds=0)
     else:
-        swarm.conn.execute("update swarm.task_attempts set session_id = 'sess-1'")  # printed, never reported
+        # Seen in the output and recorded while running; the attempt itself never reports.
+        assert swarm.scalar("select swarm.record_session(%s, 'w1', 1, 'sess-1')", (task_id,))
+        assert not swarm.scalar("select swarm.record_session(%s, 'intruder', 1, 'forged')", (task_id,))
         swarm.set_now("2100-01-01")
         swarm.reap()
         swarm.set_now("2100-01-02")

@@ -72,3 +72,23 @@ def test_the_session_is_found_in_each_agents_output(tmp_path) -> None:
     log.write_text('{\n  "session_id": "g-1",\n  "response": "hi"\n}\n')  # gemini's pretty JSON document
     assert session_of_attempt(log, "", {"text": "hi", "session_id": "g-1"}) == "g-1"
     assert session_of_attempt(tmp_path / "missing.log", "", None) is None
+
+
+def test_after_a_lost_lease_the_next_attempt_resumes_the_session_recorded_while_running(
+        workers: Workers, db: psycopg.Connection) -> None:
+    """The worker dies mid-run and never reports; the session it saw in the agent's output was
+    recorded at once, so the attempt after the lease expired continues it."""
+    import signal
+
+    task_id = add(db, "mode:stall-then-echo", agent="claude")
+    first = workers.start(config=fake_config("claude"), name="w1", lease_seconds=3)
+    wait_for(lambda: ledger(db, task_id) and ledger(db, task_id)[0][2] == FIRST_SESSION, 30,
+             "the running attempt's session to be recorded", diagnostics=workers.logs)
+    first.signal(signal.SIGKILL)
+    first.process.wait(10)
+    # The same name again: the new worker sweeps the dead one's agent away, reaps, claims again.
+    workers.start(config=fake_config("claude"), name="w1", lease_seconds=3)
+    row = wait_status(workers.dsn, task_id, "completed", timeout=90, workers=workers)
+    argv = json.loads(row["result"]["text"])
+    assert argv[argv.index("--resume") + 1] == FIRST_SESSION
+    assert [r[1] for r in ledger(db, task_id)] == ["lease_expired", "completed"]

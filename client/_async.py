@@ -8,7 +8,7 @@ import builtins
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from . import _queries as q
-from ._models import TERMINAL, Changed, Enqueued, Stats, Task, TaskOutput, TaskSpec
+from ._models import TERMINAL, Changed, Enqueued, OutputChunk, Stats, Task, TaskOutput, TaskSpec
 from .capability import TaskCapability
 from .connection import mapped_errors, open_async_connection
 from .dsn import resolve_dsn
@@ -157,6 +157,38 @@ class AsyncClient:
         if found is None:
             raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")
         return found
+
+    async def follow(self, task_id: int, *, poll: float = 1.0) -> AsyncIterator[OutputChunk]:
+        """The task's output as it comes, until it is completed, failed or cancelled (see
+        Client.follow). Needs the connection outside a transaction."""
+        conn = await self.connection()
+        was_autocommit = conn.autocommit
+        if not was_autocommit:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                raise UsageError("follow() cannot run inside an open transaction: commit or roll back first")
+            await conn.set_autocommit(True)
+        try:
+            await conn.execute(q.LISTEN_OUTPUT)
+            attempt, cursor = -1, 0
+            while True:
+                state = await self._run(q.output_state(task_id))
+                if state is None:
+                    raise UnknownTask(f"unknown task {task_id}", sqlstate="SW002")
+                if state["attempts"] != attempt:
+                    attempt, cursor = state["attempts"], 0
+                for chunk in await self._run(q.output_chunks(task_id, attempt, cursor)):
+                    cursor = chunk.seq
+                    yield chunk
+                if state["status"] in TERMINAL:
+                    if cursor == 0 and state["output_tail"]:
+                        yield OutputChunk(attempt, 0, state["output_tail"])
+                    return
+                async for _ in conn.notifies(timeout=poll, stop_after=1):
+                    pass
+        finally:
+            if not conn.closed:
+                await conn.execute(q.UNLISTEN_OUTPUT)
+                await conn.set_autocommit(was_autocommit)
 
     async def stats(self, since: timedelta = timedelta(hours=1)) -> Stats:
         """Throughput and latency over `since`, tasks by queue, agents, live workers."""

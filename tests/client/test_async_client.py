@@ -96,3 +96,20 @@ def test_async_wait_returns_what_a_real_worker_ran(dsn: str, workers: Workers,
             assert [t.status for t in done] == ["completed"] * 3
             assert [t.output_tail.strip() for t in done] == ["part 0", "part 1", "part 2"]
     asyncio.run(scenario())
+
+
+def test_async_follow_yields_the_chunks_then_ends(dsn: str, swarm: SwarmClient) -> None:
+    task = swarm.make_task("echo")
+    swarm.claim("w1")
+    swarm.conn.execute("select swarm.ship_output('w1', %s::jsonb)",
+                       (f'[{{"task_id": {task}, "attempt": 1, "offset": 0, "chunk": "hello\\n"}}]',))
+
+    async def scenario() -> list[str]:
+        async with AsyncClient(dsn) as client:
+            seen = []
+            async for chunk in client.follow(task):
+                seen.append(chunk.text)
+                swarm.complete(task, "w1", 1)
+            return seen
+
+    assert asyncio.run(scenario()) == ["hello\n"]

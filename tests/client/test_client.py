@@ -249,3 +249,25 @@ def test_get_returns_the_attempt_ledger_live_and_archived(dsn: str, swarm: Swarm
         swarm.archive("0 seconds")
         archived = client.get(task_id)
         assert archived.archived and [a.outcome for a in archived.ledger] == ["released", "completed"]
+
+
+def test_follow_yields_a_running_attempts_chunks_as_they_come_and_ends_with_the_task(
+        dsn: str, swarm: SwarmClient) -> None:
+    task = swarm.make_task("echo")
+    swarm.claim("w1")
+
+    def ship(offset: int, chunk: str) -> None:
+        swarm.conn.execute("select swarm.ship_output('w1', %s::jsonb)",
+                           (f'[{{"task_id": {task}, "attempt": 1, "offset": {offset}, "chunk": "{chunk}"}}]',))
+
+    ship(0, "one\\n")
+    with Client(dsn) as client:
+        chunks = client.follow(task)
+        assert next(chunks).text == "one\n"
+        ship(4, "two\\n")
+        assert next(chunks).text == "two\n"
+        swarm.complete(task, "w1", 1)
+        assert list(chunks) == []
+        output = client.output(task)
+        assert (output.text, output.complete, output.cursor) == ("one\ntwo\n", True, 2)
+        assert [c.text for c in client.follow(task)] == ["one\n", "two\n"], "a finished task: all it kept"

@@ -54,6 +54,7 @@ def test_add_at_a_time_and_json_output(cli: Cli, swarm: SwarmClient) -> None:
     (["add", "x", "--at", "tomorrow"], "not a time"),
     (["add", "x", "--delay", "1m", "--at", "2030-01-01"], "exclude each other"),
     (["add", "x", "--max-attempts", "0"], "at least 1"),
+    (["add", "x", "--timeout", "0s"], "timeout_seconds"),
     (["add", "x", "--arg", "novalue"], "KEY=VALUE"),
     (["add", "x", "--on-dependency-failure", "maybe"], "'cancel' or 'run'"),
     (["add"], "PROMPT or --file"),

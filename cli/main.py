@@ -54,7 +54,10 @@ def _handle(exc: BaseException) -> int:
         ctx = getattr(exc, "ctx", None)
         path = ctx.command_path if ctx is not None else "pgswarm"
         prefix = f"{path.removeprefix('pgswarm ')}: " if path != "pgswarm" else ""
-        return _fail(prefix + exc.format_message(), 2)  # type: ignore[attr-defined]
+        hint = ""
+        if path.endswith(" add") and isinstance(exc, _click_class("NoSuchOption")):
+            hint = " (a prompt that starts with '-' goes after `--`: pgswarm add [OPTIONS] -- '-x ...')"
+        return _fail(prefix + exc.format_message() + hint, 2)  # type: ignore[attr-defined]
     if isinstance(exc, _click_class("ClickException")):
         return _fail(exc.format_message(), exc.exit_code)  # type: ignore[attr-defined]
     if isinstance(exc, (*_click_class("Abort"), typer.Abort, KeyboardInterrupt)):
@@ -78,9 +81,29 @@ def _handle(exc: BaseException) -> int:
     return _fail(f"{describe(exc)} (internal error; rerun with --debug for the traceback)", 1)
 
 
+# Options of `pgswarm add` that take no value: the word after them may be the prompt.
+_ADD_FLAGS = frozenset({"--json", "--debug"})
+
+
+def _dash_prompt_after_double_dash(argv: list[str]) -> list[str]:
+    """`pgswarm add '- [ ] x'`: a word that starts with '-' but holds a space is no option, so it
+    is the prompt; it moves after `--`, where click reads it as the PROMPT argument."""
+    words = [i for i, word in enumerate(argv) if not word.startswith("-")]
+    if not words or argv[words[0]] != "add" or "--" in argv:
+        return argv
+    start = words[0] + 1
+    prompts = [i for i in range(start, len(argv))
+               if argv[i].startswith("-") and any(c.isspace() for c in argv[i])
+               and (i == start or not argv[i - 1].startswith("-") or "=" in argv[i - 1] or argv[i - 1] in _ADD_FLAGS)]
+    if len(prompts) != 1:
+        return argv
+    return [*argv[:prompts[0]], *argv[prompts[0] + 1:], "--", argv[prompts[0]]]
+
+
 def run(argv: list[str]) -> int:
     from .app import app
 
+    argv = _dash_prompt_after_double_dash(argv)
     debug = bool(os.environ.get("PGSWARM_DEBUG")) or "--debug" in argv
     try:
         result = app(args=argv, prog_name="pgswarm", standalone_mode=False)

@@ -128,7 +128,7 @@ begin
   perform swarm._check_task_fields(new);
   if new.args is distinct from old.args then
     select a.task_args into v_agent from swarm.agents as a where a.name = new.agent;
-    perform swarm._check_task_args(new, v_agent.task_args, 2147483647);
+    new.arg_allowances := swarm._check_task_args(new, v_agent.task_args, 2147483647);
   end if;
   return new;
 end
@@ -175,7 +175,7 @@ begin
                            'leave created_by out of the INSERT');
   end if;
   perform swarm._check_task_fields(new);
-  perform swarm._check_task_args(new, v_agent.task_args, v_agent.max_prompt_bytes);
+  new.arg_allowances := swarm._check_task_args(new, v_agent.task_args, v_agent.max_prompt_bytes);
   if new.status is distinct from 'pending' then
     raise exception using errcode = 'SW003',
       message = format('a new task cannot be inserted as %L', new.status),

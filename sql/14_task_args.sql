@@ -37,7 +37,7 @@ $$;
 -- swarm.task_arg_needs: check a task's args against its agent's declaration and say which
 -- allowances (`NAME` or `NAME=VALUE`) a worker needs to run it.
 --   reads:      nothing (the declaration is passed in: swarm.agents.task_args, null = any key).
---   guarantees: an empty array for args that widen nothing; null values count as unset.
+--   guarantees: an empty array for args that widen nothing; a null value is unset (any key).
 --   raises:     SW005 naming the key: unknown key (with the known ones), wrong type, a value not
 --               allowed, a string starting with '-' (it would read as an option).
 --   notifies:   nothing.
@@ -56,6 +56,8 @@ declare
   v_ok boolean;
 begin
   for v_key, v_value in select entry.key, entry.value from jsonb_each(task_arg_needs.args) as entry loop
+    -- null is unset, for any key (a pipeline step's way to drop a default's key)
+    continue when jsonb_typeof(v_value) = 'null';
     v_spec := coalesce(v_common -> v_key, task_arg_needs.declared -> v_key);
     if v_spec is null then
       if task_arg_needs.declared is null then
@@ -67,12 +69,12 @@ begin
                coalesce((select string_agg(k, ', ' order by k)
                            from jsonb_object_keys(task_arg_needs.declared || v_common) as k), 'none')));
     end if;
-    continue when jsonb_typeof(v_value) = 'null';
     v_type := v_spec ->> 'type';
     v_items := case when jsonb_typeof(v_value) = 'array' then v_value else jsonb_build_array(v_value) end;
     v_ok := case v_type
         when 'string' then jsonb_typeof(v_value) = 'string'
         when 'text' then jsonb_typeof(v_value) = 'string'
+        when 'scalar' then jsonb_typeof(v_value) in ('string', 'number')
         when 'integer' then jsonb_typeof(v_value) = 'number' and (v_value #>> '{}')::numeric % 1 = 0
         when 'number' then jsonb_typeof(v_value) = 'number' and (v_value #>> '{}')::numeric > 0
         when 'boolean' then jsonb_typeof(v_value) = 'boolean'
@@ -93,6 +95,7 @@ begin
                            when 'boolean' then 'true or false' when 'object' then 'a JSON object'
                            when 'string_or_object' then 'a string or a JSON object'
                            when 'strings_or_object' then 'a string, a list of strings or a JSON object'
+                           when 'scalar' then 'a string or a number'
                            else 'a string or a non-empty list of strings' end,
                left(v_value::text, 80)),
         format('for example {"%s": %s}', v_key,
@@ -104,7 +107,7 @@ begin
       perform swarm._invalid(format('args.%s for agent %L must be at least %s, not %s', v_key,
                                     task_arg_needs.agent, v_spec ->> 'min', v_value));
     end if;
-    if v_type in ('string', 'strings', 'strings_or_object', 'string_or_object') then
+    if v_type in ('string', 'strings', 'strings_or_object', 'string_or_object', 'scalar') then
       for v_item in select e from jsonb_array_elements(v_items) as e where jsonb_typeof(e) = 'string' loop
         if v_item #>> '{}' = '' or v_item #>> '{}' like '-%' then
           perform swarm._invalid(format('args.%s for agent %L must not be empty or start with ''-'': %s',
@@ -141,10 +144,11 @@ $$;
 comment on function swarm.task_arg_needs(text, jsonb, jsonb)
   is 'check task args against an agent''s declaration; the allowances (NAME or NAME=VALUE) a worker needs';
 
--- swarm._check_task_args: the insert trigger's check of args and prompt size.
+-- swarm._check_task_args: the insert trigger's check of args and prompt size; returns the
+-- task's arg_allowances.
 --   raises: SW005 (see task_arg_needs; a prompt over the agent's max_prompt_bytes).
 create or replace function swarm._check_task_args(task swarm.agent_tasks, declared jsonb, max_prompt_bytes int)
-returns void
+returns text[]
 language plpgsql stable
 as $$
 declare
@@ -158,7 +162,95 @@ begin
              'max_prompt_bytes = %s where name = %L', v_bytes, task.agent));
   end if;
   if task.args <> '{}' and jsonb_typeof(task.args) = 'object' then
-    perform swarm.task_arg_needs(task.agent, task.args, _check_task_args.declared);
+    return swarm.task_arg_needs(task.agent, task.args, _check_task_args.declared);
+  end if;
+  return '{}';
+end
+$$;
+
+-- swarm.declare_task_args: a worker declares the task arguments of a profile from its TOML file
+-- (a built-in's under another name takes that built-in's declaration: like_agent; an argv
+-- template, the {args.NAME} it fills: "scalar"), so that tasks for it are checked at INSERT.
+--   locks:      the agent's row.
+--   guarantees: only a declaration that is null changes: the operator's and the seed's stay.
+--               Returns whether it was set.
+--   raises:     SW001 unknown agent or like_agent; SW005 a declaration that is not an object.
+--   notifies:   nothing.
+create or replace function swarm.declare_task_args(agent text, task_args jsonb default null,
+                                                   like_agent text default null)
+returns boolean
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_args jsonb := declare_task_args.task_args;
+begin
+  if declare_task_args.like_agent is not null then
+    select a.task_args into v_args from swarm.agents as a where a.name = declare_task_args.like_agent;
+    if not found then
+      perform swarm._unknown_agent(declare_task_args.like_agent);
+    end if;
+  end if;
+  if v_args is null or jsonb_typeof(v_args) <> 'object' then
+    return false;
+  end if;
+  update swarm.agents as a set task_args = v_args, updated_at = swarm.now()
+   where a.name = declare_task_args.agent and a.task_args is null;
+  if found then
+    return true;
+  end if;
+  if not exists (select 1 from swarm.agents as a where a.name = declare_task_args.agent) then
+    perform swarm._unknown_agent(declare_task_args.agent);
+  end if;
+  return false;
+end
+$$;
+comment on function swarm.declare_task_args(text, jsonb, text)
+  is 'declare the task arguments of an agent that has no declaration yet (a worker''s TOML profile)';
+
+-- swarm._args_allowed: whether a worker allowed every allowance a task needs: NAME=VALUE by
+-- itself, or NAME alone (every value of the argument).
+create or replace function swarm._args_allowed(needs text[], allowed text[]) returns boolean
+language sql immutable parallel safe
+as $$
+  select not exists (select 1 from unnest(needs) as need
+                      where need <> all(allowed) and split_part(need, '=', 1) <> all(allowed))
+$$;
+
+-- swarm._worker_allowed_args: what a worker's operator allowed (swarm.workers.allowed_args);
+-- nothing for a worker that never registered.
+create or replace function swarm._worker_allowed_args(worker text) returns text[]
+language sql stable
+as $$
+  select coalesce((select w.allowed_args from swarm.workers as w where w.name = _worker_allowed_args.worker), '{}')
+$$;
+
+-- swarm.set_worker_allowed_args: a worker records the argument values its operator allowed
+-- (`pgswarm worker --allow-arg NAME[=VALUE]`, or [policy] allow_args); claim_task then hands it
+-- tasks whose arg_allowances they cover, and only those.
+--   locks:      the worker's row.
+--   guarantees: the list replaces the previous one.
+--   raises:     SW005 unknown worker, or an entry that is not NAME or NAME=VALUE.
+--   notifies:   nothing.
+create or replace function swarm.set_worker_allowed_args(worker text, allowed_args text[])
+returns void
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_bad text;
+begin
+  select entry into v_bad from unnest(set_worker_allowed_args.allowed_args) as entry
+   where entry is null or entry !~ '^[A-Za-z_][A-Za-z0-9_-]*(=.+)?$' limit 1;
+  if found then
+    perform swarm._invalid(format('allowed arg %L is not NAME or NAME=VALUE', v_bad),
+                           'for example permission_mode=bypassPermissions, or add_dirs for any directory');
+  end if;
+  update swarm.workers as w set allowed_args = coalesce(set_worker_allowed_args.allowed_args, '{}')
+   where w.name = set_worker_allowed_args.worker;
+  if not found then
+    perform swarm._invalid(format('unknown worker %L', set_worker_allowed_args.worker),
+                           'call swarm.register_worker first');
   end if;
 end
 $$;
+comment on function swarm.set_worker_allowed_args(text, text[])
+  is 'record the argument values a worker''s operator allowed (the arg policy)';

@@ -108,7 +108,9 @@ $$;
 --               when nothing is claimable above it, the claim looks below it too, at most once
 --               every 5 seconds in the cluster.
 --   honours:    run_after <= now, paused agents, daily budgets, max_concurrent,
---               max_starts_per_minute (sliding minute), one running task per concurrency_key.
+--               max_starts_per_minute (sliding minute), one running task per concurrency_key,
+--               the arg policy (a task whose arg_allowances the worker's allowed_args do not
+--               cover is left for a worker that allows them: sql/14_task_args.sql).
 --   durable:    true (the default): the claim's commit waits for its WAL flush, like any commit.
 --               false: when the claim is its transaction's first write, the transaction commits
 --               with synchronous_commit = off (no wait for the flush, nor for a synchronous
@@ -173,6 +175,7 @@ declare
   v_floor bigint;     -- the claim rank the walk starts at
   v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
+  v_allowed text[] := swarm._worker_allowed_args(claim_task.worker);  -- the arg policy (14_task_args)
 begin
   if claim_task.worker is null or claim_task.worker = '' then
     perform swarm._invalid('worker must be a non-empty name');
@@ -233,6 +236,7 @@ begin
            and task.agent = any(v_free)
            and task.concurrency_key is null
            and swarm._in_scope(claim_task.queues, task.queue)
+           and (task.arg_allowances = '{}' or swarm._args_allowed(task.arg_allowances, v_allowed))
          order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit claim_task.max_tasks
            for update skip locked
@@ -321,6 +325,7 @@ declare
   v_reserved numeric[] := '{}';    -- per chosen task: what its attempt reserves (null: no budget)
   v_reserve numeric;
   v_budget_pos int;
+  v_allowed text[] := swarm._worker_allowed_args(_claim_limited.worker);  -- the arg policy (14_task_args)
 begin
   for v_agent in
     select a.name, a.max_concurrent, a.max_starts_per_minute, a.daily_budget_usd
@@ -366,6 +371,7 @@ begin
          and task.agent = any(v_eligible)
          and task.id <> all(v_chosen)
          and swarm._in_scope(_claim_limited.queues, task.queue)
+         and (task.arg_allowances = '{}' or swarm._args_allowed(task.arg_allowances, v_allowed))
        order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          for update skip locked
     loop

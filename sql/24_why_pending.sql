@@ -24,7 +24,7 @@ as $$ select to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"') $$;
 
 -- swarm.why_pending: every reason a task is not running now, one row each.
 --   returns:    code (dependency, paused, budget, cap, rate, run_after, concurrency_key,
---               no_worker, shell, quarantined, finished), reason (a sentence with the detail),
+--               no_worker, shell, arg_policy, quarantined, finished), reason (a sentence with the detail),
 --               brief (a few words for a list column), detail (the values, as jsonb).
 --               A waiting or pending task with no row is claimable now: a live worker asking
 --               would get it (when it is first in line). A running task has no row; a finished
@@ -185,6 +185,18 @@ begin
         format('no live worker running agent %s takes queue %s', v_task.agent, v_task.queue),
         format('no worker on %s', v_task.queue), jsonb_build_object('agent', v_task.agent, 'queue', v_task.queue);
     end if;
+  elsif v_task.arg_allowances <> '{}'
+        and not exists (select 1 from swarm.workers as w
+                         where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)
+                           and swarm._in_scope(w.agents, v_task.agent)
+                           and swarm._in_scope(w.queues, v_task.queue)
+                           and swarm._args_allowed(v_task.arg_allowances, w.allowed_args)) then
+    -- The arg policy (sql/14_task_args.sql): its widening args need a worker allowed them.
+    return query select 'arg_policy',
+      format('its args widen what agent %s may do (%s): they run only on a worker started with --allow-arg for '
+             'them, and no live worker taking the task is', v_task.agent, array_to_string(v_task.arg_allowances, ', ')),
+      format('needs --allow-arg %s', array_to_string(v_task.arg_allowances, ' ')),
+      jsonb_build_object('agent', v_task.agent, 'arg_allowances', v_task.arg_allowances);
   end if;
 end
 $$;

@@ -65,7 +65,8 @@ create or replace trigger _050_schedules_owner_only
 --               while disabled.
 --   raises:     SW001 unknown agent; SW005 naming the column: name, cron, timezone, prompt,
 --               catch_up, metadata, and the task columns' bounds (queue, args, priority,
---               max_attempts, timeout_seconds).
+--               max_attempts, timeout_seconds), args the agent does not declare, a prompt over
+--               its max_prompt_bytes.
 create or replace function swarm._schedules_before_write() returns trigger
 language plpgsql security definer set search_path = pg_catalog, swarm
 as $$
@@ -100,6 +101,10 @@ begin
   v_task.max_attempts := new.max_attempts;
   v_task.timeout_seconds := new.timeout_seconds;
   perform swarm._check_task_fields(v_task);
+  v_task.agent := new.agent;  -- the agent's declared args and prompt size (sql/14_task_args.sql)
+  v_task.prompt := new.prompt;
+  perform swarm._check_task_args(v_task, a.task_args, a.max_prompt_bytes)
+     from swarm.agents as a where a.name = new.agent;
   if jsonb_typeof(new.metadata) is distinct from 'object' then
     perform swarm._invalid(format('metadata must be a JSON object, not %s', coalesce(jsonb_typeof(new.metadata), 'null')),
                            'for example ''{"team": "infra"}''');

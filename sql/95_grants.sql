@@ -62,6 +62,8 @@ grant execute on function
   swarm.dependency_results(bigint)
   to swarm_worker;
 grant select on swarm.workers to swarm_worker, swarm_monitor;
+grant execute on function swarm.set_worker_allowed_args(text, text[]), swarm.declare_task_args(text, jsonb, text)
+  to swarm_worker;
 
 -- Live output (sql/46_live_output.sql): workers ship it; whoever may read tasks may read it.
 grant execute on function swarm.ship_output(text, jsonb) to swarm_worker;

@@ -61,6 +61,7 @@ class Launch:
     cwd: Path | None
     tree: worktree.Worktree | None
     log_path: Path
+    stdin: Path | None = None  # the prompt file, for a prompt too big for one argument
 
 
 def attempt_environment(profile: Profile, task: ClaimedTask, settings: AttemptSettings,
@@ -94,6 +95,23 @@ def _write_private(path: Path, data: bytes) -> None:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def _cwd_arg(args: dict[str, Any], worktree_too: bool) -> Path | None:
+    """args.cwd (SPEC 3): the agent's working directory; with a worktree (args.repo), a directory
+    inside it, relative. ValueError when it cannot be one."""
+    cwd = args.get("cwd")
+    if cwd is None:
+        return None
+    if not isinstance(cwd, str) or not cwd:
+        raise ValueError(f"args.cwd must be a directory path (got {cwd!r})")
+    path = Path(cwd)
+    if worktree_too and (path.is_absolute() or ".." in path.parts):
+        raise ValueError(f"args.cwd {cwd!r} must be a relative path inside the task's worktree (args.repo is set)")
+    if not worktree_too and not path.is_absolute():
+        raise ValueError(f"args.cwd {cwd!r} must be an absolute path (the worker's own directory means nothing "
+                         "to the task)")
+    return path
 
 
 class Attempt:
@@ -148,9 +166,12 @@ class Attempt:
         """The argv, environment, log file, dependency file and worktree of the attempt, or the
         failed outcome saying why it cannot start."""
         task, profile = self.task, self.profile
+        # One flat directory: no directory to make per task (a mkdir cost more than the rest of
+        # preparing an attempt).
         stem = f"task-{task.id}-attempt-{task.attempt}"
         swarm_tools = task.args.get("swarm_tools", False)
         mcp_config = self.settings.logs / f"{stem}-mcp.json" if swarm_tools is True else None
+        prompt_file: Path | None = None
         try:
             if not isinstance(swarm_tools, bool):
                 raise ValueError(f"args.swarm_tools must be true or false, not {swarm_tools!r}")
@@ -159,16 +180,27 @@ class Attempt:
             if swarm_tools and not self.settings.agent_dsn:
                 raise ValueError(f"args.swarm_tools needs a database login for agents: start the worker on "
                                  f"{self.settings.hostname} with --agent-dsn")
-            argv = profile.build_argv(self._spec(str(mcp_config) if mcp_config else None))
+            spec = self._spec(str(mcp_config) if mcp_config else None)
+            argv = profile.build_argv(spec)
             problem = process.argv_problem(argv)
+            if problem and getattr(profile, "prompt_via", None):
+                # Too big for one argument: the prompt goes in a file, on stdin or named in argv.
+                prompt_file = self.settings.logs / f"{stem}-prompt.txt"
+                argv = profile.build_argv(dataclasses.replace(spec, prompt_file=prompt_file))
+                problem = process.argv_problem(argv)
             if problem:
                 raise ValueError(problem)
             tree_spec = worktree.spec_from_args(task.args) if profile.worktree else None
+            cwd_arg = _cwd_arg(task.args, worktree_too=tree_spec is not None)
         except ValueError as exc:
             return self._cannot_start(f"cannot run this task with the {profile.name} profile: {exc}",
                                       retryable=False)
-        # One flat directory: no directory to make per task (a mkdir cost more than the rest of
-        # preparing an attempt).
+        if prompt_file is not None:
+            try:
+                with process.open_attempt_file(prompt_file) as handle:
+                    handle.write(task.prompt.encode())
+            except OSError as exc:
+                return self._cannot_start(f"cannot write the prompt to {prompt_file}: {exc}")
         deps_file: Path | None = None
         if task.depends_on:
             deps_file = self.settings.logs / f"{stem}-deps.json"
@@ -190,8 +222,13 @@ class Attempt:
                 _write_private(mcp_config, json.dumps(capability.mcp_config(env), indent=2).encode())
             except OSError as exc:
                 return self._cannot_start(f"cannot write the MCP configuration {mcp_config}: {exc}")
-        return Launch(argv=argv, env=env, cwd=tree.path if tree else None, tree=tree,
-                      log_path=self.settings.logs / f"{stem}.log")
+        cwd = tree.path if tree else None
+        if cwd_arg is not None:
+            cwd = cwd / cwd_arg if cwd is not None else cwd_arg
+            if not cwd.is_dir():
+                return self._cannot_start(f"args.cwd {cwd} is not a directory on {self.settings.hostname}")
+        return Launch(argv=argv, env=env, cwd=cwd, tree=tree, log_path=self.settings.logs / f"{stem}.log",
+                      stdin=prompt_file if getattr(profile, "prompt_via", None) == "stdin" else None)
 
     def _spec(self, mcp_config: str | None = None) -> TaskSpec:
         task = self.task
@@ -211,7 +248,7 @@ class Attempt:
             child = await process.spawn(launch.argv, env=launch.env, cwd=launch.cwd, log_path=launch.log_path,
                                         log_cap=self.settings.log_max_bytes, token=self.token,
                                         result_marker=getattr(self.profile, "result_marker", None),
-                                        on_output=self._on_output)
+                                        on_output=self._on_output, stdin_path=launch.stdin)
         except OSError as exc:
             self.token = None
             if exc.filename == str(launch.log_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,6 +13,17 @@ import platformdirs
 from .errors import UsageError
 
 MiB = 1024 * 1024
+# An --allow-arg entry: NAME (every value of the argument) or NAME=VALUE (that value).
+ALLOW_ARG = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(=.+)?")
+
+
+def check_allow_args(entries: list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    """The arg policy's entries, each NAME or NAME=VALUE; UsageError naming `where` otherwise."""
+    for entry in entries:
+        if not isinstance(entry, str) or not ALLOW_ARG.fullmatch(entry):
+            raise UsageError(f"{where} {entry!r} must be NAME or NAME=VALUE "
+                             "(e.g. permission_mode=bypassPermissions, or add_dirs for any directory)")
+    return tuple(dict.fromkeys(entries))
 
 
 @dataclass
@@ -24,6 +36,9 @@ class WorkerConfig:
     queues: list[str] | None = None  # None: every queue
     concurrency: int = 4
     allow_shell: bool = False
+    # The arg policy: argument values that widen what an agent may do, allowed by the operator
+    # (--allow-arg, [policy] allow_args); tasks needing others are left for other workers.
+    allow_args: tuple[str, ...] = ()
     config_file: Path | None = None
     lease_seconds: int = 60
     poll_interval: float = 5.0
@@ -52,6 +67,7 @@ class WorkerConfig:
             raise UsageError(f"--metrics-port must be 0-65535 (got {self.metrics_port})")
         if not self.metrics_host.strip():
             raise UsageError("--metrics-host must not be empty (127.0.0.1, or 0.0.0.0 for every interface)")
+        self.allow_args = check_allow_args(self.allow_args, "--allow-arg")
         if self.agents is not None and not self.agents:
             raise UsageError("--agents is empty; name at least one agent or leave it out")
 

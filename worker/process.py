@@ -199,10 +199,12 @@ class AgentProcess:
 
 async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_path: Path, log_cap: int,
                 token: str, result_marker: bytes | None = None,
-                on_output: Callable[[bytes], None] | None = None) -> AgentProcess:
-    """Start argv in a new session (its own process group) with stdin from /dev/null; on_output
+                on_output: Callable[[bytes], None] | None = None, stdin_path: Path | None = None) -> AgentProcess:
+    """Start argv in a new session (its own process group) with stdin from /dev/null, or read
+    from stdin_path (a prompt too big for one argument: a file, so no writer can block); on_output
     sees every read of its output."""
     loop = asyncio.get_running_loop()
+    stdin_fd = os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC) if stdin_path is not None else None
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     log = CappedLog(log_path, log_cap, on_output)
     env = {**env, RUN_TOKEN_VAR: token}
@@ -210,11 +212,12 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
         if cwd is None:
             pid = os.posix_spawn(_executable(argv[0], env.get("PATH")), argv, env, setsid=True,
                                  setsigdef=RESET_SIGNALS,
-                                 file_actions=[(os.POSIX_SPAWN_DUP2, _devnull(), 0),
+                                 file_actions=[(os.POSIX_SPAWN_DUP2, _devnull() if stdin_fd is None else stdin_fd, 0),
                                                (os.POSIX_SPAWN_DUP2, write_fd, 1), (os.POSIX_SPAWN_DUP2, write_fd, 2)])
             reap: Callable[[], int] = lambda: os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
         else:
-            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd, cwd=cwd,
+            stdin = subprocess.DEVNULL if stdin_fd is None else stdin_fd
+            process = subprocess.Popen(argv, stdin=stdin, stdout=write_fd, stderr=write_fd, cwd=cwd,
                                        env=env, start_new_session=True, close_fds=True)
             pid, reap = process.pid, process.wait
     except BaseException:
@@ -223,6 +226,8 @@ async def spawn(argv: list[str], *, env: dict[str, str], cwd: Path | None, log_p
         raise
     finally:
         os.close(write_fd)
+        if stdin_fd is not None:
+            os.close(stdin_fd)
     os.set_blocking(read_fd, False)
     child = AgentProcess(argv=argv, pid=pid, reap=reap, log=log, token=token, _pipe=read_fd,
                          result_marker=result_marker)

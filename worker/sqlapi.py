@@ -241,9 +241,14 @@ class Database:
     # -- the SQL API --------------------------------------------------------------------------
 
     async def register(self, hostname: str, pid: int, agents: list[str], queues: list[str] | None,
-                       concurrency: int, version: str) -> None:
+                       concurrency: int, version: str, allowed_args: tuple[str, ...] = ()) -> None:
         await self._call("execute", "select swarm.register_worker($1, $2, $3, $4, $5, $6, $7)",
                          self.worker, hostname, pid, agents, queues, concurrency, version)
+        await self._call("execute", "select swarm.set_worker_allowed_args($1, $2)", self.worker, list(allowed_args))
+
+    async def declare_task_args(self, agent: str, task_args: dict[str, Any] | None, like_agent: str | None) -> bool:
+        return await self._call("fetchval", "select swarm.declare_task_args($1, $2::jsonb, $3)", agent,
+                                None if task_args is None else json.dumps(task_args), like_agent)
 
     async def register_agent_key(self, key: bytes) -> None:
         """The key of this worker's attempts' task tokens (worker/capability.py). A worker name whose

@@ -168,8 +168,21 @@ class Supervisor:
 
     async def _register(self) -> None:
         await self.db.register(self.hostname, self.pid, self.agents, self.config.queues, self.config.concurrency,
-                               _package_version())
+                               _package_version(), allowed_args=self.config.allow_args)
         await self.db.register_agent_key(self.agent_key)
+        await self._declare_task_args()
+
+    async def _declare_task_args(self) -> None:
+        """Profiles from the TOML file declare their task args where the agent has none yet, so
+        the engine checks tasks for them at INSERT (and marks their widening values)."""
+        from .profiles.custom import declaration
+
+        for agent in self.agents:
+            task_args, like_agent = declaration(self.profiles.get(agent))
+            if (task_args is not None or like_agent is not None) \
+                    and await self.db.declare_task_args(agent, task_args, like_agent):
+                log.info("declared the task args of agent %s from its profile (%s)", agent,
+                         f"as {like_agent}'s" if like_agent else ", ".join(task_args or {}) or "none")
 
     def request_shutdown(self, sig: signal.Signals) -> None:
         if not self.stopping:
@@ -462,8 +475,11 @@ def run_worker(config: WorkerConfig) -> int:
     WorkerFault when the worker stopped because a part of it failed."""
     logging.basicConfig(level=os.environ.get("PGSWARM_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .profiles.custom import load_profiles
+    from .profiles.custom import load_policy, load_profiles
 
     profiles = load_profiles(config.config_file, config.allow_shell)
+    config.allow_args = (*config.allow_args, *load_policy(config.config_file))
+    if config.allow_args:
+        logging.getLogger("pgswarm.worker").info("the arg policy allows: %s", ", ".join(config.allow_args))
     process.keep_inherited_ignores_out_of_agents()
     return asyncio.run(Supervisor(config, profiles).run())

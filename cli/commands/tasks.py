@@ -94,6 +94,8 @@ def add(
                                                         help="cancel this task when a dependency fails (default), "
                                                         "or run it anyway"),
     file: Optional[Path] = typer.Option(None, "--file", "-f", help="a YAML or TOML pipeline of named steps"),
+    prompt_file: Optional[str] = typer.Option(None, "--prompt-file", help="read the prompt from FILE ('-': stdin); "
+                                              "for prompts of any size"),
     set_: list[str] = typer.Option([], "--set", help="pipeline variable NAME=VALUE, for {NAME} in the file "
                                    "(repeatable)"),
     as_json: bool = JsonOption,
@@ -103,8 +105,12 @@ def add(
     by the engine (one rule, SW005 naming the column), not here."""
     import os
 
+    if prompt_file is not None:
+        if prompt is not None or file is not None:
+            raise UsageError("--prompt-file gives the prompt: leave out PROMPT and --file")
+        prompt = _read_prompt_file(prompt_file)
     if (prompt is None) == (file is None):
-        raise UsageError("give either a PROMPT or --file PIPELINE")
+        raise UsageError("give either a PROMPT or --file PIPELINE (or the prompt in --prompt-file FILE)")
     if delay and at:
         raise UsageError("--delay and --at exclude each other")
     if set_ and file is None:
@@ -136,6 +142,25 @@ def add(
     existing = "" if done.created else f" (key {done.key!r} was taken: its task)"
     default = " (the database's default agent; --agent chooses)" if agent is None else ""
     print(f"pgswarm: task {done.id}{existing}: agent {done.agent}{default}, {done.status}", file=sys.stderr)
+
+
+def _read_prompt_file(name: str) -> str:
+    """The prompt in a file ('-': stdin), which must be UTF-8 text and not empty."""
+    where = "stdin" if name == "-" else name
+    try:
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"--prompt-file: cannot read {where}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--prompt-file: {where} is not UTF-8 text "
+                         f"(byte {exc.start} is {data[exc.start]:#04x})") from None
+    if not text.strip():
+        raise UsageError(f"--prompt-file: {where} is empty")
+    if "\x00" in text:
+        raise UsageError(f"--prompt-file: {where} holds a NUL byte (offset {text.index(chr(0))}); a prompt is text")
+    return text
 
 
 def _priority(value: str | None) -> int | str | None:

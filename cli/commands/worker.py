@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         concurrency: int = typer.Option(4, "--concurrency", "-c", help="attempts running at once"),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML file overriding or adding agent profiles"),
         allow_shell: bool = typer.Option(False, "--allow-shell", help="run shell tasks (sh -c PROMPT)"),
+        allow_arg: list[str] = typer.Option([], "--allow-arg", help="run tasks whose args widen what the agent "
+                                            "may do: NAME=VALUE (permission_mode=bypassPermissions) or NAME "
+                                            "(any value); repeatable"),
         name: Optional[str] = typer.Option(None, "--name", help="worker name (default: HOST-PID)"),
         metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="serve Prometheus /metrics here"),
         metrics_host: str = typer.Option("127.0.0.1", "--metrics-host",
@@ -69,7 +72,7 @@ def register(app: typer.Typer) -> None:
         # Built without the DSN first: WorkerConfig checks the ranges before anything connects.
         settings = WorkerConfig(
             dsn="", name=name, agents=_names(agents, "--agents"), queues=_names(queues, "--queues"),
-            concurrency=concurrency, allow_shell=allow_shell, config_file=config, lease_seconds=lease_seconds,
+            concurrency=concurrency, allow_shell=allow_shell, allow_args=tuple(allow_arg), config_file=config, lease_seconds=lease_seconds,
             poll_interval=poll_interval, shutdown_grace=shutdown_grace, kill_grace=kill_grace, log_dir=log_dir,
             log_max_bytes=max(4096, int(log_max_mb * 1024 * 1024)), metrics_port=metrics_port,
             metrics_host=metrics_host)

@@ -12,7 +12,7 @@ rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a trace
 swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py),
 hang-after-result (prints its result, then hangs without exiting: claude #25629), stall (prints
 its init event, then nothing: claude #17248), stall-then-echo (stall, unless started with --resume:
-then echo-args).
+then echo-args), prompt-size (how long the prompt is and where it came from).
 With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
 Claude Code does.
 """
@@ -23,7 +23,8 @@ import sys
 import time
 
 argv = sys.argv[1:]
-prompt = argv[argv.index("--") + 1] if "--" in argv else (argv[-1] if argv else "")
+# No `--`: the prompt comes on stdin (the worker's way for a prompt over 128 KiB), as for `claude -p`.
+prompt = argv[argv.index("--") + 1] if "--" in argv else sys.stdin.read()
 match = re.search(r"mode:([a-z0-9-]+)", prompt)
 mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
 session = "5f1c2d3e-0000-4000-8000-000000000001"
@@ -80,6 +81,8 @@ if mode in ("success", "slow"):
 elif mode == "echo-args":
     emit(init)
     emit(result(json.dumps(argv), with_model_usage=False))
+elif mode == "prompt-size":
+    emit(result(f"{len(prompt)} characters, {'argv' if '--' in argv else 'stdin'}", with_model_usage=False))
 elif mode == "json-object":
     print(json.dumps(result("Done as a single object.", with_model_usage=False), indent=2))
 elif mode == "json-array":

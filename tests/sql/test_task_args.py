@@ -60,7 +60,7 @@ def test_declared_args_are_accepted(swarm: SwarmClient) -> None:
         ("opencode", {"model": "anthropic/claude-sonnet-4"}),
         ("cursor", {"model": "gpt-5", "force": False}),
         ("shell", {"repo": "/srv/repo", "idle_timeout_seconds": 30}),
-        ("aider", {"model": None, "read": None}),
+        ("aider", {"model": None, "read": None, "max_turns": None}),
     ]
     for agent, args in accepted:
         swarm.make_task("x", agent=agent, args=Jsonb(args))
@@ -122,3 +122,54 @@ def test_widening_values_and_paths_outside_the_task_directory_need_an_allowance(
     assert _needs(swarm, "gemini", {"approval_mode": "yolo"}) == ["approval_mode=yolo"]
     assert _needs(swarm, "cursor", {"force": True}) == ["force=true"]
     assert _needs(swarm, "cursor", {"force": False}) == []
+
+
+def test_the_claim_leaves_a_widening_task_to_a_worker_allowed_to_run_it(swarm: SwarmClient, conn) -> None:
+    plain = swarm.make_task("x", agent="claude", args=Jsonb({"permission_mode": "acceptEdits"}))
+    bypass = swarm.make_task("x", agent="claude", args=Jsonb({"permission_mode": "bypassPermissions"}))
+    outside = swarm.make_task("x", agent="aider", args=Jsonb({"read": ["/etc/shadow"]}), concurrency_key="k")
+    assert swarm.task(bypass)["arg_allowances"] == ["permission_mode=bypassPermissions"]
+    for worker, allowed in (("strict", []), ("bypass", ["permission_mode=bypassPermissions"]), ("reads", ["read"])):
+        conn.execute("select swarm.register_worker(%s, 'h', 1, null, null, 4)", (worker,))
+        conn.execute("select swarm.set_worker_allowed_args(%s, %s)", (worker, allowed))
+    assert [t["id"] for t in swarm.claim("strict", max_tasks=10)] == [plain]
+    assert [t["id"] for t in swarm.claim("reads", max_tasks=10)] == [outside]  # the keyed (careful) path
+    assert [t["id"] for t in swarm.claim("bypass", max_tasks=10)] == [bypass]
+    assert [t["id"] for t in swarm.claim("unregistered", max_tasks=10)] == []
+
+
+def test_an_update_of_args_recomputes_the_allowances(swarm: SwarmClient, conn) -> None:
+    task_id = swarm.make_task("x", agent="codex", args=Jsonb({"sandbox": "workspace-write"}))
+    conn.execute("update swarm.agent_tasks set args = '{\"sandbox\": \"danger-full-access\"}' where id = %s",
+                 (task_id,))
+    assert swarm.task(task_id)["arg_allowances"] == ["sandbox=danger-full-access"]
+
+
+def test_allowed_args_must_be_name_or_name_value(conn) -> None:
+    conn.execute("select swarm.register_worker('w', 'h', 1, null, null, 4)")
+    for bad in (["=x"], ["permission mode"], [None]):
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("select swarm.set_worker_allowed_args('w', %s)", (bad,))
+        assert info.value.sqlstate == "SW005"
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("select swarm.set_worker_allowed_args('nobody', '{add_dirs}')")
+    assert "unknown worker 'nobody'" in info.value.diag.message_primary
+
+
+def test_why_pending_says_which_allowance_no_live_worker_has(swarm: SwarmClient, conn) -> None:
+    task_id = swarm.make_task("x", agent="codex", args=Jsonb({"sandbox": "danger-full-access"}))
+    conn.execute("select swarm.register_worker('strict', 'h', 1, '{codex}', null, 4)")
+    reasons = conn.execute("select code, brief from swarm.why_pending(%s)", (task_id,)).fetchall()
+    assert reasons == [("arg_policy", "needs --allow-arg sandbox=danger-full-access")]
+    conn.execute("select swarm.set_worker_allowed_args('strict', '{sandbox}')")
+    assert conn.execute("select count(*) from swarm.why_pending(%s)", (task_id,)).fetchone()[0] == 0
+    assert [t["id"] for t in swarm.claim("strict")] == [task_id]
+
+
+def test_a_schedule_with_bad_args_is_refused_when_made_not_at_each_fire(conn) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("""insert into swarm.schedules (name, cron, prompt, agent, args)
+                        values ('nightly', '@daily', 'x', 'claude', '{"max_turn": 3}')""")
+    assert info.value.sqlstate == "SW005" and "args.max_turn for agent 'claude'" in info.value.diag.message_primary
+    conn.execute("""insert into swarm.schedules (name, cron, prompt, agent, args)
+                    values ('nightly', '@daily', 'x', 'claude', '{"max_turns": 3}')""")

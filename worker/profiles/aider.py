@@ -32,8 +32,11 @@ class AiderProfile(CliProfile):
     env_allowlist: tuple[str, ...] = ("AIDER_*", "OPENAI_*", "ANTHROPIC_*", "GEMINI_*", "OPENROUTER_*",
                                       "DEEPSEEK_*", "OLLAMA_*", "VIRTUAL_ENV")
 
+    prompt_via: str | None = "file"  # --message-file
+
     def build_argv(self, task: TaskSpec) -> list[str]:
-        return [*self.command, f"--message={task.prompt}", "--yes-always", "--no-auto-commits", "--no-pretty",
+        message = f"--message-file={task.prompt_file}" if task.prompt_file is not None else f"--message={task.prompt}"
+        return [*self.command, message, "--yes-always", "--no-auto-commits", "--no-pretty",
                 *option_args(task.args, OPTIONS), *self.extra_args]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:

@@ -30,6 +30,9 @@ class TaskSpec:
     # args.swarm_tools: an MCP configuration file scoped to this attempt (profiles with
     # takes_mcp_config pass it to the agent), else None.
     mcp_config: str | None = None
+    # Set when the prompt is too big for one argument and the profile takes it another way
+    # (prompt_via): the file holding it, which is also the process's stdin.
+    prompt_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Profile(Protocol):
     extra_env: dict[str, str]
     # Default timeout when the task does not set one (the task's timeout_seconds wins).
     timeout_seconds: int | None
+    # How a prompt too big for one argument reaches the agent: "stdin", "file" or None (see cli.py).
+    prompt_via: str | None
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         """The argv; the prompt is one element. Raises ValueError with a clear message on bad args."""

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import (CliProfile, Repeated, common_outcome, limit_outcome, option_args, split_output,
-                  success_limit_outcome)
+from .cli import (CliProfile, JsonOrRepeated, Repeated, Text, common_outcome, limit_outcome, option_args,
+                  split_output, success_limit_outcome)
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -27,11 +27,16 @@ OPTIONS: dict[str, tuple[str, type]] = {
     "allowed_tools": ("--allowedTools", list),
     "disallowed_tools": ("--disallowedTools", list),
     "permission_mode": ("--permission-mode", str),
-    "append_system_prompt": ("--append-system-prompt", str),
+    "system_prompt": ("--system-prompt", Text),
+    "append_system_prompt": ("--append-system-prompt", Text),
     "resume": ("--resume", str),
     "add_dirs": ("--add-dir", Repeated),
     "effort": ("--effort", str),
     "max_budget_usd": ("--max-budget-usd", float),
+    "mcp_config": ("--mcp-config", JsonOrRepeated),
+    "strict_mcp_config": ("--strict-mcp-config", bool),
+    "settings": ("--settings", JsonOrRepeated),
+    "json_schema": ("--json-schema", JsonOrRepeated),
 }
 AUTH_HINTS = ("not logged in", "please run /login", "invalid api key", "authentication_error", "oauth token")
 
@@ -46,14 +51,16 @@ class ClaudeProfile(CliProfile):
     takes_mcp_config: bool = True
     # stream-json's last event (claude #25629: the process may hang after printing it).
     result_marker: bytes | None = b'{"type":"result"'
+    prompt_via: str | None = "stdin"  # `claude -p` without a prompt argument reads it from stdin
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose, forked so two runs never share a transcript.
         resume = ["--resume", task.resume_session, "--fork-session"] if task.resume_session and not task.args.get(
             "resume") else []
         swarm_tools = ["--mcp-config", task.mcp_config] if task.mcp_config else []
+        prompt = [] if task.prompt_file is not None else ["--", task.prompt]
         return [*self.command, "-p", "--output-format", "stream-json", "--verbose",
-                *option_args(task.args, OPTIONS), *resume, *swarm_tools, *self.extra_args, "--", task.prompt]
+                *option_args(task.args, OPTIONS), *resume, *swarm_tools, *self.extra_args, *prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_claude(exit_code, output)

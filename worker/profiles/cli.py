@@ -35,10 +35,28 @@ class CliProfile:
     idle_timeout_seconds: int | None = None
     result_marker: bytes | None = None
     result_grace_seconds: float = 10.0
+    # How a prompt too big for one argument (128 KiB) reaches the agent: "stdin" (the process
+    # reads TaskSpec.prompt_file on stdin) or "file" (build_argv names TaskSpec.prompt_file);
+    # None: such a prompt cannot run with this profile.
+    prompt_via: str | None = None
 
 
 class Repeated:
     """An option type: a list value repeats the flag once per item (`--file a --file b`)."""
+
+
+class Text:
+    """An option type: free text, one element `--flag=VALUE` (so a value may start with '-')."""
+
+
+class JsonOrRepeated:
+    """An option type: a JSON object becomes one element of compact JSON; a string or a list of
+    strings (file paths) repeats the flag per item (`--mcp-config a.json --mcp-config b.json`)."""
+
+
+class KeyValues:
+    """An option type: a JSON object, the flag once per key with `key=VALUE`, VALUE in JSON (which
+    codex's `-c key=value` reads as TOML: strings, numbers, booleans and arrays alike)."""
 
 
 def option_args(args: dict[str, Any], options: dict[str, tuple[str, type]]) -> list[str]:
@@ -52,7 +70,18 @@ def option_args(args: dict[str, Any], options: dict[str, tuple[str, type]]) -> l
         if arg not in args or args[arg] is None:
             continue
         value = args[arg]
-        if kind is list or kind is Repeated:
+        if kind is JsonOrRepeated and isinstance(value, dict):
+            argv += [flag, json.dumps(value, separators=(",", ":"))]
+        elif kind is KeyValues:
+            if not isinstance(value, dict) or not value:
+                raise ValueError(f"args.{arg} must be a non-empty JSON object of settings (got {value!r})")
+            _no_dash(arg, *value)
+            argv += [x for key, item in value.items() for x in (flag, f"{key}={json.dumps(item)}")]
+        elif kind is Text:
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"args.{arg} must be a non-empty string (got {value!r})")
+            argv.append(f"{flag}={value}")
+        elif kind is list or kind is Repeated or kind is JsonOrRepeated:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):

@@ -13,8 +13,8 @@ from typing import Any
 
 from ..capability import codex_mcp_overrides
 from .base import Outcome, TaskSpec
-from .cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
-                                         split_output)
+from .cli import (CliProfile, KeyValues, Repeated, common_outcome, last_line, limit_outcome, option_args,
+                  split_output)
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -22,6 +22,8 @@ OPTIONS: dict[str, tuple[str, type]] = {
     "sandbox": ("--sandbox", str),
     "skip_git_repo_check": ("--skip-git-repo-check", bool),
     "add_dirs": ("--add-dir", Repeated),
+    "config": ("-c", KeyValues),
+    "output_schema": ("--output-schema", str),
 }
 
 
@@ -32,13 +34,14 @@ class CodexProfile(CliProfile):
     takes_mcp_config: bool = True  # args.swarm_tools as -c mcp_servers.pgswarm... overrides
     env_allowlist: tuple[str, ...] = ("OPENAI_*", "CODEX_*", "AZURE_OPENAI_*", "XDG_*", "RUST_LOG")
     result_marker: bytes | None = b'{"type":"turn.completed"'  # the end of `exec --json`'s last turn
+    prompt_via: str | None = "stdin"  # `codex exec -` reads the prompt from stdin
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         # A retry continues the session the engine chose: `codex exec resume <id> PROMPT`.
         resume = ["resume", task.resume_session] if task.resume_session else []
         swarm_tools = codex_mcp_overrides() if task.mcp_config else []  # args.swarm_tools
         return [*self.command, "exec", "--json", *option_args(task.args, OPTIONS), *swarm_tools, *self.extra_args,
-                *resume, "--", task.prompt]
+                *resume, "--", "-" if task.prompt_file is not None else task.prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_codex(exit_code, output)

@@ -14,6 +14,9 @@
     base = "claude"
     extra_args = ["--model", "opus"]
 
+    [policy]                       # the arg policy, as --allow-arg gives it
+    allow_args = ["permission_mode=bypassPermissions", "add_dirs"]
+
 Bad input raises UsageError naming the file, the profile and the key.
 """
 from __future__ import annotations
@@ -26,26 +29,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..config import check_allow_args
 from ..errors import UsageError
 from .aider import AiderProfile, parse_aider
 from .base import Outcome, ProfileSet, TaskSpec
 from .claude import ClaudeProfile, parse_claude
 from .cli import CliProfile, common_outcome
 from .codex import CodexProfile, parse_codex
+from .cursor import CursorProfile, parse_cursor
 from .gemini import GeminiProfile, parse_gemini
+from .opencode import OpencodeProfile, parse_opencode
 from .shell import ShellProfile, exit_code_outcome
 
 BUILTINS: dict[str, type[CliProfile]] = {"claude": ClaudeProfile, "codex": CodexProfile, "gemini": GeminiProfile,
-                                         "aider": AiderProfile, "shell": ShellProfile}
+                                         "aider": AiderProfile, "opencode": OpencodeProfile,
+                                         "cursor": CursorProfile, "shell": ShellProfile}
 PARSERS: dict[str, Callable[[int, str], Outcome]] = {
     "claude-json": parse_claude, "codex-jsonl": parse_codex, "gemini-json": parse_gemini, "aider": parse_aider,
+    "opencode-jsonl": parse_opencode, "cursor-json": parse_cursor,
     "plain": lambda exit_code, output: common_outcome(exit_code, "agent") or exit_code_outcome(exit_code, output),
 }
 OVERRIDE_KEYS = {"command": (str, list), "timeout_seconds": int, "env_allowlist": list, "env": dict,
                  "stop_signals": list, "worktree": bool, "extra_args": list, "idle_timeout_seconds": int,
                  "result_grace_seconds": (int, float)}
 # Top-level keys of the worker TOML file besides the [profiles.NAME] tables.
-WORKER_KEYS: dict[str, type] = {"agent_dsn": str}  # the agents' login (as --agent-dsn)
+# The agents' login (as --agent-dsn); the arg policy, [policy] allow_args (as --allow-arg).
+WORKER_KEYS: dict[str, type] = {"agent_dsn": str, "policy": dict}
 _PLACEHOLDER = re.compile(r"\{(prompt|args\.[A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -83,6 +92,19 @@ def worker_setting(path: Path | None, key: str) -> Any:
     return None if path is None else _read_file(path).get(key)
 
 
+def declaration(profile: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """What a profile from the TOML file declares of its task args (swarm.declare_task_args):
+    (the declaration, or None) and (the built-in whose declaration it shares, or None). Built-ins
+    under their own names are declared by the engine's seed."""
+    if isinstance(profile, TemplateProfile):
+        names = [m.group(1).removeprefix("args.") for e in profile.argv for m in _PLACEHOLDER.finditer(e)]
+        return {n: {"type": "scalar"} for n in names if n != "prompt"}, None
+    base = next((name for name, cls in BUILTINS.items() if type(profile) is cls), None)
+    if base is None or base == profile.name:
+        return None, None
+    return None, base
+
+
 def builtin_profiles(allow_shell: bool) -> dict[str, CliProfile]:
     return {name: cls() for name, cls in BUILTINS.items() if name != "shell" or allow_shell}
 
@@ -98,6 +120,23 @@ def load_profiles(path: Path | None, allow_shell: bool) -> ProfileSet:
                 continue  # shell stays off without --allow-shell, whatever the file says
             profiles[name] = _profile(name, table, profiles, where)
     return ProfileSet(dict(profiles))
+
+
+def load_policy(path: Path | None) -> tuple[str, ...]:
+    """The [policy] table: `allow_args = ["permission_mode=bypassPermissions", "add_dirs"]`, what
+    --allow-arg gives on the command line."""
+    if path is None:
+        return ()
+    policy = _read_file(path).get("policy", {})
+    if not isinstance(policy, dict):
+        raise UsageError(f"{path}: policy must be a table: [policy]")
+    unknown = set(policy) - {"allow_args"}
+    if unknown:
+        raise UsageError(f"{path}: [policy] has an unknown key {sorted(unknown)[0]!r} (known: allow_args)")
+    entries = policy.get("allow_args", [])
+    if not isinstance(entries, list):
+        raise UsageError(f"{path}: [policy] allow_args must be a list of strings")
+    return check_allow_args(entries, f"{path}: [policy] allow_args entry")
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -35,11 +35,16 @@ class GeminiProfile(CliProfile):
     name: str = "gemini"
     command: tuple[str, ...] = ("gemini",)
     env_allowlist: tuple[str, ...] = ("GEMINI_*", "GOOGLE_*", "XDG_*", "NODE_*")
+    prompt_via: str | None = "stdin"  # without --prompt, gemini reads a piped stdin as the prompt
 
     def build_argv(self, task: TaskSpec) -> list[str]:
         resume = [f"--resume={task.resume_session}"] if task.resume_session else []  # a retry continues it
-        return [*self.command, "--output-format", "json", *option_args(task.args, OPTIONS), *resume,
-                *self.extra_args, f"--prompt={task.prompt}"]
+        # A task with args.repo runs in a fresh worktree, which gemini does not trust (exit 55):
+        # trust it for this session only.
+        trust = ["--skip-trust"] if task.args.get("repo") and self.worktree and not task.args.get("skip_trust") else []
+        prompt = [] if task.prompt_file is not None else [f"--prompt={task.prompt}"]
+        return [*self.command, "--output-format", "json", *option_args(task.args, OPTIONS), *resume, *trust,
+                *self.extra_args, *prompt]
 
     def parse_outcome(self, exit_code: int, output: str, log_path: Path) -> Outcome:
         return parse_gemini(exit_code, output)

@@ -237,7 +237,7 @@ def test_the_matrix_names_every_action_the_test_knows() -> None:
     assert list(expected_matrix()) == list(ACTIONS)
 
 
-@pytest.mark.parametrize("column", [c for c in ROLE_OF_COLUMN if c != "swarm_agent"])
+@pytest.mark.parametrize("column", list(ROLE_OF_COLUMN))
 def test_role_matrix(conn: psycopg.Connection, login: Login, column: str) -> None:
     matrix = expected_matrix()
     if column not in next(iter(matrix.values())):

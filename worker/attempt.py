@@ -257,6 +257,13 @@ class Attempt:
                                       f"(is it installed on {self.settings.hostname}'s PATH?)")
         started = time.monotonic()
         exit_code = await self._wait(child)
+        if self.stop_reason is None and sessions.resume_refused(self.task.resume_session, child.output_tail(8192)):
+            # The session to resume is not on this node (its files were cleaned up, or another
+            # HOME): run afresh in the same attempt rather than fail it.
+            log.warning("task %d: %s cannot resume session %s here; starting a new session", self.task.id,
+                        self.task.agent, self.task.resume_session)
+            self.task = dataclasses.replace(self.task, resume_session=None)
+            return await self._execute(dataclasses.replace(launch, argv=self.profile.build_argv(self._spec())))
         self.run_seconds = time.monotonic() - started
         self._mark_exited()
         tail = child.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]

@@ -9,11 +9,16 @@ so the head of the attempt's log is read, then the tail, then the parsed result.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 SESSION_SCAN_BYTES = 64 * 1024
 _MARKERS = ('"session_id"', '"thread_id"', '"sessionId"')
+# What the agents print when the session to resume is not on this node: claude "No conversation
+# found with session ID: X", codex "no rollout found for thread id X", gemini "session X not found".
+_RESUME_REFUSED = re.compile(r"no conversation found with session id|no rollout found|"
+                             r"session\b.{0,100}\bnot found|invalid session identifier", re.I)
 
 
 def find_session_id(text: str) -> str | None:
@@ -49,3 +54,9 @@ def session_of_attempt(log_path: Path, tail: str, result: dict[str, Any] | None)
     if found is None and result is not None and isinstance(result.get("session_id"), str):
         found = result["session_id"]
     return found[:200] if found else None
+
+
+def resume_refused(session: str | None, output: str) -> bool:
+    """Whether a run started to resume `session` said that session does not exist here."""
+    return bool(session) and bool(_RESUME_REFUSED.search(output))
+

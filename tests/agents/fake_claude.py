@@ -13,7 +13,8 @@ swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py),
 hang-after-result (prints its result, then hangs without exiting: claude #25629), stall (prints
 its init event, then nothing: claude #17248), stall-then-echo (stall, unless started with --resume:
 then echo-args), prompt-size (how long the prompt is and where it came from).
-With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
+A `--resume` of a session whose id starts with "gone" fails as Claude Code does for a session it
+does not have. With `--resume ID --fork-session` it runs in a new session (the last digit of the id + 1), as
 Claude Code does.
 """
 import json
@@ -28,6 +29,11 @@ prompt = argv[argv.index("--") + 1] if "--" in argv else sys.stdin.read()
 match = re.search(r"mode:([a-z0-9-]+)", prompt)
 mode = os.environ.get("FAKE_MODE") or (match.group(1) if match else "success")
 session = "5f1c2d3e-0000-4000-8000-000000000001"
+if "--resume" in argv and argv[argv.index("--resume") + 1].startswith("gone"):  # not on this node
+    print(f"No conversation found with session ID: {argv[argv.index('--resume') + 1]}", file=sys.stderr)
+    print(json.dumps({"type": "result", "subtype": "error_during_execution", "is_error": True, "num_turns": 0,
+                      "session_id": "e2c448f9-0000-4000-8000-00000000000e", "total_cost_usd": 0}), flush=True)
+    sys.exit(1)
 if "--resume" in argv and "--fork-session" in argv:
     resumed = argv[argv.index("--resume") + 1]
     session = resumed[:-1] + str((int(resumed[-1], 16) + 1) % 10)

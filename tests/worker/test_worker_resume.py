@@ -92,3 +92,17 @@ def test_after_a_lost_lease_the_next_attempt_resumes_the_session_recorded_while_
     argv = json.loads(row["result"]["text"])
     assert argv[argv.index("--resume") + 1] == FIRST_SESSION
     assert [r[1] for r in ledger(db, task_id)] == ["lease_expired", "completed"]
+
+
+def test_a_session_missing_on_this_node_runs_afresh_in_the_same_attempt(workers: Workers,
+                                                                         db: psycopg.Connection) -> None:
+    import socket
+
+    task_id = add(db, "mode:success", agent="claude")
+    db.execute("select * from swarm.claim_task('w0', hostname => %s)", (socket.gethostname(),))
+    db.execute("select * from swarm.release_task(%s, 'w0', 1, session_id => 'gone-1234')", (task_id,))
+    workers.start(config=fake_config("claude"))
+    row = wait_status(workers.dsn, task_id, "completed", workers=workers)
+    assert row["attempts"] == 1 and row["result"]["text"].startswith("Fixed the flaky test")
+    assert ledger(db, task_id)[1][1:4] == ("completed", FIRST_SESSION, "gone-1234")
+    assert workers.logged("cannot resume session gone-1234 here; starting a new session")

@@ -135,6 +135,7 @@ class Attempt:
         # retry after a lost lease resumes it too).
         self.on_session = on_session
         self.session_id: str | None = None
+        self._built_spec: TaskSpec | None = None
         self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
         self._mcp_config: Path | None = None  # args.swarm_tools: removed when the attempt ends
 
@@ -186,10 +187,12 @@ class Attempt:
             if problem and getattr(profile, "prompt_via", None):
                 # Too big for one argument: the prompt goes in a file, on stdin or named in argv.
                 prompt_file = self.settings.logs / f"{stem}-prompt.txt"
-                argv = profile.build_argv(dataclasses.replace(spec, prompt_file=prompt_file))
+                spec = dataclasses.replace(spec, prompt_file=prompt_file)
+                argv = profile.build_argv(spec)
                 problem = process.argv_problem(argv)
             if problem:
                 raise ValueError(problem)
+            self._built_spec = spec  # what argv was built from (a fresh run after a refused resume)
             tree_spec = worktree.spec_from_args(task.args) if profile.worktree else None
             cwd_arg = _cwd_arg(task.args, worktree_too=tree_spec is not None)
         except ValueError as exc:
@@ -263,7 +266,8 @@ class Attempt:
             log.warning("task %d: %s cannot resume session %s here; starting a new session", self.task.id,
                         self.task.agent, self.task.resume_session)
             self.task = dataclasses.replace(self.task, resume_session=None)
-            return await self._execute(dataclasses.replace(launch, argv=self.profile.build_argv(self._spec())))
+            fresh = dataclasses.replace(self._built_spec or self._spec(), resume_session=None)
+            return await self._execute(dataclasses.replace(launch, argv=self.profile.build_argv(fresh)))
         self.run_seconds = time.monotonic() - started
         self._mark_exited()
         tail = child.output_tail(OUTPUT_TAIL_CHARS * 4)[-OUTPUT_TAIL_CHARS:]

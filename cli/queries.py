@@ -409,6 +409,16 @@ def stale_workers(conn: psycopg.Connection) -> list[Row]:
         """)
 
 
+def quarantined_agents(conn: psycopg.Connection) -> list[Row]:
+    """Agents live workers stopped claiming because their node cannot run them (node-local faults)."""
+    return _rows(conn, """
+        select w.worker, w.hostname, q.key as agent, q.value ->> 'kind' as kind, q.value ->> 'reason' as reason,
+               (q.value ->> 'retry_at')::timestamptz as retry_at
+          from swarm.worker_stats as w, jsonb_each(w.quarantined) as q
+         where w.alive order by w.worker, q.key
+        """)
+
+
 def stuck_tasks(conn: psycopg.Connection) -> list[Row]:
     """Running past their lease by a minute (nobody reaps), or pending for an hour with a claimable
     agent and no live worker."""

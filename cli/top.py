@@ -36,6 +36,13 @@ class Section:
     empty: str
 
 
+def _worker_state(worker: dict[str, Any]) -> str:
+    """alive / stopped / silent, and the agents it quarantined (its node cannot run them)."""
+    state = "alive" if worker["alive"] else "stopped" if worker["stopped_at"] else "silent"
+    quarantined = sorted(worker.get("quarantined") or {})
+    return f"{state}, no {','.join(quarantined)}" if quarantined and worker["alive"] else state
+
+
 def progress_text(row: dict[str, Any]) -> str:
     """The running attempt's progress (turns, cost, current tool) where the worker reports it,
     else the attempt number."""
@@ -91,7 +98,7 @@ def sections(data: dict[str, Any]) -> list[Section]:
     workers = Section("workers", [("worker", grow), ("host", fixed), ("state", fixed), ("running", fixed),
                                   ("heartbeat", fixed)],
                       [[w["worker"], w["hostname"] or "",
-                        "alive" if w["alive"] else "stopped" if w["stopped_at"] else "silent",
+                        _worker_state(w),
                         f"{w['running']}/{w['concurrency']}", duration(w["heartbeat_age"]) + " ago"]
                        for w in data["workers"]], "no workers")
     failures = Section("recent failures", [("at", fixed), ("task", fixed), ("event", fixed), ("agent", fixed),

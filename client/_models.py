@@ -174,7 +174,7 @@ class Task:
     run_after: datetime | None = None
     attempts: int = 0
     max_attempts: int = 3
-    timeout_seconds: int = 1800
+    timeout_seconds: int | None = None  # None: the agent profile's, else 30 minutes
     lease_expires_at: datetime | None = None
     worker: str | None = None
     pid: int | None = None

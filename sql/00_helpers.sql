@@ -26,7 +26,7 @@
 --   46_live_output   swarm.ship_output() (running attempts' output and progress, NOTIFY swarm_output)
 --   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
---   65_workers       swarm.register_worker(), swarm.stop_worker()
+--   65_workers       swarm.register_worker(), swarm.stop_worker(), swarm.set_worker_quarantine()
 --   66_wake          swarm.claim_or_wait(), swarm.idle_check(), swarm.wake_channel(), swarm._wake()
 --   70_cancel        swarm.cancel_task(), swarm.retry_task(), swarm.cancel_tasks(), swarm.retry_tasks()
 --   72_priority      swarm.set_priority()

@@ -373,7 +373,7 @@ create or replace function swarm.enqueue(
   key text default null,
   run_after timestamptz default null,
   max_attempts int default 3,
-  timeout_seconds int default 1800,
+  timeout_seconds int default null,  -- null: the agent's profile's, else 1800 s (migration 0017)
   concurrency_key text default null,
   parent_id bigint default null,
   on_dependency_failure text default 'cancel',

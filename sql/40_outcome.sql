@@ -314,10 +314,13 @@ comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])
 --   fenced by:  (worker, attempt), as complete_task.
 --   guarantees: retryable and attempts left -> pending after retry_in_seconds or the agent's
 --               backoff; otherwise failed, and dependents cancelled or released per their
---               on_dependency_failure, transitively; a requested cancel -> cancelled. A failure
---               counts towards the agent's circuit breaker (not a cancel). The attempt's
---               ledger row is closed; cost and tokens add to the task's totals and the day's spend.
---   raises:     SW002 unknown task, SW005 negative retry_in_seconds.
+--               on_dependency_failure, transitively; a requested cancel -> cancelled. Only a
+--               failure with fault = 'service' (it says something about the agent's service)
+--               counts towards the agent's circuit breaker; fault = 'task' (the task's own
+--               failure: a command exiting 3, a refused prompt) never pauses the agent. The
+--               attempt's ledger row is closed; cost and tokens add to the task's totals and the
+--               day's spend.
+--   raises:     SW002 unknown task, SW005 negative retry_in_seconds or unknown fault.
 --   notifies:   swarm_ready when the retry is immediate or dependents became claimable.
 create or replace function swarm.fail_task(
   task_id bigint,
@@ -333,7 +336,8 @@ create or replace function swarm.fail_task(
   output_tokens bigint default null,
   retry_in_seconds int default null,
   retryable boolean default true,
-  session_id text default null)
+  session_id text default null,
+  fault text default 'service')
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
@@ -347,6 +351,9 @@ declare
 begin
   if fail_task.retry_in_seconds < 0 then
     perform swarm._invalid(format('retry_in_seconds %s must not be negative', fail_task.retry_in_seconds));
+  end if;
+  if fail_task.fault is distinct from 'service' and fail_task.fault is distinct from 'task' then
+    perform swarm._invalid(format('fault %L must be ''service'' or ''task''', fail_task.fault));
   end if;
   v_task := swarm._fence(fail_task.task_id, fail_task.worker, fail_task.attempt, 'fail', v_now);
   if v_task.id is null then
@@ -372,7 +379,7 @@ begin
   v_status := swarm._settle_attempt(v_task, 'failed', coalesce(fail_task.error, 'failed'),
                                     coalesce(fail_task.retryable, true),
                                     make_interval(secs => fail_task.retry_in_seconds), v_now);
-  if v_status <> 'cancelled' then
+  if v_status <> 'cancelled' and fail_task.fault = 'service' then
     perform swarm._agent_failed(v_task.agent, v_now);
   end if;
   perform swarm._notify_slot_freed(v_task.agent, v_task.concurrency_key);
@@ -381,7 +388,7 @@ begin
 end
 $$;
 comment on function swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int,
-                                    boolean, text)
+                                    boolean, text, text)
   is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
 
 -- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,

@@ -36,3 +36,23 @@ as $$
   update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now() where w.name = $1
 $$;
 comment on function swarm.stop_worker(text) is 'mark a worker as stopped';
+
+-- swarm.set_worker_quarantine: a worker says which agents it stopped claiming because this node
+-- cannot run them (node-local faults: executable missing, not logged in, offline); {} when none.
+--   locks:      the worker's row.   guarantees: nothing else changes (no task, no agent pause).
+--   raises:     SW005 not a JSON object.   notifies: nothing.
+create or replace function swarm.set_worker_quarantine(name text, quarantined jsonb)
+returns void
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
+as $$
+begin
+  if jsonb_typeof(coalesce(set_worker_quarantine.quarantined, '{}')) <> 'object' then
+    perform swarm._invalid(format('quarantined must be a JSON object of agent names (got %s)',
+                                  left(set_worker_quarantine.quarantined::text, 100)));
+  end if;
+  update swarm.workers as w set quarantined = coalesce(set_worker_quarantine.quarantined, '{}')
+   where w.name = set_worker_quarantine.name;
+end
+$$;
+comment on function swarm.set_worker_quarantine(text, jsonb)
+  is 'record the agents a worker stopped claiming because its node cannot run them';

@@ -84,7 +84,8 @@ select w.name as worker,
        w.heartbeat_at,
        swarm.now() - w.heartbeat_at as heartbeat_age,
        swarm._worker_alive(w.stopped_at, w.heartbeat_at, swarm.now()) as alive,
-       w.stopped_at
+       w.stopped_at,
+       w.quarantined  -- agents this worker stopped claiming: its node cannot run them
   from swarm.workers as w
   left join (
     select task.worker, count(*) as running, array_agg(task.id order by task.id) as task_ids
@@ -92,7 +93,7 @@ select w.name as worker,
      where task.status = 'running'
      group by task.worker
   ) as run on run.worker = w.name;
-comment on view swarm.worker_stats is 'workers: liveness (heartbeat within 2 minutes), running tasks';
+comment on view swarm.worker_stats is 'workers: liveness (heartbeat within 2 minutes), running tasks, quarantined agents';
 
 -- swarm.stats: throughput and latency over a recent window, from the event history.
 --   wait = claim time - when the task became claimable (ready_at recorded at claim);

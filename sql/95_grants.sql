@@ -49,7 +49,7 @@ grant execute on function
   swarm.wake_channel(text),
   swarm.heartbeat(text, bigint[], int),
   swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text),
-  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text),
+  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text, text),
   swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text),
   swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint, bigint, text),
   swarm.record_session(bigint, text, int, text),
@@ -57,6 +57,7 @@ grant execute on function
   swarm.next_run_after(text[], text[]),
   swarm.pause_agent(text, timestamptz, text),
   swarm.register_worker(text, text, int, text[], text[], int, text),
+  swarm.set_worker_quarantine(text, jsonb),
   swarm.stop_worker(text),
   swarm.complete_tasks(text, bigint[], int[], jsonb[]),
   swarm.dependency_results(bigint)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from . import capability, process, sessions, worktree
+from .faults import last_printed_error, node_fault_reason
 from .profiles.base import Outcome, Profile, TaskSpec
 from .records import AttemptOutcome, ClaimedTask
 
@@ -28,6 +29,8 @@ log = logging.getLogger("pgswarm.worker")
 
 OUTPUT_TAIL_CHARS = 8192
 SESSION_WATCH = 120.0  # how long an attempt's log is watched for the agent's session id
+# A task's timeout when neither the task nor its agent's profile sets one (task > profile > this).
+DEFAULT_TIMEOUT_SECONDS = 1800
 PARSE_BYTES = 256 * 1024
 
 # idle: printed nothing for idle_timeout_seconds; result_hang: printed its final result and did
@@ -138,6 +141,8 @@ class Attempt:
         self._built_spec: TaskSpec | None = None
         self._wake_on_stop: Callable[[], None] | None = None  # set while the process runs
         self._mcp_config: Path | None = None  # args.swarm_tools: removed when the attempt ends
+        # task > profile > default: the task's column is null unless the task set it.
+        self.timeout_seconds: int = task.timeout_seconds or profile.timeout_seconds or DEFAULT_TIMEOUT_SECONDS
 
     def request_stop(self, reason: StopReason, at_once: bool = False) -> None:
         """Stop the process (if it runs) and report the attempt as this reason says."""
@@ -236,7 +241,7 @@ class Attempt:
     def _spec(self, mcp_config: str | None = None) -> TaskSpec:
         task = self.task
         return TaskSpec(id=task.id, attempt=task.attempt, agent=task.agent, prompt=task.prompt, args=task.args,
-                        timeout_seconds=task.timeout_seconds, resume_session=task.resume_session,
+                        timeout_seconds=self.timeout_seconds, resume_session=task.resume_session,
                         mcp_config=mcp_config)
 
     def _cannot_start(self, error: str, retryable: bool = True) -> AttemptOutcome:
@@ -256,8 +261,14 @@ class Attempt:
             self.token = None
             if exc.filename == str(launch.log_path):
                 return self._cannot_start(f"cannot write the attempt's log {launch.log_path}: {exc.strerror or exc}")
-            return self._cannot_start(f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} "
-                                      f"(is it installed on {self.settings.hostname}'s PATH?)")
+            error = f"cannot start {launch.argv[0]!r}: {exc.strerror or exc} (is it installed on {self.settings.hostname}'s PATH?)"
+            log.warning("task %d: %s", self.task.id, error)
+            command = tuple(getattr(self.profile, "command", ()) or ())
+            if command and launch.argv[0] != command[0]:
+                # The task's own command (a shell task run directly), not the agent's executable.
+                return AttemptOutcome(self.task, "failed", error=error, fault="task")
+            # A node-local fault: the task goes back untouched, the agent is quarantined here.
+            return AttemptOutcome(self.task, "node_fault", error=error, fault="missing")
         started = time.monotonic()
         exit_code = await self._wait(child)
         if self.stop_reason is None and sessions.resume_refused(self.task.resume_session, child.output_tail(8192)):
@@ -279,7 +290,9 @@ class Attempt:
                         self.task.id, self._result_grace())
             self.stop_reason = None
         if self.stop_reason is not None:
-            return self._with_session(self._stopped(files), launch, child)
+            return self._with_session(
+                self._stopped(files, child.output_tail(PARSE_BYTES) if self.stop_reason == "timeout" else ""),
+                launch, child)
         try:
             outcome = self.profile.parse_outcome(0 if hung_after_result else exit_code,
                                                  child.output_tail(PARSE_BYTES), launch.log_path)
@@ -313,7 +326,7 @@ class Attempt:
         # One future woken by whichever comes first: the exit, a stop request, the timeout.
         child.exited.add_done_callback(wake)
         self._wake_on_stop = wake
-        timeout = self.task.timeout_seconds
+        timeout = self.timeout_seconds
         timer = loop.call_later(timeout, wake) if timeout else None
         watchdog = self._watch(child, wake, child.log.path)
         if self.stop_reason is not None:
@@ -374,9 +387,11 @@ class Attempt:
 
     # -- the outcome ------------------------------------------------------------------------
 
-    def _stopped(self, files: dict[str, Any]) -> AttemptOutcome:
+    def _stopped(self, files: dict[str, Any], output: str) -> AttemptOutcome:
         """An attempt the worker stopped: lost (nothing to say), shutdown (released without
-        spending the attempt), cancel (the engine records cancelled), timeout (a failed attempt)."""
+        spending the attempt), cancel (the engine records cancelled), timeout (a failed attempt
+        naming the last error the agent printed; a node-local fault when that error says this
+        node is offline: an agent retrying a network failure until the timeout)."""
         task = self.task
         if self.stop_reason == "lost":
             return AttemptOutcome(task, "lost", **files)
@@ -391,8 +406,16 @@ class Attempt:
             return AttemptOutcome(task, "failed", error=f"no output for {self._idle_timeout():g}s "
                                                         f"(idle_timeout_seconds); the process was stopped ({signals}, "
                                                         f"then SIGKILL)", **files)
-        return AttemptOutcome(task, "failed", error=f"timed out after {task.timeout_seconds}s; the process was "
-                                                    f"stopped ({signals}, then SIGKILL)", **files)
+        stopped = f"the process was stopped ({signals}, then SIGKILL)"
+        last = last_printed_error(output)
+        if last is None:
+            return AttemptOutcome(task, "failed", error=f"timed out after {self.timeout_seconds}s; {stopped}",
+                                  fault="task", **files)
+        error = f"timed out after {self.timeout_seconds}s; the last error it printed: {last}; {stopped}"
+        node = node_fault_reason(last)
+        if node is not None:
+            return AttemptOutcome(task, "node_fault", error=error, fault=node, **files)
+        return AttemptOutcome(task, "failed", error=error, fault="service", **files)
 
     def _from_profile(self, outcome: Outcome, result: dict[str, Any] | None,
                       files: dict[str, Any]) -> AttemptOutcome:
@@ -405,12 +428,17 @@ class Attempt:
             reason = outcome.pause_reason or f"{task.agent} usage limit"
             return AttemptOutcome(task, "usage_limit", error=f"usage limit: {reason}", pause_until=outcome.pause_until,
                                   pause_reason=reason, **files)
+        if outcome.kind == "node_fault" or (outcome.kind == "failed" and node_fault_reason(outcome.error or "")):
+            fault = outcome.fault if outcome.kind == "node_fault" else node_fault_reason(outcome.error or "")
+            return AttemptOutcome(task, "node_fault", error=outcome.error or f"{task.agent} cannot run on this node",
+                                  fault=fault or "set-up", **files)
         if outcome.kind == "tempfail":
             return AttemptOutcome(task, "released", retry_in_seconds=outcome.retry_in_seconds,
                                   error=outcome.error or f"exit code {files['exit_code']} (EX_TEMPFAIL): try again later",
                                   **files)
         return AttemptOutcome(task, "failed", error=outcome.error or f"exit code {files['exit_code']}", result=result,
-                              retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, **usage, **files)
+                              retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable,
+                              fault=outcome.fault, **usage, **files)
 
 
 class _Watchdog:

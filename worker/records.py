@@ -20,7 +20,7 @@ class ClaimedTask:
     agent: str
     prompt: str
     args: dict[str, Any]
-    timeout_seconds: int
+    timeout_seconds: int | None  # the task's own; None: the profile's, else DEFAULT_TIMEOUT_SECONDS
     depends_on: tuple[int, ...] = ()
     queue: str = "default"
     max_attempts: int = 1
@@ -37,9 +37,11 @@ class ClaimedTask:
 #   failed       swarm.fail_task (the engine decides retry, final failure or cancel)
 #   released     swarm.release_task, without spending the attempt (EX_TEMPFAIL, throttle, shutdown)
 #   usage_limit  swarm.release_for_usage_limit: the agent's pause and the release, one transaction
+#   node_fault   this node cannot run the agent: swarm.release_task without spending the attempt
+#                (no delay: another node may take it); the supervisor quarantines the agent here
 #   cancelled    the worker stopped it because the task was cancelled: swarm.fail_task, not retryable
 #   lost         another worker owns the task now: nothing is reported
-OutcomeKind = Literal["completed", "failed", "released", "usage_limit", "cancelled", "lost"]
+OutcomeKind = Literal["completed", "failed", "released", "usage_limit", "node_fault", "cancelled", "lost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,9 @@ class AttemptOutcome:
     pause_until: datetime | None = None  # usage_limit
     pause_reason: str | None = None  # usage_limit
     session_id: str | None = None  # the agent's session, recorded in the attempt ledger for a resume
+    # failed: "service" (counts towards the agent's circuit breaker) or "task" (never counted);
+    # node_fault: what is wrong with this node ("missing", "not logged in", "offline", ...).
+    fault: str = "service"
 
     @property
     def files(self) -> dict[str, Any]:

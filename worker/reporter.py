@@ -21,7 +21,7 @@ from .errors import DatabaseDown
 from .metrics import Metrics
 from .records import AttemptOutcome
 from .sqlapi import Database, Report
-from .storable import storable, storable_text
+from .storable import plain_text, storable, storable_text
 
 log = logging.getLogger("pgswarm.worker")
 
@@ -72,6 +72,10 @@ class Reporter:
             return lambda: self.db.release_for_usage_limit(
                 task.id, task.attempt, until=outcome.pause_until,
                 reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit", **_usage(outcome))
+        if outcome.kind == "node_fault":
+            # No delay: another node may run it now; this one has quarantined the agent.
+            return lambda: self.db.release(task.id, task.attempt, delay_seconds=0,
+                                           reason=outcome.error or "node-local fault")
         if outcome.kind in ("released", "usage_limit"):
             # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).
             return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds,
@@ -80,7 +84,7 @@ class Reporter:
             task.id, task.attempt, error=outcome.error or "failed", result=outcome.result, cost_usd=outcome.cost_usd,
             input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
             retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, session_id=outcome.session_id,
-            **outcome.files)
+            fault="service" if outcome.fault == "service" else "task", **outcome.files)
 
     # -- completions, batched -----------------------------------------------------------------
 
@@ -158,6 +162,9 @@ def storable_outcome(outcome: AttemptOutcome) -> AttemptOutcome:
     def text(value: str | None) -> str | None:
         return None if value is None else storable_text(value)
 
-    return dataclasses.replace(outcome, error=text(outcome.error), result=storable(outcome.result),
+    def plain(value: str | None) -> str | None:
+        return None if value is None else plain_text(value)
+
+    return dataclasses.replace(outcome, error=plain(outcome.error), result=storable(outcome.result),
                                output_tail=text(outcome.output_tail), log_path=text(outcome.log_path),
-                               pause_reason=text(outcome.pause_reason), session_id=text(outcome.session_id))
+                               pause_reason=plain(outcome.pause_reason), session_id=text(outcome.session_id))

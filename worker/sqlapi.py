@@ -258,6 +258,11 @@ class Database:
         except asyncpg.exceptions.InsufficientPrivilegeError as exc:
             raise UsageError(f"--name {self.worker}: {exc.args[0] if exc.args else exc}") from None
 
+    async def set_quarantine(self, quarantined: dict[str, Any]) -> None:
+        """Show which agents this worker stopped claiming (swarm.workers.quarantined)."""
+        await self._call("execute", "select swarm.set_worker_quarantine($1, $2::jsonb)", self.worker,
+                         json.dumps(quarantined))
+
     async def stop_worker(self) -> None:
         await self._call("execute", "select swarm.stop_worker($1)", self.worker)
 
@@ -315,15 +320,15 @@ class Database:
                    log_path: str | None, result: dict[str, Any] | None = None, cost_usd: float | None = None,
                    input_tokens: int | None = None, output_tokens: int | None = None,
                    retry_in_seconds: int | None = None, retryable: bool = True,
-                   session_id: str | None = None) -> Report:
+                   session_id: str | None = None, fault: str = "service") -> Report:
         row = await self._call(
             "fetchrow",
             "select accepted, status, message from swarm.fail_task(task_id => $1, worker => $2, attempt => $3, "
             "error => $4, exit_code => $5, output_tail => $6, log_path => $7, result => $8::jsonb, "
             "cost_usd => $9, input_tokens => $10, output_tokens => $11, retry_in_seconds => $12, "
-            "retryable => $13, session_id => $14)",
+            "retryable => $13, session_id => $14, fault => $15)",
             task_id, self.worker, attempt, error, exit_code, output_tail, log_path, _json(result), cost_usd,
-            input_tokens, output_tokens, retry_in_seconds, retryable, session_id)
+            input_tokens, output_tokens, retry_in_seconds, retryable, session_id, fault)
         return Report(row["accepted"], row["status"], row["message"])
 
     async def release(self, task_id: int, attempt: int, *, reason: str, delay_seconds: int | None = 0,

@@ -11,6 +11,9 @@ before it is sent:
 - an unpaired surrogate becomes U+FFFD REPLACEMENT CHARACTER (`�`), as a UTF-8 decoder would.
 
 Dictionary keys are cleaned like values. The log file on disk keeps the agent's bytes as printed.
+
+Error text (and a pause reason) also loses ANSI escape sequences (`plain_text`): colours and cursor
+moves an agent printed for a terminal are noise in `pgswarm show` and the dashboard.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from typing import Any, TypeVar
 NUL_STAND_IN = "\u2400"
 SURROGATE_STAND_IN = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# CSI (ESC [ ... final byte), OSC (ESC ] ... BEL or ESC \), and two-byte escapes.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
 
 T = TypeVar("T")
 
@@ -35,6 +40,11 @@ def storable_text(text: str) -> str:
         text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         text = _SURROGATE.sub(SURROGATE_STAND_IN, text)
     return text
+
+
+def plain_text(text: str) -> str:
+    """Storable text without ANSI escape sequences (for error text and reasons)."""
+    return _ANSI.sub("", storable_text(text))
 
 
 def storable(value: T) -> T:

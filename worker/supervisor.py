@@ -6,8 +6,12 @@ is local: when to claim (a wake-up on its own channel or swarm_wake, a freed slo
 poll, the earliest future run_after), when an attempt must stop (cancel, lease lost, shutdown), and when
 the worker itself cannot go on.
 
+Which agents it claims is local too: the agents it may run (--agents, or every profile) that
+this node can start (quarantine.py: probed at start and every few minutes; an agent whose attempt
+met a node-local fault is quarantined here, re-probed with backoff, and never paused for others).
+
 Background duties (heartbeat, reaping, the sweep of left-behind processes, the completion
-flusher) run as named asyncio tasks. A duty that dies stops the worker with one clear message
+flusher, the agent probes) run as named asyncio tasks. A duty that dies stops the worker with one clear message
 and exit code 1, after stopping and releasing its attempts: a worker whose heartbeat loop died
 would otherwise run agents whose leases silently expire and whose tasks run twice.
 """
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from . import capability, process, schedules
+from . import capability, process, quarantine, schedules
 from .attempt import Attempt, AttemptSettings
 from .config import WorkerConfig
 from .errors import DatabaseDown, UsageError, WorkerFault
@@ -79,6 +83,8 @@ class Supervisor:
         self.fault: str | None = None  # why the worker stops on its own
         self.finished_tokens: dict[str, float] = {}
         self.duties: list[asyncio.Task[Any]] = []
+        self.quarantine = quarantine.Quarantine()
+        self.quarantine_changed = asyncio.Event()
         self.metrics = Metrics(self.name)
         self.metrics_port: int | None = None
         self.db = Database(config.dsn, self.name, on_ready=self._on_ready, on_cancel=self._on_cancel,
@@ -122,6 +128,7 @@ class Supervisor:
         self._start_duty("completion reporter", self.reporter.flush_completions())
         self._start_duty("live output", self.output.run())
         self._start_duty("schedule firing", schedules.fire_schedules_forever(self.db, self.config.poll_interval))
+        self._start_duty("agent probes", self._probe_loop())
         try:
             try:
                 await self._claim_loop()
@@ -160,10 +167,32 @@ class Supervisor:
                 if agent not in known:
                     raise UsageError(f"agent {agent!r} is not registered in swarm.agents; "
                                      f"add it with `pgswarm agents add {agent}`")
-            return list(dict.fromkeys(self.config.agents))
-        chosen = sorted(a for a in available & known if a != "shell" or self.config.allow_shell)
-        if not chosen:
-            raise UsageError("this worker has no agent to run: no profile matches an agent in swarm.agents")
+            chosen = list(dict.fromkeys(self.config.agents))
+        else:
+            chosen = sorted(a for a in available & known if a != "shell" or self.config.allow_shell)
+            if not chosen:
+                raise UsageError("this worker has no agent to run: no profile matches an agent in swarm.agents")
+        return await self._probe_at_start(chosen)
+
+    async def _probe_at_start(self, chosen: list[str]) -> list[str]:
+        """Probe each agent: with --agents every one must start here (a clear error otherwise);
+        without, those that cannot are quarantined (re-probed later) and the rest claimed."""
+        probes = dict(zip(chosen, await asyncio.gather(
+            *(quarantine.probe(self.profiles.profiles[agent]) for agent in chosen))))
+        broken = {agent: found for agent, found in probes.items() if not found.ok}
+        if broken and self.config.agents is not None:
+            raise UsageError("cannot start " + "; ".join(f"agent {agent!r} on this node: {found.reason}"
+                                                         for agent, found in broken.items())
+                             + " (install it, fix PATH or the profile's command, or leave it out of --agents)")
+        if len(broken) == len(chosen):
+            raise UsageError("no agent this worker may run can start on this node: " + "; ".join(
+                f"{agent}: {found.reason}" for agent, found in broken.items()))
+        for agent, found in probes.items():
+            if found.ok:
+                log.info("agent %s: %s", agent, found.version or "found")
+            else:
+                self.quarantine.add(agent, "missing", found.reason)
+                log.warning("agent %s cannot start on this node (%s); not claiming it here", agent, found.reason)
         return chosen
 
     async def _register(self) -> None:
@@ -171,6 +200,7 @@ class Supervisor:
                                _package_version(), allowed_args=self.config.allow_args)
         await self.db.register_agent_key(self.agent_key)
         await self._declare_task_args()
+        await self.db.set_quarantine(self.quarantine.as_json())
 
     async def _declare_task_args(self) -> None:
         """Profiles from the TOML file declare their task args where the agent has none yet, so
@@ -183,6 +213,11 @@ class Supervisor:
                     and await self.db.declare_task_args(agent, task_args, like_agent):
                 log.info("declared the task args of agent %s from its profile (%s)", agent,
                          f"as {like_agent}'s" if like_agent else ", ".join(task_args or {}) or "none")
+
+    def _claimable_agents(self) -> list[str]:
+        """The agents this worker claims now: its agents minus those quarantined here."""
+        blocked = self.quarantine.blocked()
+        return [agent for agent in self.agents if agent not in blocked]
 
     def request_shutdown(self, sig: signal.Signals) -> None:
         if not self.stopping:
@@ -276,17 +311,19 @@ class Supervisor:
             if backlog and free < self.config.concurrency / 2:
                 free = await self._gather_free_slots()
             self.wake.clear()
+            # Quarantined agents left out; none left claims nothing and keeps no wake-up for them.
+            agents = self._claimable_agents()
             try:
                 if polling:
                     # The fallback poll: hints go to as many idle workers as there are tasks
                     # (sql/66_wake.sql), so a poll mostly finds nothing; asking is a read, a
                     # claim writes. A fleet of idle workers then costs the database little.
                     polling = False
-                    seconds = await self.db.idle_check(self.agents, self.config.queues)
+                    seconds = await self.db.idle_check(agents, self.config.queues)
                     if seconds is None or seconds > 0:
                         polling = not await self._sleep_until_woken(self._poll_timeout(seconds))
                         continue
-                claimed = await self.db.claim(self.agents, self.config.queues, free, self.config.lease_seconds,
+                claimed = await self.db.claim(agents, self.config.queues, free, self.config.lease_seconds,
                                               self.hostname, self.pid)
             except DatabaseDown:
                 continue
@@ -320,7 +357,7 @@ class Supervisor:
     async def _idle_timeout(self) -> float:
         """Until the fallback poll, or sooner when a pending task becomes claimable."""
         try:
-            seconds = await self.db.seconds_until_next_run(self.agents, self.config.queues)
+            seconds = await self.db.seconds_until_next_run(self._claimable_agents(), self.config.queues)
         except DatabaseDown:
             return self.config.poll_interval
         return self._poll_timeout(seconds)
@@ -381,6 +418,10 @@ class Supervisor:
                 if dependencies is None and attempt.stop_reason is not None:
                     return  # stopped (lost, cancelled or shutdown) while the database was away
             outcome = await attempt.run(dependencies)
+            if outcome.kind == "node_fault":
+                await self._quarantine(task.agent, outcome.fault, outcome.error or "node-local fault")
+            elif outcome.kind in ("completed", "failed"):
+                self.quarantine.ran(task.agent)
             if slot.stream is not None:
                 await self.output.finish(slot.stream)
                 slot.stream = None  # the slot is free now (see _free_slots)
@@ -446,6 +487,50 @@ class Supervisor:
                 slot.attempt.request_stop("lost")
             elif row["cancel_requested"]:
                 slot.attempt.request_stop("cancel")
+
+    async def _quarantine(self, agent: str, kind: str, reason: str) -> None:
+        """Stop claiming the agent here (before its task is released, so this worker cannot take
+        it back) and show it in swarm.workers; the agent is not paused for other nodes."""
+        entry = self.quarantine.add(agent, kind, reason)
+        log.warning("agent %s quarantined on this worker (%s) until a probe at %s: %s", agent, kind,
+                    entry.retry_at.astimezone().strftime("%H:%M:%S"), reason)
+        self.quarantine_changed.set()
+        with contextlib.suppress(DatabaseDown):  # sent again with the registration on reconnect
+            await self.db.set_quarantine(self.quarantine.as_json())
+
+    async def _probe_loop(self) -> None:
+        """Re-probe quarantined agents when their backoff ends (a pass lets the agent back), and
+        every PROBE_INTERVAL the agents this worker claims (an executable removed meanwhile)."""
+        last_round = time.monotonic()
+        while True:
+            until_round = quarantine.PROBE_INTERVAL - (time.monotonic() - last_round)
+            next_due = self.quarantine.seconds_to_next()
+            wait = max(0.0, min(until_round, next_due if next_due is not None else until_round))
+            self.quarantine_changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.quarantine_changed.wait(), wait)
+            changed = False
+            for agent in self.quarantine.due():
+                found = await quarantine.probe(self.profiles.profiles[agent], with_version=False)
+                if found.ok:
+                    self.quarantine.lift(agent)
+                    log.info("agent %s: the probe passed; claiming it again on this worker", agent)
+                else:
+                    self.quarantine.add(agent, "missing", found.reason)
+                changed = True
+            if time.monotonic() - last_round >= quarantine.PROBE_INTERVAL:
+                last_round = time.monotonic()
+                for agent in self._claimable_agents():
+                    problem = quarantine.executable_problem(self.profiles.profiles[agent])
+                    if problem is not None:
+                        self.quarantine.add(agent, "missing", problem)
+                        log.warning("agent %s can no longer start on this node (%s); not claiming it here",
+                                    agent, problem)
+                        changed = True
+            if changed:
+                with contextlib.suppress(DatabaseDown):
+                    await self.db.set_quarantine(self.quarantine.as_json())
+                self.wake.set()
 
     async def _reap_loop(self) -> None:
         while True:

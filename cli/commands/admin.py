@@ -175,6 +175,10 @@ def _doctor_checks(dsn: str) -> list[Check]:
         checks.append(Check("stale workers", "warn" if stale else "ok",
                             ", ".join(f"{w['worker']} (last heartbeat {duration(w['heartbeat_age'])} ago)"
                                       for w in stale) or "none"))
+        quarantined = queries.quarantined_agents(conn)
+        checks.append(Check("quarantined agents", "warn" if quarantined else "ok", "; ".join(
+            f"{q['agent']} on {q['worker']} ({q['kind']}: {q['reason']}; probed again at "
+            f"{q['retry_at'].astimezone():%H:%M:%S})" for q in quarantined) or "none (every live worker can run its agents)"))
         stuck = queries.stuck_tasks(conn)
         checks.append(Check("stuck tasks", "warn" if stuck else "ok",
                             "; ".join(f"#{t['id']} {t['status']} {t['agent']}: {t['why']}" for t in stuck) or "none"))

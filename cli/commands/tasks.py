@@ -81,7 +81,7 @@ def add(
                                       "its task id"),
     delay: Optional[str] = typer.Option(None, "--delay", help="not before this long from now (30s, 5m, 2h)"),
     at: Optional[str] = typer.Option(None, "--at", help="not before this time (ISO 8601)"),
-    timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default 30m)"),
+    timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default: the agent profile's, else 30m)"),
     max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="attempts before the task fails (3)"),
     queue: Optional[str] = typer.Option(None, "--queue", "-q", help="queue (default: default)"),
     concurrency_key: Optional[str] = typer.Option(None, "--concurrency-key",

@@ -7,7 +7,8 @@ the element after `--`; FAKE_MODE in the environment wins over the prompt. Modes
 tail), is-error-exit0, not-logged-in (what the real CLI prints without a login), limit-epoch,
 limit-resets, limit-weekly-date, limit-reset-at, rate-limit-event, overloaded, not-your-limit,
 talks-about-limits, limit-as-success, rate-limit-as-success,
-rejected-event-empty-result, nul, nul-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
+rejected-event-empty-result, nul, nul-error, api-retry-overloaded / api-retry-offline (api_retry events,
+then a hang), ansi-error, tempfail, crash (no result, a traceback on stderr), echo-args, slow (sleeps
 30 s first), limit-then-echo (a usage limit, unless started with --resume: then echo-args),
 swarm-tools (uses the server of --mcp-config: tests/agents/mcp_agent.py),
 hang-after-result (prints its result, then hangs without exiting: claude #25629), stall (prints
@@ -182,6 +183,19 @@ elif mode == "swarm-tools":  # args.swarm_tools: use the MCP server --mcp-config
     emit(init)
     emit(result(used.stdout.strip() or "no output", is_error=used.returncode != 0, with_model_usage=False))
     sys.exit(used.returncode)
+elif mode in ("api-retry-overloaded", "api-retry-offline"):  # retries until the worker's timeout stops it
+    emit(init)
+    for attempt in (1, 2, 3):
+        if mode == "api-retry-overloaded":
+            emit({"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 10,
+                  "retry_delay_ms": 500, "error_status": 529, "error": "overloaded", "session_id": session})
+        else:  # no response at all: the network is down
+            emit({"type": "system", "subtype": "api_retry", "attempt": attempt, "max_retries": 10,
+                  "retry_delay_ms": 500, "error_status": None, "error": "unknown", "session_id": session})
+    time.sleep(60)
+elif mode == "ansi-error":
+    print("\x1b[31mError:\x1b[0m \x1b[1mconfig file is broken\x1b[22m", file=sys.stderr, flush=True)
+    sys.exit(1)
 else:
     print(f"fake_claude: unknown mode {mode}", file=sys.stderr)
     sys.exit(2)

@@ -70,6 +70,9 @@ elif mode == "usage-limit-429-exit0":  # the same without a reset in the body an
                                                              "resets_at": 4102444800}}})
     body = json.dumps({"error": {"type": "usage_limit_reached", "message": "The usage limit has been reached"}})
     emit({"type": "error", "message": f"unexpected status 429 Too Many Requests: {body}"})
+elif mode == "untrusted":  # codex outside a git repository without --skip-git-repo-check
+    print("Not inside a trusted directory and --skip-git-repo-check was not specified.", file=sys.stderr)
+    sys.exit(1)
 elif mode == "turn-failed":
     emit({"type": "turn.failed", "error": {"message": "model refused the request"}})
     sys.exit(1)

@@ -31,7 +31,8 @@ def test_the_seeds_insert_works_unqualified_with_defaults_events_and_a_wake_up(c
     task_id = enqueuer.execute("INSERT INTO agent_tasks (prompt) VALUES ('echo hello') RETURNING id").fetchone()[0]
     row = conn.execute("select agent, queue, priority, status, max_attempts, timeout_seconds, created_at is not null "
                        "from swarm.agent_tasks where id = %s", (task_id,)).fetchone()
-    assert row == ("shell", "default", 0, "pending", 3, 1800, True)
+    # timeout_seconds null: the worker applies the profile's timeout, else 30 minutes (migration 0017).
+    assert row == ("shell", "default", 0, "pending", 3, None, True)
     assert [n.payload for n in conn.notifies(timeout=10, stop_after=1)] == ["shell"]
     assert conn.execute("select event from swarm.task_events where task_id = %s", (task_id,)).fetchall() == \
         [("created",)]

@@ -63,7 +63,8 @@ def test_a_plain_insert_takes_every_default_and_sets_next_fire_at(conn, swarm: S
     assert row["next_fire_at"] == at("2030-01-01 10:01")
     assert (row["timezone"], row["enabled"], row["catch_up"]) == ("UTC", True, "latest")
     assert (row["queue"], row["priority"], row["args"], row["tags"], row["metadata"]) == ("default", 0, {}, [], {})
-    assert (row["max_attempts"], row["timeout_seconds"], row["concurrency_key"]) == (3, 1800, None)
+    # timeout_seconds null: the profile's, else 30 minutes, at claim time (migration 0017)
+    assert (row["max_attempts"], row["timeout_seconds"], row["concurrency_key"]) == (3, None, None)
     assert (row["last_fired_at"], row["last_task_id"], row["last_error"]) == (None, None, None)
     assert row["created_by"] == conn.execute("select current_user").fetchone()[0]
     assert row["created_at"] == at("2030-01-01 10:00:30")

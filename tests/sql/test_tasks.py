@@ -21,7 +21,8 @@ def test_plain_insert_makes_a_claimable_shell_task_with_every_default(swarm: Swa
     assert task["prompt"] == "echo hello"
     assert (task["queue"], task["agent"], task["args"], task["priority"]) == ("default", "shell", {}, 0)
     assert (task["depends_on"], task["on_dependency_failure"], task["parent_id"]) == ([], "cancel", None)
-    assert (task["max_attempts"], task["timeout_seconds"], task["attempts"]) == (3, 1800, 1)
+    # timeout_seconds null: the profile's, else 30 minutes, at claim time (migration 0017)
+    assert (task["max_attempts"], task["timeout_seconds"], task["attempts"]) == (3, None, 1)
     assert task["tags"] == [] and task["metadata"] == {} and task["concurrency_key"] is None
     assert task["status"] == "running" and task["worker"] == "w1" and task["lease_expires_at"] is not None
     assert task["created_at"] <= task["started_at"]

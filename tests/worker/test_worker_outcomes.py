@@ -43,3 +43,11 @@ def test_usage_limit_reported_as_success_pauses_and_spends_no_attempt(workers: W
     released = db.execute("select count(*) from swarm.task_events where task_id = %s and event = 'released'",
                           (task_id,)).fetchone()[0]
     assert released == 1
+
+
+def test_ansi_escape_codes_are_stripped_from_the_stored_error(workers: Workers, db: psycopg.Connection) -> None:
+    task_id = add(db, "mode:ansi-error", agent="claude", max_attempts=1)
+    workers.start(config=fake_config("claude"))
+    row = wait_status(workers.dsn, task_id, "failed", workers=workers)
+    assert "Error: config file is broken" in row["error"] and "\x1b" not in row["error"], row["error"]
+    assert "\x1b[31m" in row["output_tail"]  # the tail keeps what the agent printed

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-OutcomeKind = Literal["completed", "failed", "usage_limit", "tempfail"]
+OutcomeKind = Literal["completed", "failed", "usage_limit", "tempfail", "node_fault"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,12 @@ class Outcome:
                    agent's pause and the task's release (no attempt spent) in one transaction
     tempfail    -> swarm.release_task(count_attempt => false, delay_seconds => retry_in_seconds), the
                    engine's backoff when retry_in_seconds is None
+    node_fault  -> this node cannot run the agent (not logged in, offline, a set-up error; `fault`
+                   names which): swarm.release_task without spending the attempt, and the worker
+                   quarantines the agent here (faults.py)
+
+    `fault` of a failed outcome: "service" (counts towards the agent's circuit breaker) or "task"
+    (the task's own failure, never counted); see faults.py.
     """
 
     kind: OutcomeKind
@@ -57,6 +63,7 @@ class Outcome:
     retry_in_seconds: int | None = None
     pause_until: datetime | None = None
     pause_reason: str | None = None
+    fault: str = "service"
 
 
 class Profile(Protocol):

@@ -96,13 +96,18 @@ def parse_claude(exit_code: int, output: str) -> Outcome:
         what = text or final.get("subtype") or "error result"
         auth = bool({"authentication_failed", "oauth_org_not_allowed"} & set(api_errors[-1:])) or any(
             hint in what.lower() for hint in AUTH_HINTS)
-        if auth:
-            what = f"{what} (claude is not logged in on this node: run `claude /login` or set ANTHROPIC_API_KEY)"
-        elif api_errors[-1:] == ["billing_error"]:
+        if auth:  # a node-local fault: this node's claude has no working login
+            return Outcome(kind="node_fault", fault="not logged in",
+                           error=f"claude reported an error (exit {exit_code}): {what} (claude is not logged in "
+                                 "on this node: run `claude /login` or set ANTHROPIC_API_KEY)"[:2000])
+        if api_errors[-1:] == ["billing_error"]:
             what = f"{what} (billing: check the plan or credit balance)"
         return Outcome(kind="failed", error=f"claude reported an error (exit {exit_code}): {what}"[:2000],
                        result=_result_fields(final, text), cost_usd=cost, input_tokens=tokens_in,
-                       output_tokens=tokens_out, retryable=not auth and api_errors[-1:] != ["billing_error"])
+                       output_tokens=tokens_out, retryable=api_errors[-1:] != ["billing_error"],
+                       # An error result without a failed API call is the task's own (a tool failed,
+                       # the turn limit, a refusal); a failed API call is the service's.
+                       fault="service" if api_errors else "task")
     limited = limit_outcome("\n".join([*(_event_line(e) for e in limit_events[-1:]), stderr]), "claude")
     if limited is not None:
         return limited

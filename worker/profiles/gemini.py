@@ -18,6 +18,9 @@ OPTIONS: dict[str, tuple[str, type]] = {
     "skip_trust": ("--skip-trust", bool),
 }
 # gemini-cli's fatal exit codes; retrying helps with none of these but a tool failure.
+# NODE_FAULTS: this node's set-up, not the task nor Google's service (faults.py).
+NODE_FAULTS = {41: "not logged in", 44: "set-up", 52: "set-up", 55: "untrusted directory"}
+TASK_FAULTS = {42, 53, 54}
 EXIT_CODES = {
     41: ("authentication error: log in or set GEMINI_API_KEY on this node", False),
     42: ("input error: the prompt or arguments were refused", False),
@@ -72,8 +75,11 @@ def parse_gemini(exit_code: int, output: str) -> Outcome:
     meaning, retryable = EXIT_CODES.get(exit_code, ("", True))
     detail = message or last_line(stderr) or ("no response in its JSON output" if exit_code == 0 else "no output")
     label = f"gemini exited {exit_code}" + (f" ({meaning})" if meaning else "")
+    if exit_code in NODE_FAULTS:
+        return Outcome(kind="node_fault", fault=NODE_FAULTS[exit_code], error=f"{label}: {detail}"[:2000])
     return Outcome(kind="failed", error=f"{label}: {detail}"[:2000], retryable=retryable,
-                   input_tokens=tokens_in, output_tokens=tokens_out)
+                   input_tokens=tokens_in, output_tokens=tokens_out,
+                   fault="task" if exit_code in TASK_FAULTS else "service")
 
 
 def _tokens(stats: Any) -> tuple[int | None, int | None]:

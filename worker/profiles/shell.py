@@ -42,9 +42,11 @@ def exit_code_outcome(exit_code: int, output: str) -> Outcome:
     if exit_code == EX_TEMPFAIL:
         return Outcome(kind="tempfail", error="exit code 75 (EX_TEMPFAIL): the agent asked to be run again later")
     if exit_code < 0:
-        return Outcome(kind="failed", error=f"killed by {signal.Signals(-exit_code).name}")
+        return Outcome(kind="failed", error=f"killed by {signal.Signals(-exit_code).name}", fault="task")
     last = next((line for line in reversed(tail.splitlines()) if line.strip()), "")
-    return Outcome(kind="failed", error=f"exited {exit_code}" + (f": {last.strip()[:300]}" if last else ""))
+    # An exit code says something about the command, never about a service: not the breaker's.
+    return Outcome(kind="failed", error=f"exited {exit_code}" + (f": {last.strip()[:300]}" if last else ""),
+                   fault="task")
 
 
 @dataclass

@@ -75,7 +75,7 @@ class Reporter:
         if outcome.kind == "node_fault":
             # No delay: another node may run it now; this one has quarantined the agent.
             return lambda: self.db.release(task.id, task.attempt, delay_seconds=0,
-                                           reason=outcome.error or "node-local fault")
+                                           reason=outcome.error or "node-local fault", **_usage(outcome))
         if outcome.kind in ("released", "usage_limit"):
             # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).
             return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds,

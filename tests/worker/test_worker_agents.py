@@ -96,4 +96,3 @@ def test_real_codex_offline_times_out_naming_its_last_error(workers: Workers, db
                    90, "the codex attempt to end", diagnostics=workers.logs)
     assert row["error"].startswith("timed out after 15s; the last error it printed: "), row["error"]
     assert "Reconnecting" in row["error"] or "stream disconnected" in row["error"]
-    assert "Reconnecting" in row["output_tail"] or "stream disconnected" in row["output_tail"]

@@ -85,7 +85,8 @@ comment on function swarm.register_agent_key(text, bytea) is 'a worker''s key fo
 --   locks:      as swarm.enqueue_many (the new rows; dependency rows FOR SHARE).
 --   guarantees: every task of the batch is a child of task_id, none runs on the shell agent, and
 --               each depends only on tasks of this family (task_id itself, its children, the batch's
---               earlier tasks by ref); all or nothing.
+--               earlier tasks by ref); all or nothing. The children's created_by is the parent's
+--               (with tenants on, the login that enqueued the parent sees its agent's follow-ups).
 --   raises:     42501 token not valid, a shell task, a dependency outside the family, another
 --               parent, a key taken by a task outside the family; and what enqueue_many raises.
 --   notifies:   swarm_ready, through the inserts.
@@ -142,6 +143,9 @@ begin
         message = format('task %s of the batch depends on task %s, which is not task %s or one of its children',
                          v_row.ordinal + 1, v_outside, v_parent.id),
         hint = 'an agent''s tasks depend on its own task, its children or earlier tasks of the batch';
+    end if;
+    if v_row.created then  -- a child belongs to whoever created its parent (tenants: they see it)
+      update swarm.agent_tasks as t set created_by = v_parent.created_by where t.id = v_row.id;
     end if;
     ordinal := v_row.ordinal;
     id := v_row.id;

@@ -15,13 +15,16 @@
 
 -- swarm._sees_all_tasks: whether the session's login reads every task (isolation off; or it holds
 -- swarm_worker or swarm_monitor; or it owns the schema, superusers included). session_user, not
--- current_user: inside a SECURITY DEFINER function current_user is the owner.
+-- current_user: inside a SECURITY DEFINER function current_user is the owner. swarm_agent too: it
+-- reads no table, and its functions (sql/87_agent_capability.sql) confine it to its own task's
+-- tree, whose children belong to the task's creator.
 create or replace function swarm._sees_all_tasks() returns boolean
 language sql stable security definer set search_path = pg_catalog, swarm
 as $$
   select not s.tenant_isolation
       or pg_has_role(session_user, 'swarm_worker', 'member')
       or pg_has_role(session_user, 'swarm_monitor', 'member')
+      or pg_has_role(session_user, 'swarm_agent', 'member')
       or pg_has_role(session_user, (select c.relowner from pg_class as c where c.oid = 'swarm.agent_tasks'::regclass),
                      'member')
     from swarm.settings as s

@@ -5,6 +5,7 @@ Each cell runs in a transaction of its own that is rolled back, against tasks th
 created and claimed beforehand, so cells do not disturb each other."""
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class World:
     running: int
     claimable: int
     cell_worker: str
+    running_token: str  # the running attempt's task token, as its worker hands it to the agent
 
 
 Action = Callable[[psycopg.Connection, World], bool]
@@ -179,6 +181,12 @@ ACTIONS: dict[str, Action] = {
         and rows(c, "select swarm.now() > '2099-01-01'")[0][0],
     "create a table in schema swarm (DDL)": lambda c, w: any_of(c, "create table swarm.evil (x int)"),
     "TRUNCATE the queue": lambda c, w: any_of(c, "truncate swarm.agent_tasks cascade"),
+    "enqueue a child of a running task (its task token)": lambda c, w: bool(rows(
+        c, "select id from swarm.agent_enqueue(%s, %s, '[{\"prompt\": \"child\", \"agent\": \"claude\"}]')",
+        (w.running, w.running_token))),
+    "enqueue with a forged task token": lambda c, w: bool(rows(
+        c, "select id from swarm.agent_enqueue(%s, %s, '[{\"prompt\": \"child\", \"agent\": \"claude\"}]')",
+        (w.running, "f" * 64))),
     "read its own task (tenants on)": lambda c, w: reads_task(c, own_task(c)),
     "read another login's task (tenants on)": lambda c, w: reads_task(c, w.completed),
     "read another login's events (tenants on)": lambda c, w: reads_events(c, w.completed),
@@ -222,10 +230,15 @@ def build_world(conn: psycopg.Connection, login: Login) -> World:
         worker.execute("select swarm.register_worker('other-w', 'other-host', 1, null, null, 2)")
         [(done_attempt,)] = worker.execute("select attempts from swarm.claim_task('other-w', agents => '{gemini}')")
         worker.execute("""select swarm.complete_task(%s, 'other-w', %s, '{"secret": 42}')""", (completed, done_attempt))
+        worker.execute("select swarm.register_agent_key('other-w', %s)", (os.urandom(32),))
         worker.execute("select swarm.claim_task('other-w', agents => '{codex}', lease_seconds => 3600)")
+    [token] = conn.execute("select swarm._agent_token(k.key, task.id, task.attempts, task.started_at) "
+                           "from swarm.agent_tasks as task join swarm.agent_keys as k on k.worker = task.worker "
+                           "where task.id = %s", (running,)).fetchone()
     claimable = conn.execute("insert into swarm.agent_tasks (prompt, agent) values ('echo cell', 'shell') "
                              "returning id").fetchone()[0]
-    return World(pending, cancelled, completed, archived, running, claimable, cell_worker="cell-w")
+    return World(pending, cancelled, completed, archived, running, claimable, cell_worker="cell-w",
+                 running_token=token)
 
 
 def snapshot(conn: psycopg.Connection) -> list[tuple]:

@@ -2,6 +2,8 @@
 it created; off (the default), enqueue logins share one queue. Workers and monitors see all."""
 from __future__ import annotations
 
+import os
+
 import psycopg
 import pytest
 
@@ -58,3 +60,22 @@ def test_on_the_definer_functions_apply_the_rule(conn: psycopg.Connection, login
         conn.execute("select swarm.archive('0 seconds')")
         assert a.execute("select count(*) from swarm.agent_tasks_archive").fetchone()[0] == 0
         assert b.execute("select count(*) from swarm.agent_tasks_archive").fetchone()[0] == 1
+
+
+def test_an_agents_follow_ups_belong_to_whoever_created_its_task(conn: psycopg.Connection, login: Login) -> None:
+    alice, worker, agent = login("swarm_enqueue"), login("swarm_worker"), login("swarm_agent")
+    tenants(conn, True)
+    with connect(alice) as a:
+        parent = a.execute("select swarm.enqueue('plan the work', agent => 'claude')").fetchone()[0]
+    with connect(worker) as w:
+        w.execute("select swarm.register_worker('w1', 'h', 1, null, null, 1)")
+        w.execute("select swarm.register_agent_key('w1', %s)", (os.urandom(32),))
+        w.execute("select swarm.claim_task('w1', agents => '{claude}')")
+    [token] = conn.execute("select swarm._agent_token(k.key, t.id, t.attempts, t.started_at) from swarm.agent_tasks "
+                           "as t join swarm.agent_keys as k on k.worker = t.worker where t.id = %s", (parent,)).fetchone()
+    with connect(agent) as g:
+        [child] = g.execute("select id from swarm.agent_enqueue(%s, %s, %s)",
+                            (parent, token, '[{"prompt": "do part one", "agent": "claude"}]')).fetchone()
+    with connect(alice) as a:
+        assert a.execute("select prompt, parent_id, created_by from swarm.agent_tasks where id = %s",
+                         (child,)).fetchone() == ("do part one", parent, alice.split("://")[1].split("@")[0])

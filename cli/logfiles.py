@@ -1,7 +1,9 @@
 """Reading a task's log: the worker's per-attempt log file when it is on this machine, else what
 the database holds (the live output of the latest attempt, or the tail stored with its report);
 following a running attempt from any machine through the database. Agents' event streams are
-shown as a transcript (pgswarm.client.transcript) unless raw bytes are asked for."""
+shown as a transcript (pgswarm.client.transcript) unless raw bytes are asked for; the transcript
+shows control characters escaped (an agent's output must not drive the reader's terminal), --raw
+gives the bytes."""
 from __future__ import annotations
 
 import sys
@@ -12,6 +14,7 @@ import psycopg
 
 from ..client import Client
 from ..client.transcript import TranscriptRenderer, render
+from .output import printable
 
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -26,6 +29,10 @@ def local_log(task: dict[str, Any]) -> Path | None:
 def _write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def _shown(text: str) -> str:
+    return printable(text, newlines=True)
 
 
 def print_log(conn: psycopg.Connection, task: dict[str, Any], raw: bool = False) -> None:
@@ -44,7 +51,7 @@ def print_log(conn: psycopg.Connection, task: dict[str, Any], raw: bool = False)
         return
     if not text.endswith("\n"):
         text += "\n"
-    _write(text if raw else render(text))
+    _write(text if raw else _shown(render(text)))
 
 
 def follow(conn: psycopg.Connection, task_id: int, raw: bool = False) -> None:
@@ -56,11 +63,11 @@ def follow(conn: psycopg.Connection, task_id: int, raw: bool = False) -> None:
     for chunk in client.follow(task_id):
         if chunk.attempt != attempt:
             if attempt is not None and not raw:
-                _write(renderer.finish())
+                _write(_shown(renderer.finish()))
             attempt = chunk.attempt
             print(f"(attempt {attempt})", file=sys.stderr)
-        _write(chunk.text if raw else renderer.feed(chunk.text))
+        _write(chunk.text if raw else _shown(renderer.feed(chunk.text)))
     if not raw:
-        _write(renderer.finish())
+        _write(_shown(renderer.finish()))
     status = client.get(task_id).status
     print(f"(task {task_id} {status})", file=sys.stderr)

@@ -71,9 +71,10 @@ def test_control_characters_in_task_data_are_shown_escaped(cli: Cli, conn) -> No
     conn.execute("update swarm.agent_tasks set output_tail = %s where id = %s", (f"line {HOSTILE}\n", task_id))
     outputs = {name: cli(*args).ok().stdout for name, args in {
         "show": ("show", str(task_id)), "ls": ("ls",), "stats": ("stats",), "schedule ls": ("schedule", "ls"),
-        "top": ("top", "--once")}.items()}
+        "top": ("top", "--once"), "logs": ("logs", str(task_id))}.items()}
     for name, out in outputs.items():
         assert "\x1b" not in out and "\x07" not in out, (name, out)
-    for name in ("show", "ls", "schedule ls"):
+    for name in ("show", "ls", "schedule ls", "logs"):
         assert r"\x1b]0;TITLE\x07\x1b[2J" in outputs[name], (name, outputs[name])
     assert outputs["show"].count(r"\x1b[2J") >= 4  # prompt, tags, error, log tail
+    assert HOSTILE in cli("logs", str(task_id), "--raw").ok().stdout  # the bytes, when asked for

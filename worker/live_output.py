@@ -16,7 +16,6 @@ import logging
 import time
 from typing import Any, Protocol
 
-from .errors import DatabaseDown
 from .events import Progress, parse_line
 from .storable import storable, storable_text
 
@@ -26,9 +25,12 @@ FLUSH_SECONDS = 0.25
 PROGRESS_SECONDS = 3.0
 MAX_PENDING = 64 * 1024  # per stream between two calls: a loud agent ships at most 256 KiB/s
 MAX_LINE = 1024 * 1024  # longer lines are not parsed for progress
+FINISH_SECONDS = 60.0  # how long an ended attempt's last output waits for the database
 
 
 class ShipsOutput(Protocol):
+    connected: asyncio.Event  # set while the database is reachable
+
     async def ship_output(self, batch: list[dict[str, Any]]) -> int: ...
 
 
@@ -133,42 +135,47 @@ class OutputShipper:
             await asyncio.sleep(self.interval)
             await self.ship()
 
-    async def ship(self, only: OutputStream | None = None) -> None:
+    async def ship(self, only: OutputStream | None = None) -> bool:
+        """One call for what the streams (or `only` that one) hold; False when it failed (the
+        text then waits in the streams for the next call)."""
         async with self._lock:
             now = time.monotonic()
             streams = [only] if only is not None else list(self.streams.values())
             taken = [(stream, item) for stream in streams
                      if (item := stream.take(now, final=stream.closed)) is not None]
-            batch = [item for _, item in taken]
-            for stream in streams:
-                if stream.closed:
-                    self.streams.pop((stream.task_id, stream.attempt), None)
-            if not batch:
-                return
+            if not taken:
+                return True
             try:
-                await self.db.ship_output(batch)
+                await self.db.ship_output([item for _, item in taken])
             except Exception as exc:  # the database away, or refusing: the attempts go on regardless
                 for stream, item in taken:
-                    if not stream.closed:
-                        stream.restore(item)
+                    stream.restore(item)
                 if not self._warned:
                     log.warning("live output not shipped (%s: %s); attempts go on, their log files have the "
                                 "output", type(exc).__name__, exc)
                     self._warned = True
-                return
+                return False
             self._warned = False
+            return True
 
-    async def finish(self, stream: OutputStream, timeout: float = 2.0) -> None:
+    async def finish(self, stream: OutputStream, timeout: float = FINISH_SECONDS) -> None:
         """The attempt's process is gone: ship what is left before its report ends the attempt
-        (a report makes later chunks stale). Never waits longer than `timeout`. An attempt that
-        shipped nothing yet and has no progress to tell (a short task) makes no call: its report's
-        output tail is what readers get."""
+        (a report makes later chunks stale). With the database away, wait for it to come back
+        (the report waits for it too) for at most `timeout`. An attempt that shipped nothing yet
+        and has no progress to tell (a short task) makes no call: its report's output tail is
+        what readers get."""
         stream.closed = True
-        if stream.offset == 0 and not stream.progress_pending:
-            self.streams.pop((stream.task_id, stream.attempt), None)
-            return
         try:
-            await asyncio.wait_for(self.ship(only=stream), timeout)
-        except (asyncio.TimeoutError, DatabaseDown):
-            pass
-        self.streams.pop((stream.task_id, stream.attempt), None)
+            if stream.offset == 0 and not stream.progress_pending:
+                return
+            deadline = time.monotonic() + timeout
+            while not await self.ship(only=stream):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.db.connected.is_set():
+                    return  # out of time, or refused by a database that is there: give up
+                try:
+                    await asyncio.wait_for(self.db.connected.wait(), left)
+                except asyncio.TimeoutError:
+                    return
+        finally:
+            self.streams.pop((stream.task_id, stream.attempt), None)

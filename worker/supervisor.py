@@ -423,7 +423,8 @@ class Supervisor:
             elif outcome.kind in ("completed", "failed"):
                 self.quarantine.ran(task.agent)
             if slot.stream is not None:
-                await self.output.finish(slot.stream)
+                # Shutting down, the last output waits a moment only (the log file has it).
+                await self.output.finish(slot.stream, **({"timeout": 2.0} if self.stopping else {}))
                 slot.stream = None  # the slot is free now (see _free_slots)
                 self.wake.set()
             await self.reporter.report(outcome)

@@ -13,8 +13,20 @@ from pgswarm.worker.live_output import MAX_PENDING, OutputShipper, OutputStream
 
 class FlakyDatabase:
     def __init__(self) -> None:
-        self.down = False
+        self.connected = asyncio.Event()
+        self.connected.set()
         self.batches: list[list[dict[str, Any]]] = []
+
+    @property
+    def down(self) -> bool:
+        return not self.connected.is_set()
+
+    @down.setter
+    def down(self, value: bool) -> None:
+        if value:
+            self.connected.clear()
+        else:
+            self.connected.set()
 
     async def ship_output(self, batch: list[dict[str, Any]]) -> int:
         if self.down:
@@ -63,6 +75,27 @@ def test_the_database_away_never_blocks_and_loses_nothing_it_can_keep() -> None:
         return [item["chunk"] for batch in db.batches for item in batch if "chunk" in item]
 
     assert "".join(asyncio.run(scenario())) == "one\ntwo\nthree\n"
+
+
+def test_an_ended_attempt_waits_for_the_database_to_ship_its_last_output() -> None:
+    async def scenario() -> list[str]:
+        db = FlakyDatabase()
+        shipper = OutputShipper(db)
+        stream = shipper.open(3, 1)
+        stream.write(b"one\n")
+        await shipper.ship()
+        stream.write(b"two\n")
+        db.down = True
+        finishing = asyncio.create_task(shipper.finish(stream))
+        for _ in range(10):  # turns of the event loop: the call failed, the stream waits
+            await asyncio.sleep(0)
+        assert not finishing.done(), "the report waits for the database anyway: so does its last output"
+        db.down = False
+        await asyncio.wait_for(finishing, 5)
+        assert shipper.streams == {}
+        return [item["chunk"] for batch in db.batches for item in batch if "chunk" in item]
+
+    assert "".join(asyncio.run(scenario())) == "one\ntwo\n"
 
 
 def test_progress_of_a_claude_stream() -> None:

@@ -32,12 +32,15 @@ from tests.pgserver import start_server  # noqa: E402
 AGENT = REPO / "bench" / "streaming_agent.py"
 
 
-def peak_rss_sampler(pid: int, peak: list[int], running: threading.Event) -> None:
+def peak_rss_sampler(pid: int, peak: list[int], running: threading.Event, mid_at: float) -> None:
+    """peak[0]: the peak RSS in KiB; peak[1]: the RSS at mid_at (monotonic), while every agent streams."""
     while running.is_set():
         try:
             for line in open(f"/proc/{pid}/status"):
                 if line.startswith("VmRSS:"):
                     peak[0] = max(peak[0], int(line.split()[1]))
+                    if not peak[1] and time.monotonic() >= mid_at:
+                        peak[1] = int(line.split()[1])
         except OSError:
             return
         time.sleep(0.1)
@@ -75,10 +78,12 @@ def main() -> None:
                     sys.exit(f"the worker did not start; see {workdir / 'worker.log'}")
                 time.sleep(0.1)
             lines = int(options.seconds * options.rate)
-            peak = [0]
+            peak = [0, 0]
             running = threading.Event()
             running.set()
-            threading.Thread(target=peak_rss_sampler, args=(worker.pid, peak, running), daemon=True).start()
+            threading.Thread(target=peak_rss_sampler, args=(worker.pid, peak, running,
+                                                            time.monotonic() + options.seconds / 2 + 5),
+                             daemon=True).start()
             cpu_before = cpu_seconds(worker.pid)
             started = time.monotonic()
             with conn.transaction():
@@ -102,11 +107,12 @@ def main() -> None:
         logged = sum(p.stat().st_size for p in logs.glob("task-*-attempt-*.log"))
         print(f"PostgreSQL {server.version()}, {os.cpu_count()} CPUs; {options.agents} agents x "
               f"{lines} lines ({options.rate:g}/s for {options.seconds:g} s)\n")
-        print("| agents | completed / failed | wall s | worker CPU s | CPU share of a core | peak RSS MB "
-              "| bytes printed | bytes logged | every byte logged |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| agents | completed / failed | wall s | worker CPU s | CPU share of a core | RSS MB mid-run "
+              "| peak RSS MB | bytes printed | bytes logged | every byte logged |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         print(f"| {options.agents} | {done} / {failed} | {elapsed:.1f} | {cpu:.1f} | {cpu / elapsed:.1%} "
-              f"| {peak[0] / 1024:.1f} | {printed:,} | {logged:,} | {'yes' if printed == logged else 'NO'} |")
+              f"| {peak[1] / 1024:.1f} | {peak[0] / 1024:.1f} | {printed:,} | {logged:,} "
+              f"| {'yes' if printed == logged else 'NO'} |")
     finally:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)

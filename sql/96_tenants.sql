@@ -7,6 +7,7 @@
 --   swarm_enqueue (alone)   its own tasks: reads them and their events (row-level security,
 --                           migrations/0016), cancels, retries and waits for them, depends on
 --                           them and names them as --parent; another login's task is "unknown".
+--                           Its own schedules only, too.
 --   swarm_worker            every task (it runs them), as before.
 --   swarm_monitor           every task (it watches the fleet), read only.
 --   the schema owner        everything.
@@ -72,5 +73,13 @@ begin
                      'or exists (select 1 from swarm.%2$I as task where task.id = %1$I.task_id))', v_table, v_tasks);
     end if;
   end loop;
+  -- Schedules: a login reads, runs (swarm.run_schedule runs with the caller's rights), changes
+  -- and drops only its own; workers fire them all (swarm.fire_schedules, as the owner).
+  if not exists (select 1 from pg_catalog.pg_policies as p
+                  where p.schemaname = 'swarm' and p.tablename = 'schedules' and p.policyname = 'tenant_rows') then
+    alter table swarm.schedules enable row level security;
+    create policy tenant_rows on swarm.schedules
+      using ((select swarm._sees_all_tasks()) or created_by = current_user);
+  end if;
 end
 $$;

@@ -79,3 +79,18 @@ def test_an_agents_follow_ups_belong_to_whoever_created_its_task(conn: psycopg.C
     with connect(alice) as a:
         assert a.execute("select prompt, parent_id, created_by from swarm.agent_tasks where id = %s",
                          (child,)).fetchone() == ("do part one", parent, alice.split("://")[1].split("@")[0])
+
+
+def test_on_a_login_reads_and_runs_only_its_own_schedules(conn: psycopg.Connection, login: Login) -> None:
+    alice, bob = login("swarm_enqueue"), login("swarm_enqueue")
+    with connect(alice) as a:
+        a.execute("insert into swarm.schedules (name, cron, prompt) values ('alice-nightly', '0 3 * * *', 'secret')")
+    with connect(bob) as b:
+        assert b.execute("select count(*) from swarm.schedules").fetchone()[0] == 1  # off: shared
+        tenants(conn, True)
+        assert b.execute("select count(*) from swarm.schedules").fetchone()[0] == 0
+        with pytest.raises(psycopg.Error) as unknown:
+            b.execute("select swarm.run_schedule('alice-nightly')")
+        assert unknown.value.sqlstate == "SW005" and "unknown schedule" in str(unknown.value)
+    with connect(alice) as a:
+        assert a.execute("select swarm.run_schedule('alice-nightly')").fetchone()[0] > 0

@@ -321,7 +321,8 @@ class Supervisor:
                     polling = False
                     seconds = await self.db.idle_check(agents, self.config.queues)
                     if seconds is None or seconds > 0:
-                        polling = not await self._sleep_until_woken(self._poll_timeout(seconds))
+                        timeout, timer = self._poll_timeout(seconds)
+                        polling = not await self._sleep_until_woken(timeout) and not timer
                         continue
                 claimed = await self.db.claim(agents, self.config.queues, free, self.config.lease_seconds,
                                               self.hostname, self.pid)
@@ -331,7 +332,8 @@ class Supervisor:
                 self._start(task)
             backlog = len(claimed) == free
             if not backlog:
-                polling = not await self._sleep_until_woken(await self._idle_timeout())
+                timeout, timer = await self._idle_timeout()
+                polling = not await self._sleep_until_woken(timeout) and not timer
 
     async def _gather_free_slots(self) -> int:
         """With a backlog, wait a moment (CLAIM_GATHER_SECONDS at most) for more slots to free, so
@@ -354,21 +356,22 @@ class Supervisor:
         return self.config.concurrency - sum(1 for slot in self.running.values()
                                              if not slot.attempt.exited or slot.stream is not None)
 
-    async def _idle_timeout(self) -> float:
+    async def _idle_timeout(self) -> tuple[float, bool]:
         """Until the fallback poll, or sooner when a pending task becomes claimable."""
         try:
             seconds = await self.db.seconds_until_next_run(self._claimable_agents(), self.config.queues)
         except DatabaseDown:
-            return self.config.poll_interval
+            return self.config.poll_interval, False
         return self._poll_timeout(seconds)
 
-    def _poll_timeout(self, seconds_until_next_run: float | None) -> float:
+    def _poll_timeout(self, seconds_until_next_run: float | None) -> tuple[float, bool]:
         """The poll interval, less up to a fifth at random (workers restarted together do not poll
-        together; never longer than the interval), or sooner when a task becomes claimable."""
+        together; never longer than the interval), or sooner when a task becomes claimable; and
+        whether it is that timer (then the claim goes ahead without asking first)."""
         poll = self.config.poll_interval * random.uniform(0.8, 1.0)
-        if seconds_until_next_run is None:
-            return poll
-        return max(0.0, min(poll, seconds_until_next_run + 0.001))
+        if seconds_until_next_run is None or seconds_until_next_run + 0.001 >= poll:
+            return poll, False
+        return max(0.0, seconds_until_next_run + 0.001), True
 
     async def _sleep_until_woken(self, timeout: float) -> bool:
         """Whether a wake-up came (a hint, a freed slot, shutdown) before the timeout."""

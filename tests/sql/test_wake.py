@@ -137,13 +137,25 @@ def test_idle_check(swarm: SwarmClient) -> None:
                          "returning id")
     assert 3500 < swarm.scalar(check, (["shell"],)) <= 3600
     swarm.make_task("y")
-    assert swarm.scalar(check, (["shell"],)) == 0
+    # Claimable for less than a second: its hint went to a worker; a poll asks again after it.
+    assert 0 < swarm.scalar(check, (["shell"],)) <= 1.0
+    swarm.set_now(str(swarm.scalar("select now() + interval '1.5 seconds'")))
+    assert swarm.scalar(check, (["shell"],)) == 0  # a hint should have been taken by now: poll claims
     assert swarm.scalar(check, (["claude"],)) is None
     assert swarm.status(later) == "pending"
 
 
-def test_idle_check_writes_nothing(swarm: SwarmClient) -> None:
-    swarm.make_task("y")
-    swarm.conn.execute("begin read only")
+def test_idle_check_claims_nothing(swarm: SwarmClient) -> None:
+    task = swarm.make_task("y")
+    swarm.set_now(str(swarm.scalar("select now() + interval '2 seconds'")))
     assert swarm.scalar("select swarm.idle_check(null, null)") == 0
-    swarm.conn.execute("rollback")
+    assert swarm.status(task) == "pending" and swarm.events(task) == ["created"]
+
+
+def test_idle_check_finds_a_task_below_a_wrong_floor_and_puts_the_floor_right(swarm: SwarmClient) -> None:
+    task = swarm.make_task("y")
+    swarm.conn.execute("select setval('swarm.claim_floor', 9223372036854775806)")  # a wrong floor, above it
+    swarm.conn.execute("select setval('swarm.claim_floor_checked_at', 0)")  # the look below it is due
+    swarm.set_now(str(swarm.scalar("select now() + interval '2 seconds'")))
+    assert swarm.scalar("select swarm.idle_check(null, null)") == 0
+    assert [t["id"] for t in swarm.claim("w1")] == [task]

@@ -24,6 +24,7 @@ class MigrateResult:
     schema_version: int
     public_names: bool = True  # whether public.agent_tasks (unqualified INSERT INTO agent_tasks) exists
     warnings: tuple[str, ...] = ()  # what the SQL files warned about (e.g. why public.agent_tasks is missing)
+    tenants: bool = False  # swarm.settings.tenant_isolation: an enqueue login sees only its own tasks
 
 
 def _scalar(conn: psycopg.Connection, query: str) -> Any:
@@ -71,9 +72,11 @@ def plan(conn: psycopg.Connection) -> list[SqlFile]:
     return [f for f in files if f.version not in applied]
 
 
-def migrate(dsn: str, connect_timeout: int = 10, *, public_names: bool | None = None) -> MigrateResult:
+def migrate(dsn: str, connect_timeout: int = 10, *, public_names: bool | None = None,
+            tenants: bool | None = None) -> MigrateResult:
     """Apply what is pending and re-apply sql/. public_names True/False turns the unqualified
-    public.agent_tasks on or off and is remembered (swarm.settings); None keeps the setting."""
+    public.agent_tasks on or off, tenants True/False the tenant isolation (docs/security.md); both
+    are remembered (swarm.settings); None keeps the setting."""
     warnings: list[str] = []
     with psycopg.connect(dsn, connect_timeout=connect_timeout) as conn:
 
@@ -93,12 +96,15 @@ def migrate(dsn: str, connect_timeout: int = 10, *, public_names: bool | None = 
                     (file.version, file.name, file.checksum))
             if public_names is not None:
                 conn.execute("update swarm.settings set public_names = %s, updated_at = now()", (public_names,))
+            if tenants is not None:
+                conn.execute("update swarm.settings set tenant_isolation = %s, updated_at = now()", (tenants,))
             for file in sql_files():
                 conn.execute(file.text)
             version = _scalar(conn, "select max(version) from swarm.schema_migrations")
             exposed = _scalar(conn, "select coalesce(obj_description(to_regclass('public.agent_tasks'), 'pg_class') "
                                     "like 'pgswarm:%', false)")
-    return MigrateResult([f.name for f in pending], version, bool(exposed), tuple(warnings))
+            isolated = _scalar(conn, "select tenant_isolation from swarm.settings")
+    return MigrateResult([f.name for f in pending], version, bool(exposed), tuple(warnings), bool(isolated))
 
 
 def print_all() -> str:

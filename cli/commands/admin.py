@@ -30,6 +30,10 @@ def migrate(
         None, "--public-names/--no-public-names", show_default=False,
         help="keep (default) or drop public.agent_tasks, which makes `INSERT INTO agent_tasks` work unqualified; "
              "remembered by the database"),
+    tenants: Optional[bool] = typer.Option(
+        None, "--tenants/--no-tenants", show_default=False,
+        help="confine each login holding only swarm_enqueue to the tasks it created (row-level security; "
+             "off by default; docs/security.md); remembered by the database"),
     dsn: Optional[str] = DsnOption,
 ) -> None:
     """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
@@ -40,7 +44,7 @@ def migrate(
         return
     target = dsn_for(dsn)
     open_connection(target).close()  # a clear error for an unreachable database
-    result = installer.migrate(target, public_names=public_names)
+    result = installer.migrate(target, public_names=public_names, tenants=tenants)
     if result.applied:
         print(f"applied {', '.join(result.applied)}; schema at version {result.schema_version}")
     else:
@@ -50,6 +54,9 @@ def migrate(
     if public_names is not None or result.applied:
         print("unqualified INSERT INTO agent_tasks: "
               + ("on (public.agent_tasks)" if result.public_names else "off (only swarm.agent_tasks)"))
+    if tenants is not None:
+        print("tenants: " + ("on (an enqueue login sees only the tasks it created)" if result.tenants
+                             else "off (enqueue logins share the queue)"))
 
 
 # -- stats ---------------------------------------------------------------------------------------------

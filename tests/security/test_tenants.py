@@ -94,3 +94,13 @@ def test_on_a_login_reads_and_runs_only_its_own_schedules(conn: psycopg.Connecti
         assert unknown.value.sqlstate == "SW005" and "unknown schedule" in str(unknown.value)
     with connect(alice) as a:
         assert a.execute("select swarm.run_schedule('alice-nightly')").fetchone()[0] > 0
+
+
+def test_pgswarm_migrate_turns_tenants_on_and_off(conn: psycopg.Connection, dsn: str) -> None:
+    on = run_pgswarm("migrate", "--tenants", env={"PGSWARM_DSN": dsn}).ok()
+    assert "tenants: on" in on.stdout
+    assert conn.execute("select tenant_isolation from swarm.settings").fetchone()[0] is True
+    run_pgswarm("migrate", env={"PGSWARM_DSN": dsn}).ok()  # remembered
+    assert conn.execute("select tenant_isolation from swarm.settings").fetchone()[0] is True
+    assert "tenants: off" in run_pgswarm("migrate", "--no-tenants", env={"PGSWARM_DSN": dsn}).ok().stdout
+    assert conn.execute("select tenant_isolation from swarm.settings").fetchone()[0] is False

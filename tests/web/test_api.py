@@ -88,9 +88,9 @@ def test_enqueue_one_task_returns_201_with_its_id(web: WebServer, db: psycopg.Co
     assert response.status_code == 201, response.text
     [task_id] = response.json()["ids"]
     row = db.execute("select prompt, priority, tags, args, run_after > now() + interval '50 seconds', created_by "
-                     "from swarm.agent_tasks, lateral (select null as created_by) as c where id = %s",
-                     (task_id,)).fetchone()
+                     "from swarm.agent_tasks where id = %s", (task_id,)).fetchone()
     assert row[:5] == ("echo hi", 7, ["api"], {"cwd": "/srv/app"}, True)
+    assert row[5] == db.info.user  # the server's login made it, whoever holds the token
 
 
 def test_enqueue_many_with_dependencies_by_key_in_one_request(web: WebServer, db: psycopg.Connection) -> None:

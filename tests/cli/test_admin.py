@@ -181,3 +181,21 @@ def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     done = subprocess.run(["systemd-analyze", "verify", str(target)], capture_output=True, text=True, timeout=60)
     problems = [line for line in done.stderr.splitlines() if str(target.name) in line or "pgswarm" in line]
     assert done.returncode == 0 and not problems, done.stderr
+
+
+def test_doctor_names_agents_a_live_worker_quarantined(cli: Cli, conn: psycopg.Connection) -> None:
+    conn.execute("select swarm.register_worker('node-a', 'node-a.example', 7, array['claude', 'shell'], null, 2)")
+    conn.execute("""select swarm.set_worker_quarantine('node-a', '{"claude": {"kind": "not logged in",
+                      "reason": "Not logged in · Please run /login", "since": "2026-12-02T10:00:00+00:00",
+                      "retry_at": "2026-12-02T10:00:30+00:00", "faults": 1}}')""")
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").stdout)}
+    check = checks["quarantined agents"]
+    assert check["status"] == "warn", check
+    assert check["detail"].startswith("claude on node-a (not logged in: Not logged in · Please run /login; "
+                                      "probed again at "), check
+    conn.execute("select swarm.set_worker_quarantine('node-a', '{}')")
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").stdout)}
+    assert checks["quarantined agents"]["status"] == "ok"
+    with pytest.raises(psycopg.Error) as refused:
+        conn.execute("select swarm.set_worker_quarantine('node-a', '[1]')")
+    assert refused.value.sqlstate == "SW005"

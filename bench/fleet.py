@@ -67,6 +67,9 @@ def _sim_worker_class() -> type:
         def _free_slots(self) -> int:
             return self.config.concurrency - self.busy
 
+        async def _declare_task_args(self) -> None:
+            """No agent profiles here: nothing to declare (a real worker declares its profiles' args)."""
+
         async def _sleep_until_woken(self, timeout: float) -> bool:
             self.idle.set()  # the first idle sleep: this worker is ready
             return await super()._sleep_until_woken(timeout)

@@ -1,10 +1,13 @@
 """The CLI as users run it: a subprocess, against the test server or the embedded default."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,12 +62,24 @@ def cli(dsn: str) -> Cli:
     return run
 
 
+@contextlib.contextmanager
+def server_user_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder outside pytest's: the embedded server runs as another user when the tests
+    run as root, and pytest makes /tmp/pytest-of-root private again whenever a session starts."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def embedded_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def embedded_home() -> Iterator[Path]:
     """A pgswarm home of its own (never the user's real data dir); its server is stopped at the end."""
-    home = tmp_path_factory.mktemp("pgswarm-home")
-    yield home
-    stop_embedded({"PGSWARM_HOME": str(home)}, home / "postgres")
+    with server_user_folder("pgswarm-home-") as home:
+        yield home
+        stop_embedded({"PGSWARM_HOME": str(home)}, home / "postgres")
 
 
 def stop_embedded(env: dict[str, str], data_dir: Path) -> None:

@@ -12,15 +12,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.cli.conftest import REPO, assert_user_error, run_pgswarm, stop_embedded
+from tests.cli.conftest import REPO, assert_user_error, run_pgswarm, server_user_folder, stop_embedded
 
 
 @pytest.fixture
-def xdg_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def xdg_env() -> Iterator[dict[str, str]]:
     """No PGSWARM_HOME: the platform's data directory, pointed at a temporary XDG_DATA_HOME."""
-    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_STATE_HOME": str(tmp_path / "state")}
-    yield env
-    stop_embedded(env, tmp_path / "data" / "pgswarm" / "postgres")
+    with server_user_folder("pgswarm-xdg-") as folder:
+        env = {"XDG_DATA_HOME": str(folder / "data"), "XDG_STATE_HOME": str(folder / "state")}
+        yield env
+        stop_embedded(env, folder / "data" / "pgswarm" / "postgres")
 
 
 def postmasters(data_dir: Path) -> list[str]:
@@ -38,9 +39,8 @@ def postmasters(data_dir: Path) -> list[str]:
     return found
 
 
-def test_concurrent_first_uses_start_one_server_then_db_commands_manage_it(xdg_env: dict[str, str],
-                                                                           tmp_path: Path) -> None:
-    data_dir = tmp_path / "data" / "pgswarm" / "postgres"
+def test_concurrent_first_uses_start_one_server_then_db_commands_manage_it(xdg_env: dict[str, str]) -> None:
+    data_dir = Path(xdg_env["XDG_DATA_HOME"]) / "pgswarm" / "postgres"
     before = run_pgswarm("db", "status", env=xdg_env)
     assert before.returncode == 3 and "stopped" in before.stdout and "not created yet" in before.stdout
 

@@ -43,13 +43,15 @@ PEERS = REPO.parent / "shared" / "bench" / "peers"
 
 # pgswarm's side of the same two scripts: two commits per script execution, like the baseline.
 SWARM_SINGLE = """\
-select id, attempts from swarm.claim_task('w' || :client_id, max_tasks => 1) \\gset
-select accepted from swarm.complete_task(:id, 'w' || :client_id, :attempts);
+select id, attempts, lease_token from swarm.claim_task('w' || :client_id, max_tasks => 1) \\gset
+select accepted from swarm.complete_task(:id, 'w' || :client_id, :attempts, lease_token => :lease_token);
 """
 SWARM_BATCH = """\
-select coalesce(array_agg(id), '{}') as ids, coalesce(array_agg(attempts), '{}') as atts
+select coalesce(array_agg(id), '{}') as ids, coalesce(array_agg(attempts), '{}') as atts,
+       coalesce(array_agg(lease_token), '{}') as tokens
   from swarm.claim_task('w' || :client_id, max_tasks => 100) \\gset
-select count(*) from swarm.complete_tasks('w' || :client_id, :ids::bigint[], :atts::int[]);
+select count(*) from swarm.complete_tasks('w' || :client_id, :ids::bigint[], :atts::int[],
+                                          lease_tokens => :tokens::uuid[]);
 """
 
 
@@ -218,9 +220,11 @@ def claim_latency(server: PgServer, db: str, terminal_rows: int, samples: int) -
         timings = []
         for i in range(samples + 50):
             start = time.perf_counter()
-            task_id, attempt = c.execute("select id, attempts from swarm.claim_task('lat')").fetchone()
+            task_id, attempt, token = c.execute(
+                "select id, attempts, lease_token from swarm.claim_task('lat')").fetchone()
             elapsed = time.perf_counter() - start
-            c.execute("select accepted from swarm.complete_task(%s, 'lat', %s)", (task_id, attempt))
+            c.execute("select accepted from swarm.complete_task(%s, 'lat', %s, lease_token => %s)",
+                      (task_id, attempt, token))
             if i >= 50:  # warm-up: plan caching, buffers
                 timings.append(elapsed * 1000)
     return statistics.median(timings)

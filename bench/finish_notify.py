@@ -47,12 +47,13 @@ def drain(conn: psycopg.Connection, tasks: int, batch: int) -> float:
     conn.execute("insert into swarm.agent_tasks (prompt) select 'x' from generate_series(1, %s)", (tasks,))
     conn.execute("analyze swarm.agent_tasks")
     claims = []
-    while rows := conn.execute("select id, attempts from swarm.claim_task('w', max_tasks => %s)", (batch,)).fetchall():
+    while rows := conn.execute("select id, attempts, lease_token from swarm.claim_task('w', max_tasks => %s)",
+                               (batch,)).fetchall():
         claims.append(rows)
     started = time.perf_counter()
     for rows in claims:
-        conn.execute("select count(*) from swarm.complete_tasks('w', %s, %s)",
-                     ([r[0] for r in rows], [r[1] for r in rows]))
+        conn.execute("select count(*) from swarm.complete_tasks('w', %s, %s, null, %s::uuid[])",
+                     ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
     return time.perf_counter() - started
 
 

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 TRUE = "/bin/true"
 WORKER = "bench-minimal"
@@ -76,7 +77,7 @@ async def engine(tasks: int, concurrency: int, dsn: str) -> float:
     lock = asyncio.Lock()  # one query at a time on the connection
     slot_freed = asyncio.Event()
     finished = spawner.loop.create_future()
-    reports: list[tuple[int, int]] = []
+    reports: list[tuple[int, int, Any]] = []
     state = {"free": concurrency, "completed": 0, "flushing": False}
 
     async def flush() -> None:
@@ -85,18 +86,19 @@ async def engine(tasks: int, concurrency: int, dsn: str) -> float:
             batch = reports[:]
             reports.clear()
             async with lock:
-                await conn.execute("select swarm.complete_tasks($1, $2::bigint[], $3::int[])", WORKER,
-                                   [task_id for task_id, _ in batch], [attempt for _, attempt in batch])
+                await conn.execute("select swarm.complete_tasks($1, $2::bigint[], $3::int[], null, $4::uuid[])",
+                                   WORKER, [task_id for task_id, _, _ in batch], [attempt for _, attempt, _ in batch],
+                                   [token for _, _, token in batch])
             state["completed"] += len(batch)
         state["flushing"] = False
         if state["completed"] >= tasks and not finished.done():
             finished.set_result(None)
 
-    def on_exit_of(task_id: int, attempt: int) -> Callable[[], None]:
+    def on_exit_of(task_id: int, attempt: int, token: Any) -> Callable[[], None]:
         def on_exit() -> None:
             state["free"] += 1
             slot_freed.set()
-            reports.append((task_id, attempt))
+            reports.append((task_id, attempt, token))
             if not state["flushing"]:
                 spawner.loop.create_task(flush())
         return on_exit
@@ -108,14 +110,14 @@ async def engine(tasks: int, concurrency: int, dsn: str) -> float:
                 await slot_freed.wait()
                 continue
             async with lock:
-                rows = await conn.fetch("select id, attempts from swarm.claim_task($1, max_tasks => $2, "
+                rows = await conn.fetch("select id, attempts, lease_token from swarm.claim_task($1, max_tasks => $2, "
                                         "durable => false)", WORKER, state["free"])
             if not rows:
                 await slot_freed.wait()
                 continue
             for row in rows:
                 state["free"] -= 1
-                spawner.start(on_exit_of(row["id"], row["attempts"]))
+                spawner.start(on_exit_of(row["id"], row["attempts"], row["lease_token"]))
 
     started = time.perf_counter()
     claiming = spawner.loop.create_task(claim_loop())

@@ -51,8 +51,9 @@ import pbcommon  # noqa: E402  (the peers' harness)
 from pgswarm.client.migrate import migrate  # noqa: E402
 
 DB = "pb_pgswarm"
-CLAIM = "select id, prompt, attempts from swarm.claim_task($1, max_tasks => $2, queues => $3, durable => false)"
-COMPLETE = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3)"
+CLAIM = ("select id, prompt, attempts, lease_token from swarm.claim_task($1, max_tasks => $2, queues => $3, "
+         "durable => false)")
+COMPLETE = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3, null, $4::uuid[])"
 BULK_INSERT = "insert into swarm.agent_tasks (prompt) select seq::text from unnest($1::int[]) as seq"
 SINGLE_INSERT = "insert into swarm.agent_tasks (prompt) values ($1)"
 DONE = "select count(*) from swarm.agent_tasks where status = 'completed'"
@@ -114,7 +115,7 @@ class Peer:
         conns = [await asyncpg.connect(dsn) for _ in range(consumers)]
         for conn in conns:  # as in a worker that has been running: functions compiled, plans made
             await conn.fetch(CLAIM, "warm-up", batch, [WARM_UP_QUEUE])
-            await conn.fetchval(COMPLETE, "warm-up", [], [])
+            await conn.fetchval(COMPLETE, "warm-up", [], [], [])
         hooks.ready()
         await hooks.wait_go()
         stopping = asyncio.Event()
@@ -130,7 +131,8 @@ class Peer:
                     continue
                 for row in claimed:
                     hooks.on_job(int(row["prompt"]))
-                await conn.fetchval(COMPLETE, name, [r["id"] for r in claimed], [r["attempts"] for r in claimed])
+                await conn.fetchval(COMPLETE, name, [r["id"] for r in claimed], [r["attempts"] for r in claimed],
+                                    [r["lease_token"] for r in claimed])
 
         loops = [asyncio.create_task(consume(i, c), name=f"pgswarm-consumer-{i}") for i, c in enumerate(conns)]
         await hooks.wait_stop()

@@ -53,8 +53,8 @@ from tests.pgserver import start_server  # noqa: E402
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # A batch consumer's two calls: claim up to N tasks, report them all at once.
-CLAIM_BATCH = "select id, attempts from swarm.claim_task($1, max_tasks => $2)"
-COMPLETE_BATCH = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3)"
+CLAIM_BATCH = "select id, attempts, lease_token from swarm.claim_task($1, max_tasks => $2)"
+COMPLETE_BATCH = "select count(*) filter (where accepted) from swarm.complete_tasks($1, $2, $3, null, $4::uuid[])"
 SAMPLE = """
 select coalesce((select sum(n_dead_tup) from pg_stat_user_tables
                   where (schemaname, relname) in (('swarm', 'agent_tasks'), ('public', 'jobs'))), 0)::bigint,
@@ -148,7 +148,8 @@ async def complete_batch(conn: asyncpg.Connection, worker: str, claimed: list[as
     """Report a claimed batch with one swarm.complete_tasks call. (Completing a batch with one
     complete_task per task in one transaction deadlocks when two batches share dependents: each
     call locks its own dependents. complete_tasks locks all of them in one id-ordered pass.)"""
-    return await conn.fetchval(COMPLETE_BATCH, worker, [r["id"] for r in claimed], [r["attempts"] for r in claimed])
+    return await conn.fetchval(COMPLETE_BATCH, worker, [r["id"] for r in claimed], [r["attempts"] for r in claimed],
+                               [r["lease_token"] for r in claimed])
 
 
 def pct(values: list[float], p: float) -> float:
@@ -205,14 +206,16 @@ async def claim_latencies(conn: asyncpg.Connection, samples: int) -> tuple[list[
         start = time.perf_counter()
         claimed = await conn.fetch(CLAIM_BATCH, "lat", 1)
         elapsed = (time.perf_counter() - start) * 1000
-        await conn.fetchval(COMPLETE_BATCH, "lat", [r["id"] for r in claimed], [r["attempts"] for r in claimed])
+        await conn.fetchval(COMPLETE_BATCH, "lat", [r["id"] for r in claimed], [r["attempts"] for r in claimed],
+                            [r["lease_token"] for r in claimed])
         if i >= 100:  # warm-up: plans and buffers
             single.append(elapsed)
     for _ in range(20):
         start = time.perf_counter()
         claimed = await conn.fetch(CLAIM_BATCH, "lat", 100)
         batch.append((time.perf_counter() - start) * 1000)
-        await conn.fetchval(COMPLETE_BATCH, "lat", [r["id"] for r in claimed], [r["attempts"] for r in claimed])
+        await conn.fetchval(COMPLETE_BATCH, "lat", [r["id"] for r in claimed], [r["attempts"] for r in claimed],
+                            [r["lease_token"] for r in claimed])
     return single, batch
 
 
@@ -379,7 +382,8 @@ async def part_release(dsn: str, sizes: Sizes) -> list[Row]:
         async def body() -> list[Row]:
             claimed = await conn.fetch(CLAIM_BATCH, "release", 1)
             start = time.perf_counter()
-            accepted = await conn.fetchval(COMPLETE_BATCH, "release", [claimed[0]["id"]], [claimed[0]["attempts"]])
+            accepted = await conn.fetchval(COMPLETE_BATCH, "release", [claimed[0]["id"]], [claimed[0]["attempts"]],
+                                           [claimed[0]["lease_token"]])
             elapsed = (time.perf_counter() - start) * 1000
             pending = await conn.fetchval("select count(*) from swarm.agent_tasks where status = 'pending'")
             if accepted != 1 or pending != sizes.dependents:

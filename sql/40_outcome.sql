@@ -1,14 +1,16 @@
--- Outcomes: a worker reports how an attempt ended. Every report is fenced by (worker, attempt).
+-- Outcomes: a worker reports how an attempt ended. Every report is fenced by (worker, attempt,
+-- lease token): swarm._holds_lease (sql/30_lease.sql).
 --
 -- Why the fences compare `status = 'running' collate "C"` and why the API's functions run with
 -- enable_seqscan = off and jit = off: docs/design.md, "Rules for a new SQL function".
 
 -- swarm._fence: lock the task and check that the report comes from its current attempt.
 --   locks:   the task row FOR UPDATE.
---   returns: the task when (worker, attempt) own it; null otherwise, after logging 'stale_report'
---            (an event, not an exception, so the record survives).
+--   returns: the task when (worker, attempt, token) hold its lease; null otherwise, after logging
+--            'stale_report' (an event, not an exception, so the record survives).
 --   raises:  SW002 unknown task.
-create or replace function swarm._fence(task_id bigint, worker text, attempt int, report text, v_now timestamptz)
+create or replace function swarm._fence(task_id bigint, worker text, attempt int, lease_token uuid, report text,
+                                        v_now timestamptz)
 returns swarm.agent_tasks
 language plpgsql volatile
 as $$
@@ -19,7 +21,8 @@ begin
   if not found then
     perform swarm._unknown_task(_fence.task_id);
   end if;
-  if v_task.status = 'running' and v_task.worker = _fence.worker and v_task.attempts = _fence.attempt then
+  if swarm._holds_lease(v_task.status, v_task.worker, v_task.attempts, v_task.lease_token,
+                        _fence.worker, _fence.attempt, _fence.lease_token) then
     return v_task;
   end if;
   perform swarm._log(_fence.task_id, 'stale_report', _fence.worker, _fence.attempt,
@@ -30,12 +33,19 @@ end
 $$;
 
 -- swarm._stale_reason: why a fenced report was refused, in words.
-create or replace function swarm._stale_reason(task_id bigint, worker text, attempt int) returns text
+create or replace function swarm._stale_reason(task_id bigint, worker text, attempt int, lease_token uuid)
+returns text
 language sql stable
 as $$
-  select format('stale report for task %s attempt %s from %s: the task is %s%s', $1, $3, $2, task.status,
-                case when task.status = 'running' then format(' (attempt %s, worker %s)', task.attempts, task.worker)
-                     else '' end)
+  select case
+           when task.status = 'running' and task.worker = $2 and task.attempts = $3
+             then format('stale report for task %s attempt %s from %s: %s', $1, $3, $2,
+                         case when $4 is null then 'the report carries no lease token'
+                              else 'the lease token is not this attempt''s' end)
+           else format('stale report for task %s attempt %s from %s: the task is %s%s', $1, $3, $2, task.status,
+                       case when task.status = 'running'
+                            then format(' (attempt %s, worker %s)', task.attempts, task.worker) else '' end)
+         end
     from swarm.agent_tasks as task where task.id = $1
 $$;
 
@@ -118,13 +128,14 @@ $$;
 -- swarm.complete_task: record a successful attempt and release its dependents.
 --   locks:      the task row (UPDATE), its agent row only when a failure count must be reset,
 --               then dependents in id order (same order as cancel_task).
---   fenced by:  (worker, attempt); a stale report changes nothing, returns accepted = false and
---               logs a 'stale_report' event.
+--   fenced by:  (worker, attempt, lease_token); a stale report changes nothing, returns
+--               accepted = false and logs a 'stale_report' event.
 --   guarantees: dependents whose last dependency this was become 'pending' in this transaction;
 --               the agent's consecutive failure count (circuit breaker) goes back to 0; the
 --               attempt's ledger row is closed with its usage and session, the cost added to the
 --               task's totals and to the agent's spend of the day.
---   raises:     SW002 unknown task.   notifies: swarm_ready once per agent released.
+--   raises:     SW002 unknown task, SW007 worker registered by another login.
+--   notifies:   swarm_ready once per agent released.
 create or replace function swarm.complete_task(
   task_id bigint,
   worker text,
@@ -136,7 +147,8 @@ create or replace function swarm.complete_task(
   cost_usd numeric default null,
   input_tokens bigint default null,
   output_tokens bigint default null,
-  session_id text default null)
+  session_id text default null,
+  lease_token uuid default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
@@ -154,6 +166,7 @@ begin
                               complete_task.output_tokens)
       into v_cost from swarm.agent_tasks as task where task.id = complete_task.task_id;
   end if;
+  perform swarm._check_worker_login(complete_task.worker);
   perform set_config('swarm.api', 'on', true);
   -- The fence is the WHERE clause: one statement updates, logs and resets the breaker.
   with done as (
@@ -172,9 +185,8 @@ begin
            output_tokens = swarm._plus(task.output_tokens, complete_task.output_tokens),
            error = null
      where task.id = complete_task.task_id
-       and task.status = 'running' collate "C"  -- by primary key (docs/design.md#collate-c)
-       and task.worker = complete_task.worker
-       and task.attempts = complete_task.attempt
+       and swarm._holds_lease(task.status, task.worker, task.attempts, task.lease_token,
+                              complete_task.worker, complete_task.attempt, complete_task.lease_token)
     returning task.id, task.agent, task.concurrency_key, task.attempts, task.started_at
   ), logged as (
     insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
@@ -201,9 +213,10 @@ begin
 
   if v_agent is null then
     perform set_config('swarm.api', '', true);
-    perform swarm._fence(complete_task.task_id, complete_task.worker, complete_task.attempt, 'complete', v_now);
+    perform swarm._fence(complete_task.task_id, complete_task.worker, complete_task.attempt,
+                         complete_task.lease_token, 'complete', v_now);
     return query select false, task.status, swarm._stale_reason(complete_task.task_id, complete_task.worker,
-                                                                complete_task.attempt)
+                                                                complete_task.attempt, complete_task.lease_token)
                    from swarm.agent_tasks as task where task.id = complete_task.task_id;
     return;
   end if;
@@ -213,16 +226,18 @@ begin
   return query select true, 'completed'::text, null::text;
 end
 $$;
-comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text)
-  is 'record a successful attempt (fenced by worker and attempt) and release dependents';
+comment on function swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text, uuid)
+  is 'record a successful attempt (fenced by worker, attempt and lease token) and release dependents';
 
 -- swarm.complete_tasks: complete a batch of attempts of one worker in one statement (for
--- in-process consumers that claim in batches); each element is fenced as in complete_task.
+-- in-process consumers that claim in batches); each element is fenced as in complete_task
+-- (lease_tokens[i] is the token of task_ids[i]).
 --   locks:      the task rows (UPDATE), then dependents in id order.
 --   returns:    one row per task id: accepted, the task's status, why a report was refused.
---   raises:     SW005 arrays of different lengths.   notifies: swarm_ready for released dependents.
+--   raises:     SW005 arrays of different lengths, SW007 worker registered by another login.
+--   notifies:   swarm_ready for released dependents.
 create or replace function swarm.complete_tasks(worker text, task_ids bigint[], attempts int[],
-                                                results jsonb[] default null)
+                                                results jsonb[] default null, lease_tokens uuid[] default null)
 returns table (task_id bigint, accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 -- One plan for any batch and any statistics: the tasks by primary key (their id array), hashed
@@ -247,20 +262,27 @@ begin
          and cardinality(complete_tasks.results) <> cardinality(complete_tasks.task_ids)) then
     perform swarm._invalid('task_ids, attempts and results must have the same length');
   end if;
+  if complete_tasks.lease_tokens is not null
+     and cardinality(complete_tasks.lease_tokens) <> cardinality(complete_tasks.task_ids) then
+    perform swarm._invalid('task_ids and lease_tokens must have the same length');
+  end if;
+  perform swarm._check_worker_login(complete_tasks.worker);
   perform set_config('swarm.api', 'on', true);
   with reports as (
-    select r.id, r.attempt, r.result
+    select r.id, r.attempt, r.result, r.token
       from unnest(complete_tasks.task_ids, complete_tasks.attempts,
-                  coalesce(complete_tasks.results, array_fill(null::jsonb, array[cardinality(complete_tasks.task_ids)])))
-           as r (id, attempt, result)
+                  coalesce(complete_tasks.results, array_fill(null::jsonb, array[cardinality(complete_tasks.task_ids)])),
+                  coalesce(complete_tasks.lease_tokens,
+                           array_fill(null::uuid, array[cardinality(complete_tasks.task_ids)])))
+           as r (id, attempt, result, token)
   ), done as (
     update swarm.agent_tasks as task
        set status = 'completed', lease_expires_at = null, finished_at = v_now, updated_at = v_now,
            result = reports.result, error = null
       from reports
      where task.id = any(complete_tasks.task_ids) and task.id = reports.id
-       and task.status = 'running' collate "C"  -- by primary key
-       and task.worker = complete_tasks.worker and task.attempts = reports.attempt
+       and swarm._holds_lease(task.status, task.worker, task.attempts, task.lease_token,
+                              complete_tasks.worker, reports.attempt, reports.token)
     returning task.id, task.agent, task.attempts, task.started_at, task.concurrency_key
   ), logged as (
     insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
@@ -293,25 +315,27 @@ begin
     return;
   end if;
   for v_stale in
-    select r.id, r.attempt from unnest(complete_tasks.task_ids, complete_tasks.attempts) as r (id, attempt)
+    select r.id, r.attempt, complete_tasks.lease_tokens[r.n] as token
+      from unnest(complete_tasks.task_ids, complete_tasks.attempts) with ordinality as r (id, attempt, n)
      where r.id <> all(v_done)
   loop
-    perform swarm._fence(v_stale.id, complete_tasks.worker, v_stale.attempt, 'complete', v_now);
+    perform swarm._fence(v_stale.id, complete_tasks.worker, v_stale.attempt, v_stale.token, 'complete', v_now);
   end loop;
   return query
     select r.id, r.id = any(v_done), task.status,
-           case when r.id <> all(v_done) then swarm._stale_reason(r.id, complete_tasks.worker, r.attempt) end
+           case when r.id <> all(v_done)
+                then swarm._stale_reason(r.id, complete_tasks.worker, r.attempt, complete_tasks.lease_tokens[r.n]) end
       from unnest(complete_tasks.task_ids, complete_tasks.attempts) with ordinality as r (id, attempt, n)
       left join swarm.agent_tasks as task on task.id = r.id
      order by r.n;
 end
 $$;
-comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])
+comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[], uuid[])
   is 'complete a batch of attempts of one worker (each fenced) and release dependents';
 
 -- swarm.fail_task: record a failed attempt; the engine decides retry, final failure or cancel.
 --   locks:      the task row, then its agent row (failure count), then dependents in id order.
---   fenced by:  (worker, attempt), as complete_task.
+--   fenced by:  (worker, attempt, lease_token), as complete_task.
 --   guarantees: retryable and attempts left -> pending after retry_in_seconds or the agent's
 --               backoff; otherwise failed, and dependents cancelled or released per their
 --               on_dependency_failure, transitively; a requested cancel -> cancelled. Only a
@@ -320,7 +344,8 @@ comment on function swarm.complete_tasks(text, bigint[], int[], jsonb[])
 --               failure: a command exiting 3, a refused prompt) never pauses the agent. The
 --               attempt's ledger row is closed; cost and tokens add to the task's totals and the
 --               day's spend.
---   raises:     SW002 unknown task, SW005 negative retry_in_seconds or unknown fault.
+--   raises:     SW002 unknown task, SW005 negative retry_in_seconds or unknown fault, SW007 another
+--               login's worker.
 --   notifies:   swarm_ready when the retry is immediate or dependents became claimable.
 create or replace function swarm.fail_task(
   task_id bigint,
@@ -337,7 +362,8 @@ create or replace function swarm.fail_task(
   retry_in_seconds int default null,
   retryable boolean default true,
   session_id text default null,
-  fault text default 'service')
+  fault text default 'service',
+  lease_token uuid default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
@@ -355,9 +381,11 @@ begin
   if fail_task.fault is distinct from 'service' and fail_task.fault is distinct from 'task' then
     perform swarm._invalid(format('fault %L must be ''service'' or ''task''', fail_task.fault));
   end if;
-  v_task := swarm._fence(fail_task.task_id, fail_task.worker, fail_task.attempt, 'fail', v_now);
+  perform swarm._check_worker_login(fail_task.worker);
+  v_task := swarm._fence(fail_task.task_id, fail_task.worker, fail_task.attempt, fail_task.lease_token, 'fail', v_now);
   if v_task.id is null then
-    return query select false, task.status, swarm._stale_reason(fail_task.task_id, fail_task.worker, fail_task.attempt)
+    return query select false, task.status, swarm._stale_reason(fail_task.task_id, fail_task.worker, fail_task.attempt,
+                                                                fail_task.lease_token)
                    from swarm.agent_tasks as task where task.id = fail_task.task_id;
     return;
   end if;
@@ -388,12 +416,12 @@ begin
 end
 $$;
 comment on function swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int,
-                                    boolean, text, text)
+                                    boolean, text, text, uuid)
   is 'record a failed attempt (fenced); retry with backoff, fail for good, or cancel if requested';
 
 -- swarm.release_task: give a running task back without an outcome (usage limit, EX_TEMPFAIL,
 -- worker shutdown, a node-local fault).
---   fenced by:  (worker, attempt), as complete_task.
+--   fenced by:  (worker, attempt, lease_token), as complete_task.
 --   guarantees: count_attempt = false gives the attempt back, at most 10 times per task (after
 --               that a release spends the attempt, so a task cannot bounce forever); a release that
 --               spends the last attempt fails the task. A requested cancel -> cancelled.
@@ -402,7 +430,8 @@ comment on function swarm.fail_task(bigint, text, int, text, int, text, text, js
 --               agent exiting 75 at once does not spin through its free releases. The attempt's
 --               ledger row is closed as 'released' with its session, so the next attempt can
 --               resume it (args.resume_on_retry); a cost adds to the totals.
---   raises:     SW002 unknown task, SW005 negative delay.   notifies: swarm_ready when delay = 0.
+--   raises:     SW002 unknown task, SW005 negative delay, SW007 another login's worker.
+--   notifies:   swarm_ready when delay = 0.
 create or replace function swarm.release_task(
   task_id bigint,
   worker text,
@@ -415,7 +444,8 @@ create or replace function swarm.release_task(
   cost_usd numeric default null,
   input_tokens bigint default null,
   output_tokens bigint default null,
-  session_id text default null)
+  session_id text default null,
+  lease_token uuid default null)
 returns table (accepted boolean, status text, message text)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 set enable_seqscan = off  -- plans made on an empty queue (docs/design.md#planner-pins)
@@ -430,10 +460,13 @@ begin
   if release_task.delay_seconds < 0 then
     perform swarm._invalid(format('delay_seconds %s must not be negative', release_task.delay_seconds));
   end if;
-  v_task := swarm._fence(release_task.task_id, release_task.worker, release_task.attempt, 'release', v_now);
+  perform swarm._check_worker_login(release_task.worker);
+  v_task := swarm._fence(release_task.task_id, release_task.worker, release_task.attempt, release_task.lease_token,
+                         'release', v_now);
   if v_task.id is null then
     return query select false, task.status,
-                        swarm._stale_reason(release_task.task_id, release_task.worker, release_task.attempt)
+                        swarm._stale_reason(release_task.task_id, release_task.worker, release_task.attempt,
+                                            release_task.lease_token)
                    from swarm.agent_tasks as task where task.id = release_task.task_id;
     return;
   end if;
@@ -460,5 +493,6 @@ begin
   return query select true, v_status, null::text;
 end
 $$;
-comment on function swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text)
+comment on function swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text,
+                                       uuid)
   is 'give a running task back (fenced), by default without spending the attempt';

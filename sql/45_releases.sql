@@ -6,20 +6,21 @@
 -- swarm.release_for_usage_limit: the agent hit its usage limit: pause it until `until` and give
 -- the running task back without spending the attempt, in one transaction.
 --   locks:      the agent row (the pause), then the task row (the release).
---   fenced by:  (worker, attempt) for the release; the pause is a fact about the agent's
+--   fenced by:  (worker, attempt, lease_token) for the release; the pause is a fact about the agent's
 --               account and is applied even when the report is stale.
 --   guarantees: as swarm.pause_agent (a pause never shortens a longer one; an `until` that the
 --               database's clock already sees as past pauses for a minute) and swarm.release_task
 --               (count_attempt = false, no delay: claims skip the paused agent anyway); the
 --               attempt's usage and session go to its ledger row, so the next attempt resumes it.
---   raises:     SW002 unknown task.   notifies: swarm_ready (release_task), read only after the pause ends.
+--   raises:     SW002 unknown task, SW007 another login's worker (nothing paused).   notifies: swarm_ready (release_task), read only after the pause ends.
 create or replace function swarm.release_for_usage_limit(task_id bigint, worker text, attempt int,
                                                          "until" timestamptz, reason text,
                                                          exit_code int default null, log_path text default null,
                                                          cost_usd numeric default null,
                                                          input_tokens bigint default null,
                                                          output_tokens bigint default null,
-                                                         session_id text default null)
+                                                         session_id text default null,
+                                                         lease_token uuid default null)
 returns table (accepted boolean, status text, message text, paused_until timestamptz)
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
@@ -27,6 +28,7 @@ declare
   v_agent text;
   v_paused_until timestamptz;
 begin
+  perform swarm._check_worker_login(release_for_usage_limit.worker);
   select task.agent into v_agent from swarm.agent_tasks as task where task.id = release_for_usage_limit.task_id;
   if not found then
     perform swarm._unknown_task(release_for_usage_limit.task_id);
@@ -45,9 +47,10 @@ begin
                               cost_usd => release_for_usage_limit.cost_usd,
                               input_tokens => release_for_usage_limit.input_tokens,
                               output_tokens => release_for_usage_limit.output_tokens,
-                              session_id => release_for_usage_limit.session_id) as r;
+                              session_id => release_for_usage_limit.session_id,
+                              lease_token => release_for_usage_limit.lease_token) as r;
 end
 $$;
 comment on function swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint,
-                                                  bigint, text)
+                                                  bigint, text, uuid)
   is 'pause the agent for its usage limit and release the task without spending the attempt, in one transaction';

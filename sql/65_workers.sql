@@ -1,7 +1,10 @@
 -- Workers: the registry behind swarm.worker_stats.
 
 -- swarm.register_worker: a worker announces itself at start (upsert by name).
---   guarantees: heartbeat_at = now, stopped_at cleared.   raises: SW005 empty name, concurrency < 1.
+--   guarantees: heartbeat_at = now, stopped_at cleared; the name belongs to the registering login
+--               (session_user) from then on: claims, heartbeats and reports under it from any
+--               other login are refused (sql/30_lease.sql).
+--   raises:     SW005 empty name or concurrency < 1, SW007 the name is registered by another login.
 create or replace function swarm.register_worker(name text, hostname text, pid int, agents text[], queues text[],
                                                  concurrency int, version text default null)
 returns void
@@ -16,13 +19,20 @@ begin
   if register_worker.concurrency is null or register_worker.concurrency < 1 then
     perform swarm._invalid(format('concurrency %s must be at least 1', register_worker.concurrency));
   end if;
-  insert into swarm.workers as w (name, hostname, pid, agents, queues, concurrency, version, started_at, heartbeat_at)
+  perform swarm._check_worker_login(register_worker.name);
+  insert into swarm.workers as w (name, hostname, pid, agents, queues, concurrency, version, started_at, heartbeat_at,
+                                  login)
   values (register_worker.name, register_worker.hostname, register_worker.pid, register_worker.agents,
-          register_worker.queues, register_worker.concurrency, register_worker.version, v_now, v_now)
+          register_worker.queues, register_worker.concurrency, register_worker.version, v_now, v_now, session_user)
   on conflict on constraint workers_pkey do update
      set hostname = excluded.hostname, pid = excluded.pid, agents = excluded.agents, queues = excluded.queues,
          concurrency = excluded.concurrency, version = excluded.version, started_at = excluded.started_at,
-         heartbeat_at = excluded.heartbeat_at, stopped_at = null;
+         heartbeat_at = excluded.heartbeat_at, stopped_at = null, login = excluded.login
+   -- Taken in the same statement: another login cannot slip in between the check and the upsert.
+   where w.login is null or w.login = excluded.login;
+  if not found then
+    perform swarm._check_worker_login(register_worker.name);
+  end if;
 end
 $$;
 comment on function swarm.register_worker(text, text, int, text[], text[], int, text) is 'register (or re-register) a worker';
@@ -33,7 +43,8 @@ returns void
 language sql volatile security definer set search_path = pg_catalog, swarm
 as $$
   delete from swarm.idle_workers as i where i.worker = $1;
-  update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now() where w.name = $1
+  update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now()
+   where w.name = $1 and (w.login is null or w.login = session_user)
 $$;
 comment on function swarm.stop_worker(text) is 'mark a worker as stopped';
 

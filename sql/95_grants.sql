@@ -47,11 +47,13 @@ grant execute on function
   swarm.claim_or_wait(text, text[], text[], int, int, text, int, boolean),
   swarm.idle_check(text[], text[]),
   swarm.wake_channel(text),
-  swarm.heartbeat(text, bigint[], int),
-  swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text),
-  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text, text),
-  swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text),
-  swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint, bigint, text),
+  swarm.heartbeat(text, bigint[], int, uuid[]),
+  swarm.complete_task(bigint, text, int, jsonb, int, text, text, numeric, bigint, bigint, text, uuid),
+  swarm.fail_task(bigint, text, int, text, int, text, text, jsonb, numeric, bigint, bigint, int, boolean, text, text,
+                  uuid),
+  swarm.release_task(bigint, text, int, int, boolean, text, int, text, numeric, bigint, bigint, text, uuid),
+  swarm.release_for_usage_limit(bigint, text, int, timestamptz, text, int, text, numeric, bigint, bigint, text,
+                                uuid),
   swarm.record_session(bigint, text, int, text),
   swarm.reap_expired(),
   swarm.next_run_after(text[], text[]),
@@ -59,7 +61,7 @@ grant execute on function
   swarm.register_worker(text, text, int, text[], text[], int, text),
   swarm.set_worker_quarantine(text, jsonb),
   swarm.stop_worker(text),
-  swarm.complete_tasks(text, bigint[], int[], jsonb[]),
+  swarm.complete_tasks(text, bigint[], int[], jsonb[], uuid[]),
   swarm.dependency_results(bigint)
   to swarm_worker;
 grant select on swarm.workers to swarm_worker, swarm_monitor;

@@ -16,7 +16,8 @@
     │   ├── IllegalTransition         SW003
     │   ├── InvalidDependency         SW004
     │   ├── InvalidArgument           SW005 (and constraint or data errors on user input)
-    │   └── NotAllowed                42501: no privilege, or a task token that does not work
+    │   ├── NotAllowed                42501: no privilege, or a task token that does not work
+    │   └── WorkerNameTaken           SW007: the worker name was registered by another login
     └── WaitTimeout                   Client.wait gave up; also a TimeoutError (exit 1)
 
 `from_db_error(exc)` maps a driver error (psycopg or asyncpg) to this tree by SQLSTATE, never by
@@ -114,6 +115,10 @@ class NotAllowed(TaskError):
     """the login may not do this (SQLSTATE 42501: a privilege, or a task token that does not work)"""
 
 
+class WorkerNameTaken(TaskError):
+    """the worker name belongs to another login"""
+
+
 class WaitTimeout(PgswarmError, TimeoutError):
     """the task did not finish in time"""
 
@@ -136,6 +141,7 @@ _BY_SQLSTATE: dict[str, type[PgswarmError]] = {
     "SW005": InvalidArgument,
     "SW006": SchemaOutdated,
     "42501": NotAllowed,
+    "SW007": WorkerNameTaken,
 }
 
 # Refusals of user input that come from Postgres itself rather than from swarm's own checks:

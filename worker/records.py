@@ -6,9 +6,10 @@ into one fenced SQL call. Both are frozen: nobody downstream changes what happen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,9 @@ class ClaimedTask:
     claimed_at: datetime | None = None
     # The agent session this attempt continues, as the engine decided at claim (args.resume_on_retry).
     resume_session: str | None = None
+    # The attempt's lease token from claim_task: every heartbeat and report of it carries the
+    # token (the database keeps only its digest). Never handed to the agent, never logged.
+    lease_token: UUID | None = field(default=None, repr=False)
 
 
 # How an attempt ended, as far as the worker is concerned; each kind is one SQL call:

@@ -70,7 +70,7 @@ class Reporter:
         if outcome.kind == "usage_limit" and outcome.pause_until is not None:
             # One call, one transaction: the agent's pause and the task's release.
             return lambda: self.db.release_for_usage_limit(
-                task.id, task.attempt, until=outcome.pause_until,
+                task.id, task.attempt, lease_token=task.lease_token, until=outcome.pause_until,
                 reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit", **_usage(outcome))
         if outcome.kind == "node_fault":
             # No delay: another node may run it now; this one has quarantined the agent.
@@ -78,11 +78,12 @@ class Reporter:
                                            reason=outcome.error or "node-local fault", **_usage(outcome))
         if outcome.kind in ("released", "usage_limit"):
             # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).
-            return lambda: self.db.release(task.id, task.attempt, delay_seconds=outcome.retry_in_seconds,
+            return lambda: self.db.release(task.id, task.attempt, lease_token=task.lease_token,
+                                           delay_seconds=outcome.retry_in_seconds,
                                            reason=outcome.error or "released by the worker", **_usage(outcome))
         return lambda: self.db.fail(
-            task.id, task.attempt, error=outcome.error or "failed", result=outcome.result, cost_usd=outcome.cost_usd,
-            input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
+            task.id, task.attempt, lease_token=task.lease_token, error=outcome.error or "failed", result=outcome.result,
+            cost_usd=outcome.cost_usd, input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
             retry_in_seconds=outcome.retry_in_seconds, retryable=outcome.retryable, session_id=outcome.session_id,
             fault="service" if outcome.fault == "service" else "task", **outcome.files)
 
@@ -144,8 +145,8 @@ class Reporter:
 def _completion(outcome: AttemptOutcome) -> dict[str, Any]:
     """complete()'s keyword arguments for an outcome."""
     task = outcome.task
-    return {"task_id": task.id, "attempt": task.attempt, "result": outcome.result, "cost_usd": outcome.cost_usd,
-            "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens,
+    return {"task_id": task.id, "attempt": task.attempt, "lease_token": task.lease_token, "result": outcome.result,
+            "cost_usd": outcome.cost_usd, "input_tokens": outcome.input_tokens, "output_tokens": outcome.output_tokens,
             "session_id": outcome.session_id, **outcome.files}
 
 

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from psycopg.conninfo import conninfo_to_dict
@@ -274,50 +275,54 @@ class Database:
         rows = await self._call(
             "fetch",
             "select id, agent, prompt, args, attempts, max_attempts, timeout_seconds, depends_on, run_after, "
-            "created_at, started_at, queue, resume_session_id from swarm.claim_or_wait(worker => $1, agents => $2, queues => $3, "
-            "max_tasks => $4, lease_seconds => $5, hostname => $6, pid => $7, durable => false)",
+            "created_at, started_at, queue, resume_session_id, lease_token "
+            "from swarm.claim_or_wait(worker => $1, agents => $2, queues => $3, max_tasks => $4, "
+            "lease_seconds => $5, hostname => $6, pid => $7, durable => false)",
             self.worker, agents, queues, max_tasks, lease_seconds, hostname, pid)
         return [_claimed(row) for row in rows]
 
-    async def heartbeat(self, task_ids: list[int], lease_seconds: int) -> list[asyncpg.Record]:
-        return await self._call("fetch", "select task_id, owned, cancel_requested from swarm.heartbeat($1, $2, $3)",
-                                self.worker, task_ids, lease_seconds)
+    async def heartbeat(self, leases: dict[int, UUID | None], lease_seconds: int) -> list[asyncpg.Record]:
+        """Renew the leases of running attempts, each given by task id and its lease token."""
+        return await self._call(
+            "fetch", "select task_id, owned, cancel_requested from swarm.heartbeat($1, $2, $3, $4::uuid[])",
+            self.worker, list(leases), lease_seconds, list(leases.values()))
 
-    async def complete(self, task_id: int, attempt: int, *, result: dict[str, Any] | None, exit_code: int | None,
-                       output_tail: str | None, log_path: str | None, cost_usd: float | None,
+    async def complete(self, task_id: int, attempt: int, *, lease_token: UUID | None, result: dict[str, Any] | None,
+                       exit_code: int | None, output_tail: str | None, log_path: str | None, cost_usd: float | None,
                        input_tokens: int | None, output_tokens: int | None, session_id: str | None = None) -> Report:
         row = await self._call(
             "fetchrow",
             "select accepted, status, message from swarm.complete_task(task_id => $1, worker => $2, attempt => $3, "
             "result => $4::jsonb, exit_code => $5, output_tail => $6, log_path => $7, cost_usd => $8, "
-            "input_tokens => $9, output_tokens => $10, session_id => $11)",
+            "input_tokens => $9, output_tokens => $10, session_id => $11, lease_token => $12)",
             task_id, self.worker, attempt, _json(result), exit_code, output_tail, log_path, cost_usd,
-            input_tokens, output_tokens, session_id)
+            input_tokens, output_tokens, session_id, lease_token)
         return Report(row["accepted"], row["status"], row["message"])
 
     async def complete_many(self, items: list[dict[str, Any]]) -> list[Report]:
         """Several completions in one statement (one round trip, one commit), each fenced like
         complete_task; items hold complete()'s keyword arguments plus task_id and attempt."""
         columns = ("task_id", "attempt", "result", "exit_code", "output_tail", "log_path", "cost_usd",
-                   "input_tokens", "output_tokens", "session_id")
+                   "input_tokens", "output_tokens", "session_id", "lease_token")
         values = {c: [item.get(c) for item in items] for c in columns}
         values["result"] = [_json(r) for r in values["result"]]
         rows = await self._call(
             "fetch",
             "select r.ord, c.accepted, c.status, c.message "
             "from unnest($2::bigint[], $3::int[], $4::jsonb[], $5::int[], $6::text[], $7::text[], $8::numeric[], "
-            "$9::bigint[], $10::bigint[], $11::text[]) with ordinality as r (task_id, attempt, result, exit_code, "
-            "output_tail, log_path, cost_usd, input_tokens, output_tokens, session_id, ord) "
+            "$9::bigint[], $10::bigint[], $11::text[], $12::uuid[]) with ordinality as r (task_id, attempt, result, "
+            "exit_code, output_tail, log_path, cost_usd, input_tokens, output_tokens, session_id, lease_token, ord) "
             "cross join lateral swarm.complete_task(task_id => r.task_id, worker => $1, attempt => r.attempt, "
             "result => r.result, exit_code => r.exit_code, output_tail => r.output_tail, log_path => r.log_path, "
             "cost_usd => r.cost_usd, input_tokens => r.input_tokens, output_tokens => r.output_tokens, "
-            "session_id => r.session_id) as c "
+            "session_id => r.session_id, lease_token => r.lease_token) as c "
             "order by r.ord",
             self.worker, *(values[c] for c in columns))
         return [Report(row["accepted"], row["status"], row["message"]) for row in rows]
 
-    async def fail(self, task_id: int, attempt: int, *, error: str, exit_code: int | None, output_tail: str | None,
-                   log_path: str | None, result: dict[str, Any] | None = None, cost_usd: float | None = None,
+    async def fail(self, task_id: int, attempt: int, *, lease_token: UUID | None, error: str, exit_code: int | None,
+                   output_tail: str | None, log_path: str | None, result: dict[str, Any] | None = None,
+                   cost_usd: float | None = None,
                    input_tokens: int | None = None, output_tokens: int | None = None,
                    retry_in_seconds: int | None = None, retryable: bool = True,
                    session_id: str | None = None, fault: str = "service") -> Report:
@@ -326,12 +331,13 @@ class Database:
             "select accepted, status, message from swarm.fail_task(task_id => $1, worker => $2, attempt => $3, "
             "error => $4, exit_code => $5, output_tail => $6, log_path => $7, result => $8::jsonb, "
             "cost_usd => $9, input_tokens => $10, output_tokens => $11, retry_in_seconds => $12, "
-            "retryable => $13, session_id => $14, fault => $15)",
+            "retryable => $13, session_id => $14, fault => $15, lease_token => $16)",
             task_id, self.worker, attempt, error, exit_code, output_tail, log_path, _json(result), cost_usd,
-            input_tokens, output_tokens, retry_in_seconds, retryable, session_id, fault)
+            input_tokens, output_tokens, retry_in_seconds, retryable, session_id, fault, lease_token)
         return Report(row["accepted"], row["status"], row["message"])
 
-    async def release(self, task_id: int, attempt: int, *, reason: str, delay_seconds: int | None = 0,
+    async def release(self, task_id: int, attempt: int, *, lease_token: UUID | None, reason: str,
+                      delay_seconds: int | None = 0,
                       count_attempt: bool = False, exit_code: int | None = None, log_path: str | None = None,
                       cost_usd: float | None = None, input_tokens: int | None = None,
                       output_tokens: int | None = None, session_id: str | None = None) -> Report:
@@ -340,12 +346,12 @@ class Database:
             "fetchrow",
             "select accepted, status, message from swarm.release_task(task_id => $1, worker => $2, attempt => $3, "
             "delay_seconds => $4, count_attempt => $5, reason => $6, exit_code => $7, log_path => $8, "
-            "cost_usd => $9, input_tokens => $10, output_tokens => $11, session_id => $12)",
+            "cost_usd => $9, input_tokens => $10, output_tokens => $11, session_id => $12, lease_token => $13)",
             task_id, self.worker, attempt, delay_seconds, count_attempt, reason, exit_code, log_path, cost_usd,
-            input_tokens, output_tokens, session_id)
+            input_tokens, output_tokens, session_id, lease_token)
         return Report(row["accepted"], row["status"], row["message"])
 
-    async def release_for_usage_limit(self, task_id: int, attempt: int, *, until: datetime,
+    async def release_for_usage_limit(self, task_id: int, attempt: int, *, lease_token: UUID | None, until: datetime,
                                       reason: str, exit_code: int | None = None, log_path: str | None = None,
                                       cost_usd: float | None = None, input_tokens: int | None = None,
                                       output_tokens: int | None = None, session_id: str | None = None) -> Report:
@@ -354,9 +360,9 @@ class Database:
             "fetchrow",
             "select accepted, status, message from swarm.release_for_usage_limit(task_id => $1, worker => $2, "
             "attempt => $3, \"until\" => $4, reason => $5, exit_code => $6, log_path => $7, cost_usd => $8, "
-            "input_tokens => $9, output_tokens => $10, session_id => $11)",
+            "input_tokens => $9, output_tokens => $10, session_id => $11, lease_token => $12)",
             task_id, self.worker, attempt, until, reason, exit_code, log_path, cost_usd, input_tokens,
-            output_tokens, session_id)
+            output_tokens, session_id, lease_token)
         return Report(row["accepted"], row["status"], row["message"])
 
     async def pause_agent(self, agent: str, until: datetime, reason: str) -> None:
@@ -409,7 +415,7 @@ def _claimed(row: asyncpg.Record) -> ClaimedTask:
         args=json.loads(args) if isinstance(args, str) else dict(args or {}), timeout_seconds=row["timeout_seconds"],
         depends_on=tuple(row["depends_on"] or ()), queue=row["queue"], max_attempts=row["max_attempts"],
         ready_at=max(row["run_after"], row["created_at"]), claimed_at=row["started_at"],
-        resume_session=row["resume_session_id"])
+        resume_session=row["resume_session_id"], lease_token=row["lease_token"])
 
 
 def _json(value: dict[str, Any] | None) -> str | None:

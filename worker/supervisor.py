@@ -482,8 +482,8 @@ class Supervisor:
                 await self._heartbeat_once()
 
     async def _heartbeat_once(self) -> None:
-        ids = list(self.running)
-        for row in await self.db.heartbeat(ids, self.config.lease_seconds):
+        leases = {task_id: slot.attempt.task.lease_token for task_id, slot in self.running.items()}
+        for row in await self.db.heartbeat(leases, self.config.lease_seconds):
             slot = self.running.get(row["task_id"])
             if slot is None:
                 continue

@@ -134,8 +134,8 @@ def test_stopped_workers_leave_the_list_and_a_manual_retry_is_not_a_failure(
     conn.execute("select swarm.register_worker('silent-for-ages', 'h', 3, null, null, 1)")
     conn.execute("update swarm.workers set heartbeat_at = now() - interval '1 hour' where name = 'silent-for-ages'")
     task = conn.execute("insert into swarm.agent_tasks (prompt, max_attempts) values ('exit 1', 1) returning id").fetchone()[0]
-    conn.execute("select swarm.claim_task('w1')")
-    conn.execute("select swarm.fail_task(%s, 'w1', 1, 'exited 1: boom')", (task,))
+    token = conn.execute("select lease_token from swarm.claim_task('w1')").fetchone()[0]
+    conn.execute("select swarm.fail_task(%s, 'w1', 1, 'exited 1: boom', lease_token => %s)", (task, token))
     conn.execute("select swarm.retry_task(%s)", (task,))
     out = cli("top", "--once").ok().stdout
     assert "just-stopped" in out and "stopped" in out

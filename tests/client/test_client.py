@@ -94,7 +94,8 @@ def test_wait_is_woken_by_the_finish_of_a_task_finished_elsewhere(dsn: str, swar
         with psycopg.connect(dsn, autocommit=True) as other:
             wait_for(lambda: other.execute("select watched from swarm.agent_tasks where id = %s",
                                            (task_id,)).fetchone()[0], 30, "the waiter to watch the task")
-            other.execute("select swarm.complete_task(%s, 'w1', %s, '{\"ok\": true}')", (task_id, claimed["attempts"]))
+            other.execute("select swarm.complete_task(%s, 'w1', %s, '{\"ok\": true}', lease_token => %s)",
+                          (task_id, claimed["attempts"], claimed["lease_token"]))
     finisher = threading.Thread(target=finish_once_watched)
     finisher.start()
     started = time.monotonic()

@@ -16,13 +16,14 @@ def test_16_connections_claiming_5000_tasks_never_double_claim(swarm: SwarmClien
     def body(c: psycopg.Connection, i: int) -> None:
         mine = seen.setdefault(i, [])
         while True:
-            rows = c.execute("select id, attempts from swarm.claim_task(%s, max_tasks => %s)",
+            rows = c.execute("select id, attempts, lease_token from swarm.claim_task(%s, max_tasks => %s)",
                              (f"w{i}", 1 + i % 4)).fetchall()
             if not rows:
                 return
-            for task_id, attempt in rows:
+            for task_id, attempt, token in rows:
                 mine.append(task_id)
-                c.execute("select accepted from swarm.complete_task(%s, %s, %s)", (task_id, f"w{i}", attempt))
+                c.execute("select accepted from swarm.complete_task(%s, %s, %s, lease_token => %s)",
+                          (task_id, f"w{i}", attempt, token))
     run_claimers(dsn, body)
     claimed = [t for ids in seen.values() for t in ids]
     assert len(claimed) == 5000 and len(set(claimed)) == 5000
@@ -41,7 +42,8 @@ def test_max_concurrent_is_never_exceeded_by_16_claimers(swarm: SwarmClient, dsn
     def body(c: psycopg.Connection, i: int) -> None:
         idle_rounds = 0
         while idle_rounds < 50:
-            rows = c.execute("select id, attempts from swarm.claim_task(%s, max_tasks => 2)", (f"w{i}",)).fetchall()
+            rows = c.execute("select id, attempts, lease_token from swarm.claim_task(%s, max_tasks => 2)",
+                             (f"w{i}",)).fetchall()
             if not rows:
                 idle_rounds += 1
                 if c.execute("select count(*) from swarm.agent_tasks where status in ('pending', 'running')").fetchone()[0] == 0:
@@ -50,8 +52,9 @@ def test_max_concurrent_is_never_exceeded_by_16_claimers(swarm: SwarmClient, dsn
             running = c.execute("select count(*) from swarm.agent_tasks where status = 'running'").fetchone()[0]
             with lock:
                 peak[0] = max(peak[0], running)
-            for task_id, attempt in rows:
-                c.execute("select accepted from swarm.complete_task(%s, %s, %s)", (task_id, f"w{i}", attempt))
+            for task_id, attempt, token in rows:
+                c.execute("select accepted from swarm.complete_task(%s, %s, %s, lease_token => %s)",
+                          (task_id, f"w{i}", attempt, token))
     run_claimers(dsn, body)
     assert peak[0] <= 3
     assert swarm.scalar("select count(*) from swarm.agent_tasks where status = 'completed'") == 300
@@ -64,7 +67,7 @@ def test_one_running_task_per_concurrency_key_under_concurrency(swarm: SwarmClie
 
     def body(c: psycopg.Connection, i: int) -> None:
         while True:
-            rows = c.execute("select id, attempts, concurrency_key from swarm.claim_task(%s, max_tasks => 3)",
+            rows = c.execute("select id, attempts, lease_token from swarm.claim_task(%s, max_tasks => 3)",
                              (f"w{i}",)).fetchall()
             if not rows:
                 if c.execute("select count(*) from swarm.agent_tasks where status in ('pending', 'running')").fetchone()[0] == 0:
@@ -73,8 +76,9 @@ def test_one_running_task_per_concurrency_key_under_concurrency(swarm: SwarmClie
             dup = c.execute("""select concurrency_key from swarm.agent_tasks where status = 'running'
                                 group by 1 having count(*) > 1""").fetchall()
             violations.extend(k for (k,) in dup)
-            for task_id, attempt, _ in rows:
-                c.execute("select accepted from swarm.complete_task(%s, %s, %s)", (task_id, f"w{i}", attempt))
+            for task_id, attempt, token in rows:
+                c.execute("select accepted from swarm.complete_task(%s, %s, %s, lease_token => %s)",
+                          (task_id, f"w{i}", attempt, token))
     run_claimers(dsn, body)
     assert violations == []
     assert swarm.scalar("select count(*) from swarm.agent_tasks where status = 'completed'") == 200

@@ -31,6 +31,8 @@ def _sql_value(value: Any) -> Any:
 class SwarmClient:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
+        # The lease token of each task this client claimed last (reports carry it, as a worker's do).
+        self.tokens: dict[int, Any] = {}
 
     # -- time ---------------------------------------------------------------------------------
     def set_now(self, when: str | None) -> None:
@@ -60,14 +62,21 @@ class SwarmClient:
     def claim(self, worker: str = "w1", **kwargs: Any) -> list[dict]:
         named = "".join(f", {k} => %({k})s" for k in kwargs)
         cur = self.conn.cursor(row_factory=dict_row)
-        return cur.execute(f"select * from swarm.claim_task(worker => %(worker)s{named})",
+        rows = cur.execute(f"select * from swarm.claim_task(worker => %(worker)s{named})",
                            {"worker": worker, **kwargs}).fetchall()
+        self.tokens.update({row["id"]: row["lease_token"] for row in rows})
+        return rows
 
     def heartbeat(self, worker: str, task_ids: list[int], lease_seconds: int = 60) -> dict[int, tuple[bool, bool]]:
-        rows = self.conn.execute("select * from swarm.heartbeat(%s, %s, %s)", (worker, task_ids, lease_seconds))
+        tokens = [self.tokens.get(task_id) for task_id in task_ids]
+        rows = self.conn.execute("select * from swarm.heartbeat(%s, %s, %s, %s::uuid[])",
+                                 (worker, task_ids, lease_seconds, tokens))
         return {task_id: (owned, cancel) for task_id, owned, cancel in rows}
 
     def _report(self, function: str, task_id: int, worker: str, attempt: int, **kwargs: Any) -> Report:
+        """A report fenced like a worker's: with the token of this client's claim of the task,
+        unless the test passes lease_token itself."""
+        kwargs.setdefault("lease_token", self.tokens.get(task_id))
         named = "".join(f", {k} => %({k})s" for k in kwargs)
         params = {"task_id": task_id, "worker": worker, "attempt": attempt,
                   **{k: _sql_value(v) for k, v in kwargs.items()}}

@@ -55,7 +55,8 @@ def test_every_way_out_of_running_closes_the_row(swarm: SwarmClient) -> None:
     swarm.release(released, "w1", 1, reason="usage limit", session_id="s-rel", cost_usd=0.01)
     swarm.cancel(cancelled)
     swarm.fail(cancelled, "w1", 1, error="stopped")
-    swarm.conn.execute("select * from swarm.complete_tasks('w1', %s, %s)", ([batch], [1]))
+    swarm.conn.execute("select * from swarm.complete_tasks('w1', %s, %s, null, %s::uuid[])",
+                       ([batch], [1], [swarm.tokens[batch]]))
     swarm.set_now("2100-01-01")
     assert swarm.reap() == 1
     outcomes = {task_id: [(r["attempt"], r["outcome"]) for r in ledger(swarm, task_id)]

@@ -155,12 +155,14 @@ def test_under_concurrent_enqueues_claims_and_retries_the_floor_never_passes_a_p
         rng = random.Random(100 + i)
         worker = f"c{i}"
         while not stop.is_set():
-            for task in conn.execute("select id, attempts from swarm.claim_task(%s, max_tasks => %s)",
+            for task in conn.execute("select id, attempts, lease_token from swarm.claim_task(%s, max_tasks => %s)",
                                      (worker, rng.randint(1, 10))).fetchall():
                 if rng.random() < 0.1:
-                    conn.execute("select * from swarm.release_task(%s, %s, %s)", (task[0], worker, task[1]))
+                    conn.execute("select * from swarm.release_task(%s, %s, %s, lease_token => %s)",
+                                 (task[0], worker, task[1], task[2]))
                 else:
-                    conn.execute("select * from swarm.complete_task(%s, %s, %s)", (task[0], worker, task[1]))
+                    conn.execute("select * from swarm.complete_task(%s, %s, %s, lease_token => %s)",
+                                 (task[0], worker, task[1], task[2]))
                     with lock:
                         completed.append(task[0])
 

@@ -35,7 +35,7 @@ def test_dependent_is_released_in_the_completing_transaction(swarm: SwarmClient,
     b = swarm.make_task("b", depends_on=[a])
     [t] = swarm.claim("w1")
     with psycopg.connect(dsn) as other:
-        other.execute("select * from swarm.complete_task(%s, 'w1', 1)", (a,))
+        other.execute("select * from swarm.complete_task(%s, 'w1', 1, lease_token => %s)", (a, t["lease_token"]))
         assert swarm.status(b) == "waiting", "not visible before the commit"
         assert other.execute("select status from swarm.agent_tasks where id = %s", (b,)).fetchone()[0] == "pending"
         other.commit()
@@ -155,7 +155,8 @@ def test_dependency_inserted_and_completed_concurrently_is_never_missed(swarm: S
             done = threading.Event()
 
             def complete() -> None:
-                completer.execute("select * from swarm.complete_task(%s, 'w1', 1)", (a,))
+                completer.execute("select * from swarm.complete_task(%s, 'w1', 1, lease_token => %s)",
+                                  (a, t["lease_token"]))
                 completer.commit()
                 done.set()
             thread = threading.Thread(target=complete)

@@ -46,10 +46,12 @@ def test_worker_role_runs_the_worker_functions_only(conn, as_role) -> None:
     task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
     with as_role("swarm_worker") as c:
         c.execute("select swarm.register_worker('w', 'h', 1, null, null, 1)")
-        [claimed] = c.execute("select id, attempts from swarm.claim_task('w')").fetchall()
-        assert claimed == (task_id, 1)
-        c.execute("select * from swarm.heartbeat('w', %s)", ([task_id],))
-        assert c.execute("select accepted from swarm.complete_task(%s, 'w', 1)", (task_id,)).fetchone()[0]
+        [claimed] = c.execute("select id, attempts, lease_token from swarm.claim_task('w')").fetchall()
+        assert claimed[:2] == (task_id, 1)
+        assert c.execute("select owned from swarm.heartbeat('w', %s, 60, %s::uuid[])",
+                         ([task_id], [claimed[2]])).fetchone()[0]
+        assert c.execute("select accepted from swarm.complete_task(%s, 'w', 1, lease_token => %s)",
+                         (task_id, claimed[2])).fetchone()[0]
         c.execute("select swarm.reap_expired()")
         c.execute("select swarm.pause_agent('claude', now() + interval '1 minute', 'usage limit')")
         c.execute("insert into swarm.agent_tasks (prompt, parent_id) values ('follow-up', %s)", (task_id,))

@@ -121,12 +121,14 @@ def test_batch_completion_fences_each_element(swarm: SwarmClient, conn) -> None:
     attempts = [t["attempts"] for t in claimed]
     task_ids = [t["id"] for t in claimed]
     attempts[1] = 7  # a stale element
-    rows = conn.execute("select task_id, accepted, status from swarm.complete_tasks('w1', %s, %s)",
-                        (task_ids, attempts)).fetchall()
+    tokens = [t["lease_token"] for t in claimed]
+    rows = conn.execute("select task_id, accepted, status from swarm.complete_tasks('w1', %s, %s, null, %s::uuid[])",
+                        (task_ids, attempts, tokens)).fetchall()
     assert [(r[0], r[1]) for r in rows] == [(tid, i != 1) for i, tid in enumerate(task_ids)]
     assert swarm.status(task_ids[1]) == "running" and swarm.events(task_ids[1])[-1] == "stale_report"
     assert swarm.status(dependent) == "waiting"
-    conn.execute("select * from swarm.complete_tasks('w1', %s, %s)", ([task_ids[1]], [1]))
+    conn.execute("select * from swarm.complete_tasks('w1', %s, %s, null, %s::uuid[])",
+                 ([task_ids[1]], [1], [tokens[1]]))
     assert swarm.status(dependent) == "pending"
     import psycopg
     with pytest.raises(psycopg.Error) as info:

@@ -23,13 +23,22 @@ select pg_stat_get_xact_tuples_returned('swarm.agent_tasks'::regclass)
            where i.indrelid = 'swarm.agent_tasks'::regclass)"""
 
 
+# The lease token of every task claimed here (claim_task returns it; the table keeps a digest).
+TOKENS: dict[int, object] = {}
+
+
 def rows_read(conn: psycopg.Connection, call: str, params: tuple = ()) -> int:
     """Entries of agent_tasks' indexes and rows of its sequential scans read by one call: the
     backend's counters not yet sent to the statistics system, before and after, in one
     transaction (they are sent only between transactions)."""
     with conn.transaction():
         before = conn.execute(ROWS_READ).fetchone()[0]
-        conn.execute(call, params).fetchall()
+        cur = conn.execute(call, params)
+        if cur.description and cur.description[0].name == "id":
+            names = [c.name for c in cur.description]
+            TOKENS.update({row[0]: row[names.index("lease_token")] for row in cur.fetchall()})
+        else:
+            cur.fetchall()
         return int(conn.execute(ROWS_READ).fetchone()[0] - before)
 
 
@@ -43,16 +52,18 @@ def claim(conn: psycopg.Connection, worker: str, count: int) -> int:
 
 
 def complete_batch(conn: psycopg.Connection, worker: str, tasks: list[tuple[int, int]]) -> int:
-    return rows_read(conn, "select * from swarm.complete_tasks(%s, %s, %s)",
-                        (worker, [t[0] for t in tasks], [t[1] for t in tasks]))
+    return rows_read(conn, "select * from swarm.complete_tasks(%s, %s, %s, lease_tokens => %s::uuid[])",
+                     (worker, [t[0] for t in tasks], [t[1] for t in tasks], [TOKENS[t[0]] for t in tasks]))
 
 
 def complete_one(conn: psycopg.Connection, worker: str, task: tuple[int, int]) -> int:
-    return rows_read(conn, "select * from swarm.complete_task(%s, %s, %s)", (task[0], worker, task[1]))
+    return rows_read(conn, "select * from swarm.complete_task(%s, %s, %s, lease_token => %s)",
+                     (task[0], worker, task[1], TOKENS[task[0]]))
 
 
 def heartbeat(conn: psycopg.Connection, worker: str, tasks: list[tuple[int, int]]) -> int:
-    return rows_read(conn, "select * from swarm.heartbeat(%s, %s)", (worker, [t[0] for t in tasks]))
+    return rows_read(conn, "select * from swarm.heartbeat(%s, %s, lease_tokens => %s::uuid[])",
+                     (worker, [t[0] for t in tasks], [TOKENS[t[0]] for t in tasks]))
 
 
 def test_reports_and_heartbeats_read_their_own_tasks_not_every_running_one(conn: psycopg.Connection) -> None:

@@ -14,8 +14,8 @@ T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
 def release_for_usage_limit(swarm: SwarmClient, task_id: int, worker: str, attempt: int, until: datetime,
                             reason: str = "claude usage limit: resets 3pm") -> tuple:
-    return swarm.conn.execute("select * from swarm.release_for_usage_limit(%s, %s, %s, %s, %s)",
-                              (task_id, worker, attempt, until, reason)).fetchone()
+    return swarm.conn.execute("select * from swarm.release_for_usage_limit(%s, %s, %s, %s, %s, lease_token => %s)",
+                              (task_id, worker, attempt, until, reason, swarm.tokens.get(task_id))).fetchone()
 
 
 def test_releases_without_a_delay_back_off_growing_then_bounded(swarm: SwarmClient) -> None:

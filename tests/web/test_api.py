@@ -238,8 +238,8 @@ def test_task_detail_events_and_actions(web: WebServer, db: psycopg.Connection) 
 
 def test_cancel_of_a_finished_task_is_409_with_the_engines_message(web: WebServer, db: psycopg.Connection) -> None:
     task = add(db, "x")
-    db.execute("select swarm.claim_task('w1')")
-    db.execute("select swarm.complete_task(%s, 'w1', 1, '{}')", (task,))
+    token = db.execute("select lease_token from swarm.claim_task('w1')").fetchone()[0]
+    db.execute("select swarm.complete_task(%s, 'w1', 1, '{}', lease_token => %s)", (task, token))
     with web.client("enqueue") as client:
         response = client.post(f"/api/v1/tasks/{task}/cancel")
     assert response.status_code == 409
@@ -336,8 +336,9 @@ def test_the_event_stream_reports_an_insert_from_psql_and_catches_up_from_a_curs
 
 def test_the_output_stream_of_a_finished_task_sends_its_output_then_ends(web: WebServer, db: psycopg.Connection) -> None:
     task = add(db, "echo")
-    db.execute("select swarm.claim_task('w1')")
-    db.execute("select swarm.complete_task(%s, 'w1', 1, '{}', output_tail => 'line one\nline two\n')", (task,))
+    token = db.execute("select lease_token from swarm.claim_task('w1')").fetchone()[0]
+    db.execute("select swarm.complete_task(%s, 'w1', 1, '{}', output_tail => 'line one\nline two\n', "
+               "lease_token => %s)", (task, token))
     found: list[dict[str, str]] = []
     with web.client("read") as client, client.stream("GET", f"/api/v1/tasks/{task}/output", timeout=30) as response:
         _sse_events(response, 2, found)

@@ -29,7 +29,7 @@ def test_a_heartbeat_loop_that_dies_stops_the_worker_with_a_message_and_releases
     worker = workers.start("--dsn", worker_login, lease_seconds=3)
     wait_status(workers.dsn, task_id, "running", workers=workers)
     wait_for(lambda: processes_with(marker), 10, "the agent")
-    db.execute("revoke execute on function swarm.heartbeat(text, bigint[], int) from swarm_worker")
+    db.execute("revoke execute on function swarm.heartbeat(text, bigint[], int, uuid[]) from swarm_worker")
     assert worker.process.wait(30) == 1, "a worker that cannot renew its leases must stop"
     output = worker.output()
     last = output.strip().splitlines()[-1]

@@ -57,16 +57,31 @@
 --   SW001 unknown agent          SW002 unknown task          SW003 illegal status change
 --   SW004 invalid dependency     SW005 invalid argument      SW006 schema older than required
 --
--- Fake time for tests: `set swarm.now = '2030-01-01 00:00+00'`; every function reads
--- swarm.now() once into v_now.
+-- Fake time for tests: `set swarm.now = '2030-01-01 00:00+00'` moves swarm.now() only in a
+-- database whose owner enabled it (`update swarm.settings set test_clock = true`); anywhere else
+-- any login could set it and expire leases, claim early or forge created_at. Every function
+-- reads swarm.now() once into v_now.
 
--- swarm.now: the current time, or the test clock when swarm.now is set.
+-- swarm._test_clock: the session's swarm.now if swarm.settings.test_clock is on, now() otherwise.
+-- SECURITY DEFINER: no role may read swarm.settings. Executable by every login (sql/95_grants.sql),
+-- as swarm.now() is: it says nothing but the time swarm.now() would.
+create or replace function swarm._test_clock() returns timestamptz
+language sql stable parallel safe security definer set search_path = pg_catalog, swarm
+as $$
+  select case when (select s.test_clock from swarm.settings as s)
+              then current_setting('swarm.now')::timestamptz else now() end
+$$;
+
+-- swarm.now: the current time, or the session's swarm.now when the owner enabled the test clock.
+--   cost:       with swarm.now unset (production) a plain now(): the function is inlined and
+--               swarm.settings is not read; only a session that set swarm.now pays for the
+--               SECURITY DEFINER read of the setting.
 create or replace function swarm.now() returns timestamptz
 language sql stable parallel safe
 as $$
-  select coalesce(nullif(current_setting('swarm.now', true), '')::timestamptz, now())
+  select case when coalesce(current_setting('swarm.now', true), '') = '' then now() else swarm._test_clock() end
 $$;
-comment on function swarm.now() is 'now(), or the value of the swarm.now setting (test clock)';
+comment on function swarm.now() is 'now(), or the swarm.now setting where the owner enabled swarm.settings.test_clock';
 
 -- swarm.schema_version: the highest applied migration (workers refuse to run below theirs).
 create or replace function swarm.schema_version() returns integer

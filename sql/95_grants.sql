@@ -15,6 +15,9 @@ grant usage on schema swarm to swarm_enqueue, swarm_worker, swarm_monitor;
 -- The claim index's expression is computed with the privileges of whoever inserts or updates a
 -- task, so every role that may write tasks needs it; it is a pure function of two columns.
 grant execute on function swarm._claim_rank(int, timestamptz) to public;
+-- swarm.now() is inlined into the caller's statements (column defaults, the roles' own queries),
+-- so whoever may call it calls the test-clock check too; it only says what time swarm.now() is.
+grant execute on function swarm._test_clock() to public;
 
 grant select on swarm.agent_tasks, swarm.task_events, swarm.agents, swarm.agent_tasks_archive,
   swarm.task_events_archive to swarm_enqueue, swarm_worker, swarm_monitor;

@@ -77,6 +77,7 @@ def test_doctor_reports_stale_workers_and_a_missing_schema(cli: Cli, conn: psyco
                                                            empty_dsn: str) -> None:
     conn.execute("select swarm.register_worker('old', 'node-b', 7, array['shell'], null, 1)")
     # The CLI's sessions see the engine clock far ahead: the worker's last heartbeat is long ago.
+    conn.execute("update swarm.settings set test_clock = true")
     stale = run_pgswarm("doctor", "--json", env={"PGSWARM_DSN": conn.info.dsn,
                                                  "PGOPTIONS": "-c swarm.now=2099-01-01"})
     checks = {c["name"]: c for c in json.loads(stale.stdout)}

@@ -36,7 +36,10 @@ class SwarmClient:
 
     # -- time ---------------------------------------------------------------------------------
     def set_now(self, when: str | None) -> None:
-        """Move this session's clock (swarm.now()); None goes back to the real time."""
+        """Move this session's clock (swarm.now()); None goes back to the real time. Turns the
+        database's test clock on (as its owner), without which swarm.now is ignored."""
+        if when:
+            self.conn.execute("update swarm.settings set test_clock = true where not test_clock")
         self.conn.execute("select set_config('swarm.now', %s, false)", (when or "",))
 
     def now(self):

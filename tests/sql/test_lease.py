@@ -43,6 +43,7 @@ def test_expired_lease_is_retried_then_failed_with_events(swarm: SwarmClient) ->
 def test_reap_expired_is_safe_when_called_concurrently(swarm: SwarmClient, conn, dsn: str) -> None:
     conn.execute("insert into swarm.agent_tasks (prompt) select 'x' from generate_series(1, 300)")
     swarm.claim("dead", max_tasks=300, lease_seconds=1)
+    conn.execute("update swarm.settings set test_clock = true")
     conn.execute("alter database " + conn.info.dbname + " set swarm.now = '2100-01-01'")
     barrier = threading.Barrier(8)
     counts: list[int] = []

@@ -43,7 +43,9 @@ class ClaimedTask:
 #   usage_limit  swarm.release_for_usage_limit: the agent's pause and the release, one transaction
 #   node_fault   this node cannot run the agent: swarm.release_task without spending the attempt
 #                (no delay: another node may take it); the supervisor quarantines the agent here
-#   cancelled    the worker stopped it because the task was cancelled: swarm.fail_task, not retryable
+#   cancelled    the worker stopped it because a heartbeat said the task was cancelled (never on a
+#                notification alone): swarm.fail_task, not retryable, which the engine records as
+#                cancelled
 #   lost         another worker owns the task now: nothing is reported
 OutcomeKind = Literal["completed", "failed", "released", "usage_limit", "node_fault", "cancelled", "lost"]
 

@@ -78,6 +78,10 @@ class Supervisor:
         self.running: dict[int, Slot] = {}
         self._session_jobs: set[asyncio.Task[None]] = set()  # record_session calls in flight
         self.wake = asyncio.Event()
+        # Tasks named by swarm_cancel notifications, waiting for the database's word: any login
+        # may NOTIFY, so an attempt stops for a cancel only when a heartbeat's answer says so.
+        self.cancel_hints: set[int] = set()
+        self.cancel_hinted = asyncio.Event()
         self.stopping = False
         self.skip_grace = False  # stop running attempts without waiting for the shutdown grace
         self.fault: str | None = None  # why the worker stops on its own
@@ -123,6 +127,7 @@ class Supervisor:
             log.warning("agents get no database login (--agent-dsn): `pgswarm add` inside an agent (follow-up "
                         "tasks) cannot connect; give them a login holding only the role swarm_agent")
         self._start_duty("heartbeat", self._heartbeat_loop())
+        self._start_duty("cancel check", self._cancel_check_loop())
         self._start_duty("reaper", self._reap_loop())
         self._start_duty("sweeper", self._sweep_loop())
         self._start_duty("completion reporter", self.reporter.flush_completions())
@@ -284,10 +289,9 @@ class Supervisor:
             self.wake.set()
 
     def _on_cancel(self, task_id: int) -> None:
-        slot = self.running.get(task_id)
-        if slot is not None:
-            log.info("task %d: cancel requested; stopping it", task_id)
-            slot.attempt.request_stop("cancel")
+        if task_id in self.running:
+            self.cancel_hints.add(task_id)
+            self.cancel_hinted.set()
 
     async def _on_reconnect(self) -> None:
         await self._register()
@@ -481,8 +485,19 @@ class Supervisor:
             with contextlib.suppress(DatabaseDown):
                 await self._heartbeat_once()
 
+    async def _cancel_check_loop(self) -> None:
+        """Answer cancel notifications with a heartbeat at once (it stops what the database says
+        was cancelled). Notifications that arrive meanwhile share the next call, so a flood of
+        them costs one call at a time."""
+        while True:
+            await self.cancel_hinted.wait()
+            self.cancel_hinted.clear()
+            with contextlib.suppress(DatabaseDown):
+                await self._heartbeat_once()
+
     async def _heartbeat_once(self) -> None:
         leases = {task_id: slot.attempt.task.lease_token for task_id, slot in self.running.items()}
+        hinted, self.cancel_hints = self.cancel_hints, set()
         for row in await self.db.heartbeat(leases, self.config.lease_seconds):
             slot = self.running.get(row["task_id"])
             if slot is None:
@@ -490,7 +505,11 @@ class Supervisor:
             if not row["owned"]:
                 slot.attempt.request_stop("lost")
             elif row["cancel_requested"]:
+                log.info("task %d: cancel requested; stopping it", row["task_id"])
                 slot.attempt.request_stop("cancel")
+            elif row["task_id"] in hinted:
+                log.warning("task %d: swarm_cancel notification, but the database has no cancel for it; "
+                            "the attempt goes on (someone may be sending spoofed notifications)", row["task_id"])
 
     async def _quarantine(self, agent: str, kind: str, reason: str) -> None:
         """Stop claiming the agent here (before its task is released, so this worker cannot take

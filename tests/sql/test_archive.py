@@ -40,8 +40,8 @@ def test_archive_in_batches(swarm: SwarmClient, conn) -> None:
 def _finish(swarm: SwarmClient, conn, count: int) -> None:
     conn.execute("insert into swarm.agent_tasks (prompt) select 'x' from generate_series(1, %s)", (count,))
     while claimed := swarm.claim("w1", max_tasks=1000):
-        conn.execute("select swarm.complete_tasks('w1', %s, %s, null)",
-                     ([t["id"] for t in claimed], [1] * len(claimed)))
+        conn.execute("select swarm.complete_tasks('w1', %s, %s, null, %s::uuid[])",
+                     ([t["id"] for t in claimed], [1] * len(claimed), [t["lease_token"] for t in claimed]))
 
 
 def test_archive_in_batches_commits_each_batch(swarm: SwarmClient, conn) -> None:

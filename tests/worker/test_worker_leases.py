@@ -141,8 +141,9 @@ def test_a_worker_restarted_after_kill_9_stops_what_its_predecessor_left_running
     workers.start(name="node-a", lease_seconds=3)
     wait_for(lambda: task_row(workers.dsn, task_id)["attempts"] == 2, 45, "the task to run again after its lease",
              diagnostics=workers.logs)
-    running = processes_with(marker)
-    assert len(running) == 1, f"only the new attempt runs: {running}"
+    # The claim comes before the new attempt's process starts: wait for that, then exactly one runs.
+    wait_for(lambda: len(processes_with(marker)) == 1, 30, "only the new attempt to run",
+             diagnostics=lambda: "\n".join(processes_with(marker)))
 
 
 def test_a_second_worker_started_under_a_live_workers_name_leaves_its_agents_alone(

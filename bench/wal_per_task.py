@@ -40,11 +40,11 @@ def life(conn: psycopg.Connection, tasks: int, batch: int) -> None:
         else:
             conn.execute("insert into swarm.agent_tasks (prompt) select 'write the release notes for 1.4' "
                          "from generate_series(1, %s)", (n,))
-        claimed = conn.execute("select id, attempts from swarm.claim_task('w1', max_tasks => %s, durable => false)",
-                               (n,)).fetchall()
-        for task_id, attempt in claimed:
+        claimed = conn.execute("select id, attempts, lease_token from swarm.claim_task('w1', max_tasks => %s, "
+                               "durable => false)", (n,)).fetchall()
+        for task_id, attempt, token in claimed:
             conn.execute("select swarm.complete_task(%s, 'w1', %s, result => %s::jsonb, exit_code => 0, "
-                         "output_tail => %s)", (task_id, attempt, RESULT, TAIL))
+                         "output_tail => %s, lease_token => %s)", (task_id, attempt, RESULT, TAIL, token))
 
 
 def measure(conn: psycopg.Connection, tasks: int, batch: int) -> str:

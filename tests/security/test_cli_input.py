@@ -65,9 +65,10 @@ def test_control_characters_in_task_data_are_shown_escaped(cli: Cli, conn) -> No
                            "returning id", (f"fix {HOSTILE} it", [HOSTILE])).fetchone()[0]
     conn.execute("insert into swarm.schedules (name, cron, prompt) values ('evil', '* * * * *', %s)", (HOSTILE,))
     conn.execute("select swarm.register_worker(%s, %s, 1, null, null, 1)", (f"w{HOSTILE}", HOSTILE))
-    [claimed] = conn.execute("select id, attempts from swarm.claim_task(%s)", (f"w{HOSTILE}",)).fetchall()
-    conn.execute("select swarm.fail_task(%s, %s, 1, %s, retryable => false)",
-                 (task_id, f"w{HOSTILE}", f"error {HOSTILE}"))
+    [claimed] = conn.execute("select id, attempts, lease_token from swarm.claim_task(%s)",
+                             (f"w{HOSTILE}",)).fetchall()
+    conn.execute("select swarm.fail_task(%s, %s, 1, %s, retryable => false, lease_token => %s)",
+                 (task_id, f"w{HOSTILE}", f"error {HOSTILE}", claimed[2]))
     conn.execute("update swarm.agent_tasks set output_tail = %s where id = %s", (f"line {HOSTILE}\n", task_id))
     outputs = {name: cli(*args).ok().stdout for name, args in {
         "show": ("show", str(task_id)), "ls": ("ls",), "stats": ("stats",), "schedule ls": ("schedule", "ls"),

@@ -83,16 +83,19 @@ def any_of(c: psycopg.Connection, *statements: str) -> bool:
     return False
 
 
-def own_claim(c: psycopg.Connection, w: World) -> tuple[int, int]:
+def own_claim(c: psycopg.Connection, w: World) -> tuple[int, int, object]:
+    """The claimed task's id, attempt and lease token."""
     c.execute("select swarm.register_worker(%s, 'cell-host', 1, null, null, 1)", (w.cell_worker,))
-    [(task_id, attempt)] = rows(c, "select id, attempts from swarm.claim_task(%s, agents => '{shell}')",
-                                (w.cell_worker,))
-    return task_id, attempt
+    [(task_id, attempt, token)] = rows(c, "select id, attempts, lease_token from swarm.claim_task(%s, "
+                                          "agents => '{shell}')", (w.cell_worker,))
+    return task_id, attempt, token
 
 
-def report(c: psycopg.Connection, function: str, task_id: int, worker: str, attempt: int, *extra: str) -> bool:
-    args = ", ".join(["%s", "%s", "%s", *extra])
-    return rows(c, f"select accepted from swarm.{function}({args})", (task_id, worker, attempt))[0][0]
+def report(c: psycopg.Connection, function: str, task_id: int, worker: str, attempt: int, *extra: str,
+           token: object = None) -> bool:
+    """A report; another worker's claim is reported without its token (only its holder has it)."""
+    args = ", ".join(["%s", "%s", "%s", *extra, "lease_token => %s"])
+    return rows(c, f"select accepted from swarm.{function}({args})", (task_id, worker, attempt, token))[0][0]
 
 
 def own_task(c: psycopg.Connection) -> int:
@@ -107,14 +110,14 @@ def retry(c: psycopg.Connection, task_id: int) -> bool:
     return rows(c, "select swarm.retry_task(%s)", (task_id,))[0][0] == "pending"
 
 
-def heartbeat_owned(c: psycopg.Connection, worker: str, task_id: int) -> bool:
-    return rows(c, "select owned from swarm.heartbeat(%s, %s)", (worker, [task_id]))[0][0]
+def heartbeat_owned(c: psycopg.Connection, worker: str, task_id: int, token: object = None) -> bool:
+    return rows(c, "select owned from swarm.heartbeat(%s, %s, 60, %s::uuid[])", (worker, [task_id], [token]))[0][0]
 
 
-def own_claim_then(check: Callable[[psycopg.Connection, World, int, int], bool]) -> Action:
+def own_claim_then(check: Callable[[psycopg.Connection, World, int, int, object], bool]) -> Action:
     def act(c: psycopg.Connection, w: World) -> bool:
-        task_id, attempt = own_claim(c, w)
-        return check(c, w, task_id, attempt)
+        task_id, attempt, token = own_claim(c, w)
+        return check(c, w, task_id, attempt, token)
     return act
 
 
@@ -135,10 +138,13 @@ ACTIONS: dict[str, Action] = {
         "insert into swarm.agent_tasks (prompt, worker) values ('x', 'w')",
         "insert into swarm.agent_tasks (prompt, created_by) values ('x', 'someone_else')"),
     "claim a task": lambda c, w: bool(own_claim(c, w)),
-    "heartbeat its own claim": own_claim_then(lambda c, w, t, a: heartbeat_owned(c, w.cell_worker, t)),
-    "complete its own claim": own_claim_then(lambda c, w, t, a: report(c, "complete_task", t, w.cell_worker, a)),
-    "fail its own claim": own_claim_then(lambda c, w, t, a: report(c, "fail_task", t, w.cell_worker, a, "'boom'")),
-    "release its own claim": own_claim_then(lambda c, w, t, a: report(c, "release_task", t, w.cell_worker, a)),
+    "heartbeat its own claim": own_claim_then(lambda c, w, t, a, k: heartbeat_owned(c, w.cell_worker, t, k)),
+    "complete its own claim": own_claim_then(
+        lambda c, w, t, a, k: report(c, "complete_task", t, w.cell_worker, a, token=k)),
+    "fail its own claim": own_claim_then(
+        lambda c, w, t, a, k: report(c, "fail_task", t, w.cell_worker, a, "'boom'", token=k)),
+    "release its own claim": own_claim_then(
+        lambda c, w, t, a, k: report(c, "release_task", t, w.cell_worker, a, token=k)),
     "heartbeat another worker's claim": lambda c, w: heartbeat_owned(c, "other-w", w.running),
     "complete another worker's claim": lambda c, w: report(c, "complete_task", w.running, "other-w", 1,
                                                            "'{\"forged\": 1}'"),
@@ -228,8 +234,10 @@ def build_world(conn: psycopg.Connection, login: Login) -> World:
     conn.execute("select swarm.archive('1 hour')")
     with connect(other_worker) as worker:
         worker.execute("select swarm.register_worker('other-w', 'other-host', 1, null, null, 2)")
-        [(done_attempt,)] = worker.execute("select attempts from swarm.claim_task('other-w', agents => '{gemini}')")
-        worker.execute("""select swarm.complete_task(%s, 'other-w', %s, '{"secret": 42}')""", (completed, done_attempt))
+        [(done_attempt, token)] = worker.execute(
+            "select attempts, lease_token from swarm.claim_task('other-w', agents => '{gemini}')")
+        worker.execute("""select swarm.complete_task(%s, 'other-w', %s, '{"secret": 42}', lease_token => %s)""",
+                       (completed, done_attempt, token))
         worker.execute("select swarm.register_agent_key('other-w', %s)", (os.urandom(32),))
         worker.execute("select swarm.claim_task('other-w', agents => '{codex}', lease_seconds => 3600)")
     [token] = conn.execute("select swarm._agent_token(k.key, task.id, task.attempts, task.started_at) "

@@ -349,7 +349,7 @@ def test_the_output_stream_of_a_finished_task_sends_its_output_then_ends(web: We
 def test_the_output_stream_of_a_running_task_sends_each_line_as_its_worker_ships_it(
         web: WebServer, db: psycopg.Connection) -> None:
     task = add(db, "echo")
-    db.execute("select swarm.claim_task('w1')")
+    token = db.execute("select lease_token from swarm.claim_task('w1')").fetchone()[0]
 
     def ship(offset: int, chunk: str) -> None:
         db.execute("select swarm.ship_output('w1', %s::jsonb)",
@@ -368,7 +368,7 @@ def test_the_output_stream_of_a_running_task_sends_each_line_as_its_worker_ships
         while len(found) < 2 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert json.loads(found[1]["data"]) == {"text": "half a line\n", "replace": False}
-        db.execute("select swarm.complete_task(%s, 'w1', 1, '{}')", (task,))
+        db.execute("select swarm.complete_task(%s, 'w1', 1, '{}', lease_token => %s)", (task, token))
         reader.join(10)
     assert [e["event"] for e in found][-1] == "end", found
 

@@ -99,8 +99,10 @@ def test_a_session_missing_on_this_node_runs_afresh_in_the_same_attempt(workers:
     import socket
 
     task_id = add(db, "mode:success", agent="claude")
-    db.execute("select * from swarm.claim_task('w0', hostname => %s)", (socket.gethostname(),))
-    db.execute("select * from swarm.release_task(%s, 'w0', 1, session_id => 'gone-1234')", (task_id,))
+    token = db.execute("select lease_token from swarm.claim_task('w0', hostname => %s)",
+                       (socket.gethostname(),)).fetchone()[0]
+    db.execute("select * from swarm.release_task(%s, 'w0', 1, session_id => 'gone-1234', lease_token => %s)",
+               (task_id, token))
     workers.start(config=fake_config("claude"))
     row = wait_status(workers.dsn, task_id, "completed", workers=workers)
     assert row["attempts"] == 1 and row["result"]["text"].startswith("Fixed the flaky test")

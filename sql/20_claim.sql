@@ -184,7 +184,9 @@ begin
   if claim_task.worker is null or claim_task.worker = '' then
     perform swarm._invalid('worker must be a non-empty name');
   end if;
-  perform swarm._check_worker_login(claim_task.worker);
+  if swarm._worker_of_another_login(claim_task.worker) then
+    perform swarm._check_worker_login(claim_task.worker);
+  end if;
   if claim_task.max_tasks is null or claim_task.max_tasks not between 1 and 1000 then
     perform swarm._invalid(format('max_tasks %s is out of range 1..1000', claim_task.max_tasks));
   end if;

@@ -166,7 +166,9 @@ begin
                               complete_task.output_tokens)
       into v_cost from swarm.agent_tasks as task where task.id = complete_task.task_id;
   end if;
-  perform swarm._check_worker_login(complete_task.worker);
+  if swarm._worker_of_another_login(complete_task.worker) then
+    perform swarm._check_worker_login(complete_task.worker);
+  end if;
   perform set_config('swarm.api', 'on', true);
   -- The fence is the WHERE clause: one statement updates, logs and resets the breaker.
   with done as (
@@ -266,7 +268,9 @@ begin
      and cardinality(complete_tasks.lease_tokens) <> cardinality(complete_tasks.task_ids) then
     perform swarm._invalid('task_ids and lease_tokens must have the same length');
   end if;
-  perform swarm._check_worker_login(complete_tasks.worker);
+  if swarm._worker_of_another_login(complete_tasks.worker) then
+    perform swarm._check_worker_login(complete_tasks.worker);
+  end if;
   perform set_config('swarm.api', 'on', true);
   with reports as (
     select r.id, r.attempt, r.result, r.token
@@ -381,7 +385,9 @@ begin
   if fail_task.fault is distinct from 'service' and fail_task.fault is distinct from 'task' then
     perform swarm._invalid(format('fault %L must be ''service'' or ''task''', fail_task.fault));
   end if;
-  perform swarm._check_worker_login(fail_task.worker);
+  if swarm._worker_of_another_login(fail_task.worker) then
+    perform swarm._check_worker_login(fail_task.worker);
+  end if;
   v_task := swarm._fence(fail_task.task_id, fail_task.worker, fail_task.attempt, fail_task.lease_token, 'fail', v_now);
   if v_task.id is null then
     return query select false, task.status, swarm._stale_reason(fail_task.task_id, fail_task.worker, fail_task.attempt,
@@ -460,7 +466,9 @@ begin
   if release_task.delay_seconds < 0 then
     perform swarm._invalid(format('delay_seconds %s must not be negative', release_task.delay_seconds));
   end if;
-  perform swarm._check_worker_login(release_task.worker);
+  if swarm._worker_of_another_login(release_task.worker) then
+    perform swarm._check_worker_login(release_task.worker);
+  end if;
   v_task := swarm._fence(release_task.task_id, release_task.worker, release_task.attempt, release_task.lease_token,
                          'release', v_now);
   if v_task.id is null then

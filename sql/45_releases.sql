@@ -28,7 +28,9 @@ declare
   v_agent text;
   v_paused_until timestamptz;
 begin
-  perform swarm._check_worker_login(release_for_usage_limit.worker);
+  if swarm._worker_of_another_login(release_for_usage_limit.worker) then
+    perform swarm._check_worker_login(release_for_usage_limit.worker);
+  end if;
   select task.agent into v_agent from swarm.agent_tasks as task where task.id = release_for_usage_limit.task_id;
   if not found then
     perform swarm._unknown_task(release_for_usage_limit.task_id);

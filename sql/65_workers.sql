@@ -19,7 +19,9 @@ begin
   if register_worker.concurrency is null or register_worker.concurrency < 1 then
     perform swarm._invalid(format('concurrency %s must be at least 1', register_worker.concurrency));
   end if;
-  perform swarm._check_worker_login(register_worker.name);
+  if swarm._worker_of_another_login(register_worker.name) then
+    perform swarm._check_worker_login(register_worker.name);
+  end if;
   insert into swarm.workers as w (name, hostname, pid, agents, queues, concurrency, version, started_at, heartbeat_at,
                                   login)
   values (register_worker.name, register_worker.hostname, register_worker.pid, register_worker.agents,
@@ -30,7 +32,7 @@ begin
          heartbeat_at = excluded.heartbeat_at, stopped_at = null, login = excluded.login
    -- Taken in the same statement: another login cannot slip in between the check and the upsert.
    where w.login is null or w.login = excluded.login;
-  if not found then
+  if not found then  -- another login took the name meanwhile
     perform swarm._check_worker_login(register_worker.name);
   end if;
 end

@@ -74,7 +74,7 @@ class Reporter:
                 reason=outcome.pause_reason or outcome.error or f"{task.agent} usage limit", **_usage(outcome))
         if outcome.kind == "node_fault":
             # No delay: another node may run it now; this one has quarantined the agent.
-            return lambda: self.db.release(task.id, task.attempt, delay_seconds=0,
+            return lambda: self.db.release(task.id, task.attempt, lease_token=task.lease_token, delay_seconds=0,
                                            reason=outcome.error or "node-local fault", **_usage(outcome))
         if outcome.kind in ("released", "usage_limit"):
             # retry_in_seconds None: the engine backs off (an agent exiting 75 without saying when).

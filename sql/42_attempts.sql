@@ -107,7 +107,8 @@ $$;
 -- first), and records it at once, so that a later attempt resumes it even when this one never
 -- reports (its worker died and its lease expired).
 --   locks:      the attempt's ledger row.
---   fenced by:  (worker, attempt) of the running task; a stale call changes nothing.
+--   fenced by:  (worker, attempt) of the running task, and the worker name's login (sql/30_lease.sql);
+--               a stale call or another login's changes nothing.
 --   guarantees: only the open row of the task's current attempt changes.
 --   returns:    whether it was recorded.
 --   raises:     nothing.   notifies: nothing.
@@ -119,6 +120,7 @@ as $$
     update swarm.task_attempts as ta set session_id = left($4, 200)
       from swarm.agent_tasks as task
      where task.id = $1 and task.status = 'running' and task.worker = $2 and task.attempts = $3
+       and not swarm._worker_of_another_login($2)
        and ta.task_id = $1 and ta.attempt = $3 and ta.finished_at is null
     returning 1
   )

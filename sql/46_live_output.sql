@@ -18,7 +18,8 @@ return 1048576;
 --               (older chunks deleted) and chunks older than a day are deleted (a bounded batch
 --               per call).
 --   locks:      the task rows of the progress updates; nothing else.
---   returns:    how many items were stored.   raises: SW005 a batch that is not an array.
+--   returns:    how many items were stored.   raises: SW005 a batch that is not an array, SW007
+--               the worker name belongs to another login (sql/30_lease.sql).
 --   notifies:   swarm_output with the task id, once per task with a new chunk.
 create or replace function swarm.ship_output(worker text, batch jsonb)
 returns int
@@ -32,6 +33,9 @@ declare
 begin
   if jsonb_typeof(ship_output.batch) is distinct from 'array' then
     perform swarm._invalid('batch must be a JSON array of {task_id, attempt, offset, chunk, progress}');
+  end if;
+  if swarm._worker_of_another_login(ship_output.worker) then
+    perform swarm._check_worker_login(ship_output.worker);
   end if;
 
   with items as (

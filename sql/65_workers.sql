@@ -53,7 +53,7 @@ comment on function swarm.stop_worker(text) is 'mark a worker as stopped';
 -- swarm.set_worker_quarantine: a worker says which agents it stopped claiming because this node
 -- cannot run them (node-local faults: executable missing, not logged in, offline); {} when none.
 --   locks:      the worker's row.   guarantees: nothing else changes (no task, no agent pause).
---   raises:     SW005 not a JSON object.   notifies: nothing.
+--   raises:     SW005 not a JSON object, SW007 the name belongs to another login.   notifies: nothing.
 create or replace function swarm.set_worker_quarantine(name text, quarantined jsonb)
 returns void
 language plpgsql volatile security definer set search_path = pg_catalog, swarm
@@ -63,6 +63,7 @@ begin
     perform swarm._invalid(format('quarantined must be a JSON object of agent names (got %s)',
                                   left(set_worker_quarantine.quarantined::text, 100)));
   end if;
+  perform swarm._check_worker_login(set_worker_quarantine.name);
   update swarm.workers as w set quarantined = coalesce(set_worker_quarantine.quarantined, '{}')
    where w.name = set_worker_quarantine.name;
 end

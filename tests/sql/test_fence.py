@@ -73,6 +73,25 @@ def test_another_login_cannot_report_for_a_worker_it_did_not_register(conn, logi
     assert row == (True, "completed")
 
 
+def test_another_login_cannot_record_sessions_output_or_quarantine_under_a_worker_it_did_not_register(
+        conn, login) -> None:
+    task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
+    victim, attacker = login("victim_host"), login("attacker_host")
+    victim.execute("select swarm.register_worker('victimw', 'host-a', 1, null, null, 1)")
+    victim.execute("select id from swarm.claim_task('victimw')")
+    assert not attacker.execute("select swarm.record_session(%s, 'victimw', 1, 'forged')", (task_id,)).fetchone()[0]
+    batch = '[{"task_id": %d, "attempt": 1, "offset": 0, "chunk": "forged"}]' % task_id
+    for call, params in [("select swarm.ship_output('victimw', %s::jsonb)", (batch,)),
+                         ("select swarm.set_worker_quarantine('victimw', '{\"claude\": \"forged\"}')", ())]:
+        with pytest.raises(psycopg.Error) as info:
+            attacker.execute(call, params)
+        assert info.value.sqlstate == "SW007", call
+    assert conn.execute("select count(*) from swarm.task_output").fetchone()[0] == 0
+    assert conn.execute("select session_id, quarantined from swarm.task_attempts, swarm.workers "
+                        "where task_id = %s and name = 'victimw'", (task_id,)).fetchone() == (None, {})
+    assert victim.execute("select swarm.record_session(%s, 'victimw', 1, 'real')", (task_id,)).fetchone()[0]
+
+
 def test_a_report_without_the_claims_token_is_refused_and_changes_nothing(swarm: SwarmClient, conn) -> None:
     task_id = swarm.make_task("x")
     [claimed] = swarm.claim("w1")

@@ -15,16 +15,21 @@
 --   00_helpers       swarm.now(), swarm.schema_version(), swarm.require_schema(), error and api-scope helpers
 --   10_tasks         field and insert validation, status guard, 'created' events, swarm.enqueue()
 --   12_enqueue_many  swarm.priority(), swarm.enqueue_many() (batches, dependencies by name)
---   14_task_args     swarm.task_arg_needs(): args checked against swarm.agents.task_args, the arg policy
+--   14_task_args     args checked against swarm.agents.task_args, the arg policy: swarm.task_arg_needs(),
+--                    swarm.declare_task_args(), swarm.set_worker_allowed_args()
 --   15_cron          cron parsing and next fire times (DST rule in its header), swarm.cron_next()
 --   20_claim         the claim's rules (_task_due, _agent_paused, ...), swarm.claim_task()
+--   22_claim_floor   the claim floor (its invariant in the header), _claim_rank, _advance_claim_floor, triggers
 --   24_why_pending   swarm.why_pending() (those rules read back as sentences)
 --   30_lease         swarm.heartbeat(), swarm.reap_expired(), swarm.next_run_after()
---   40_outcome       swarm.complete_task(), swarm.fail_task(), swarm.release_task(), swarm._backoff()
---   42_attempts      the attempt ledger: rows closed by the reports, spend, sessions to resume
+--   40_outcome       swarm.complete_task(), swarm.complete_tasks(), swarm.fail_task(), swarm.release_task(),
+--                    swarm._backoff()
+--   42_attempts      the attempt ledger: rows closed by the reports, spend, sessions to resume,
+--                    swarm.record_session()
 --   45_releases      swarm.release_for_usage_limit() (pause and release in one transaction)
 --   46_live_output   swarm.ship_output() (running attempts' output and progress, NOTIFY swarm_output)
---   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents()
+--   50_dependencies  swarm._release_dependents(), swarm._apply_dependency_failure(), swarm._revive_dependents(),
+--                    swarm.dependency_results()
 --   60_agents        swarm.pause_agent(), swarm.resume_agent(), breaker bookkeeping
 --   65_workers       swarm.register_worker(), swarm.stop_worker(), swarm.set_worker_quarantine()
 --   66_wake          swarm.claim_or_wait(), swarm.idle_check(), swarm.wake_channel(), swarm._wake()
@@ -36,8 +41,8 @@
 --   82_wait          swarm.watch_task(), swarm_finished when a watched task finishes
 --   85_archive       swarm.archive(), swarm.archive_in_batches() (a procedure: COMMIT per batch)
 --   87_agent_capability  what a running agent may do with its attempt's task token (role
---                    swarm_agent): swarm.agent_enqueue(), agent_dependency_results(),
---                    agent_children(), agent_report_progress(); swarm.register_agent_key()
+--                    swarm_agent): swarm.agent_enqueue(), swarm.agent_dependency_results(),
+--                    swarm.agent_children(), swarm.agent_report_progress(); swarm.register_agent_key()
 --   88_web_tokens    swarm.create_web_token(), swarm.revoke_web_token(), swarm.web_token_scope()
 --   90_stats         swarm.queue_stats, swarm.agent_stats, swarm.worker_stats, swarm.stats()
 --   95_grants        swarm_enqueue, swarm_worker, swarm_monitor
@@ -56,6 +61,7 @@
 -- Error codes (SQLSTATE class SW, mirrored in pgswarm/worker/errors.py):
 --   SW001 unknown agent          SW002 unknown task          SW003 illegal status change
 --   SW004 invalid dependency     SW005 invalid argument      SW006 schema older than required
+--   SW007 worker name belongs to another login
 --
 -- Fake time for tests: `set swarm.now = '2030-01-01 00:00+00'` moves swarm.now() only in a
 -- database whose owner enabled it (`update swarm.settings set test_clock = true`); anywhere else

@@ -95,3 +95,29 @@ def test_every_public_function_has_a_header_and_a_comment() -> None:
         for name in re.findall(r"create or replace function swarm\.([a-z]\w*)\(", text):
             assert re.search(rf"-- swarm\.{name}:", text), f"{path.name}: swarm.{name} has no header comment"
             assert re.search(rf"comment on function swarm\.{name}\(", text), f"{path.name}: swarm.{name} has no COMMENT"
+
+
+def engine_map() -> dict[str, str]:
+    """The 'Functions by file' entries of sql/00_helpers.sql's map: file stem -> its text."""
+    text = (REPO / "sql" / "00_helpers.sql").read_text()
+    section = text.split("-- Functions by file:", 1)[1].split("\n--\n", 1)[0]
+    entries: dict[str, str] = {}
+    current = ""
+    for line in section.splitlines():
+        match = re.match(r"--\s{3}(\d\d_\w+)\s+(.*)", line)
+        if match:
+            current = match.group(1)
+            entries[current] = match.group(2)
+        elif current:
+            entries[current] += " " + line.lstrip("- ")
+    return entries
+
+
+def test_the_engine_map_names_every_file_and_public_function() -> None:
+    entries = engine_map()
+    for path in sorted((REPO / "sql").glob("*.sql")):
+        assert path.stem in entries, f"sql/00_helpers.sql's map has no line for {path.name}"
+        for name in sorted(set(re.findall(r"create or replace (?:function|procedure) swarm\.([a-z]\w*)\(",
+                                          path.read_text()))):
+            assert f"swarm.{name}(" in entries[path.stem], f"the map's line for {path.stem} omits swarm.{name}()"
+    assert set(entries) <= {p.stem for p in (REPO / "sql").glob("*.sql")}, "the map names a file that is gone"

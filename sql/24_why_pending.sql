@@ -160,10 +160,9 @@ begin
     end if;
   end if;
 
-  -- Workers: some live worker must take this agent and this queue.
-  -- Hook (issue 15, node-local quarantine): once swarm.workers records the agents a worker has
-  -- quarantined, a worker that quarantined this agent does not count here, and when every live
-  -- worker taking the agent has quarantined it the reason is code 'quarantined'.
+  -- Workers: some live worker must take this agent and this queue, and not have quarantined the
+  -- agent on its node (swarm.workers.quarantined, keyed by agent: the worker leaves it out of its
+  -- claims until a probe succeeds).
   if not exists (select 1 from swarm.workers as w
                   where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)
                     and swarm._in_scope(w.agents, v_task.agent)
@@ -185,6 +184,23 @@ begin
         format('no live worker running agent %s takes queue %s', v_task.agent, v_task.queue),
         format('no worker on %s', v_task.queue), jsonb_build_object('agent', v_task.agent, 'queue', v_task.queue);
     end if;
+  elsif not exists (select 1 from swarm.workers as w
+                     where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)
+                       and swarm._in_scope(w.agents, v_task.agent)
+                       and swarm._in_scope(w.queues, v_task.queue)
+                       and not w.quarantined ? v_task.agent) then
+    return query select 'quarantined',
+      format('every live worker taking agent %s has quarantined it on its node (%s)', v_task.agent,
+             (select string_agg(format('%s: %s', w.name, coalesce(w.quarantined -> v_task.agent ->> 'reason',
+                                                                  w.quarantined ->> v_task.agent)), '; ' order by w.name)
+                from swarm.workers as w
+               where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)
+                 and swarm._in_scope(w.agents, v_task.agent) and w.quarantined ? v_task.agent)),
+      format('%s quarantined on every node', v_task.agent),
+      jsonb_build_object('agent', v_task.agent, 'workers',
+        (select jsonb_object_agg(w.name, w.quarantined -> v_task.agent) from swarm.workers as w
+          where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)
+            and swarm._in_scope(w.agents, v_task.agent) and w.quarantined ? v_task.agent));
   elsif v_task.arg_allowances <> '{}'
         and not exists (select 1 from swarm.workers as w
                          where swarm._worker_alive(w.stopped_at, w.heartbeat_at, v_now)

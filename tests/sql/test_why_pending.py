@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import psycopg
 import pytest
@@ -79,6 +80,18 @@ def test_a_worker_silent_for_two_minutes_or_stopped_does_not_count(clocked: Swar
     assert codes(clocked, task) == []
     clocked.conn.execute("select swarm.stop_worker('node-a')")
     assert codes(clocked, task) == ["no_worker"]
+
+
+def test_an_agent_quarantined_on_every_live_worker_says_where_and_why(clocked: SwarmClient) -> None:
+    task = clocked.make_task("x", agent="claude")
+    quarantine = {"claude": {"kind": "not_logged_in", "reason": "claude is not logged in"}}
+    clocked.conn.execute("select swarm.set_worker_quarantine('node-a', %s::jsonb)", (json.dumps(quarantine),))
+    [row] = why(clocked, task)
+    assert row["code"] == "quarantined" and row["brief"] == "claude quarantined on every node"
+    assert row["reason"] == ("every live worker taking agent claude has quarantined it on its node "
+                             "(node-a: claude is not logged in)")
+    register(clocked, "node-b", ["claude"])  # another node that can run it
+    assert why(clocked, task) == []
 
 
 def test_shell_needs_a_worker_with_allow_shell(clocked: SwarmClient) -> None:

@@ -18,7 +18,7 @@ moves an agent printed for a terminal are noise in `pgswarm show` and the dashbo
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TypeVar
 
 NUL_STAND_IN = "\u2400"
 SURROGATE_STAND_IN = "\ufffd"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path

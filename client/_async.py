@@ -4,50 +4,30 @@ The same statements and results as `Client` (both run the queries of _queries.py
 waiting differs."""
 from __future__ import annotations
 
-import builtins
-
 import asyncio
-import time
+import builtins
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from . import _queries as q
+from ._base import (FOLLOW_IN_TRANSACTION, WAIT_IN_TRANSACTION, ClientBase, deadline_after, nap_before,
+                    needs_autocommit, seconds)
 from ._models import TERMINAL, Changed, Enqueued, OutputChunk, Stats, Task, TaskOutput, TaskSpec
-from .capability import TaskCapability
 from .connection import mapped_errors, open_async_connection
 from .dsn import resolve_dsn
-from ..worker.errors import UnknownTask, UsageError, WaitTimeout
-
-from ._sync import FALLBACK_SECONDS, seconds
+from ..worker.errors import UnknownTask, WaitTimeout
 
 T = TypeVar("T")
 
 
-class AsyncClient:
-    """Enqueue, read, wait for, cancel and retry tasks.
-
-    AsyncClient() connects as the CLI does (PGSWARM_DSN, DATABASE_URL, else the embedded server),
-    AsyncClient(dsn) to that DSN, AsyncClient(conn=connection) uses a psycopg.AsyncConnection the caller owns:
-    then an enqueue joins the caller's open transaction and commits or rolls back with it, and
-    the client never commits, rolls back or closes that connection. Engine refusals raise the
-    typed exceptions of pgswarm (UnknownAgent, UnknownTask, InvalidDependency, InvalidArgument,
-    IllegalTransition, ...) carrying the engine's message, detail and hint.
-    """
-
-    def __init__(self, dsn: str | None = None, *, conn: psycopg.AsyncConnection | None = None,
-                 capability: TaskCapability | None = None) -> None:
-        if dsn is not None and conn is not None:
-            raise UsageError("give AsyncClient a dsn or a conn, not both")
-        self.capability = capability  # inside an agent: enqueue children of its task only (capability.py)
-        self._dsn = dsn
-        self._conn = conn
-        self._owned = conn is None
-        self._capabilities: Mapping[str, bool] | None = None
+class AsyncClient(ClientBase[psycopg.AsyncConnection]):
+    """Enqueue, read, wait for, cancel and retry tasks over an async psycopg connection (see
+    ClientBase: AsyncClient(), AsyncClient(dsn) or AsyncClient(conn=async_connection))."""
 
     # -- connection ---------------------------------------------------------------------------------
     async def connection(self) -> psycopg.AsyncConnection:
@@ -69,6 +49,23 @@ class AsyncClient:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    @asynccontextmanager
+    async def _listening(self, listen: str, unlisten: str, refusal: str) -> AsyncIterator[psycopg.AsyncConnection]:
+        """The connection, listening on a channel and in autocommit (so it sees other sessions'
+        commits) until the block ends; then as it was."""
+        conn = await self.connection()
+        switch = needs_autocommit(conn, refusal)
+        if switch:
+            await conn.set_autocommit(True)
+        try:
+            await conn.execute(listen)
+            yield conn
+        finally:
+            if not conn.closed:
+                await conn.execute(unlisten)
+                if switch:
+                    await conn.set_autocommit(False)
 
     async def _run(self, query: q.Query[T]) -> T:
         conn = await self.connection()
@@ -107,12 +104,6 @@ class AsyncClient:
         return await self._run(q.enqueue_many(tasks))
 
     # -- inside an agent (a capability) -------------------------------------------------------------
-    def _capability(self) -> TaskCapability:
-        if self.capability is None:
-            raise UsageError("this needs a running agent's capability: AsyncClient(capability=TaskCapability"
-                             ".from_environment()) inside an agent (PGSWARM_TASK_TOKEN)")
-        return self.capability
-
     async def dependency_results(self) -> list[dict[str, Any]]:
         """The results of the capability task's dependencies (id, key, agent, status, result, error)."""
         return await self._run(q.agent_dependency_results(self._capability()))
@@ -161,14 +152,7 @@ class AsyncClient:
     async def follow(self, task_id: int, *, poll: float = 1.0) -> AsyncIterator[OutputChunk]:
         """The task's output as it comes, until it is completed, failed or cancelled (see
         Client.follow). Needs the connection outside a transaction."""
-        conn = await self.connection()
-        was_autocommit = conn.autocommit
-        if not was_autocommit:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                raise UsageError("follow() cannot run inside an open transaction: commit or roll back first")
-            await conn.set_autocommit(True)
-        try:
-            await conn.execute(q.LISTEN_OUTPUT)
+        async with self._listening(q.LISTEN_OUTPUT, q.UNLISTEN_OUTPUT, FOLLOW_IN_TRANSACTION) as conn:
             attempt, cursor = -1, 0
             while True:
                 state = await self._run(q.output_state(task_id))
@@ -185,10 +169,6 @@ class AsyncClient:
                     return
                 async for _ in conn.notifies(timeout=poll, stop_after=1):
                     pass
-        finally:
-            if not conn.closed:
-                await conn.execute(q.UNLISTEN_OUTPUT)
-                await conn.set_autocommit(was_autocommit)
 
     async def stats(self, since: timedelta = timedelta(hours=1)) -> Stats:
         """Throughput and latency over `since`, tasks by queue, agents, live workers."""
@@ -204,30 +184,17 @@ class AsyncClient:
         seconds, UnknownTask for an unknown id. Needs the connection outside a transaction.
         """
         limit = seconds(timeout)
-        deadline = None if limit is None else time.monotonic() + limit
-        conn = await self.connection()
-        was_autocommit = conn.autocommit
-        if not was_autocommit:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                raise UsageError("wait() cannot run inside an open transaction (the outcome is committed by "
-                                 "another session): commit or roll back first")
-            await conn.set_autocommit(True)
-        try:
-            await conn.execute(q.LISTEN_FINISHED)
+        deadline = deadline_after(limit)
+        async with self._listening(q.LISTEN_FINISHED, q.UNLISTEN_FINISHED, WAIT_IN_TRANSACTION) as conn:
             status = await self._run(q.watch_task(task_id))
             while status not in TERMINAL:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                nap = nap_before(deadline)
+                if nap is None:
                     raise WaitTimeout(task_id, limit or 0.0, await self.get(task_id))
-                nap = FALLBACK_SECONDS if remaining is None else min(remaining, FALLBACK_SECONDS)
                 async for _ in conn.notifies(timeout=nap, stop_after=1):
                     pass
                 status = await self._run(q.task_status(task_id))
             return await self.get(task_id)
-        finally:
-            if not conn.closed:
-                await conn.execute(q.UNLISTEN_FINISHED)
-                await conn.set_autocommit(was_autocommit)
 
     # -- change -------------------------------------------------------------------------------------
     async def cancel(self, task_id: int, reason: str | None = None) -> str:

@@ -2,53 +2,28 @@
 from __future__ import annotations
 
 import builtins
-
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from . import _queries as q
+from ._base import (FOLLOW_IN_TRANSACTION, WAIT_IN_TRANSACTION, ClientBase, deadline_after, nap_before,
+                    needs_autocommit, seconds)
 from ._models import TERMINAL, Changed, Enqueued, OutputChunk, Stats, Task, TaskOutput, TaskSpec
-from .capability import TaskCapability
 from .connection import mapped_errors, open_connection
 from .dsn import resolve_dsn
-from ..worker.errors import UnknownTask, UsageError, WaitTimeout
+from ..worker.errors import UnknownTask, WaitTimeout
 
 T = TypeVar("T")
-# A waiter re-reads the task this often even without a notification, in case one was lost (a
-# pooler in transaction mode drops LISTEN): a NOTIFY is a hint, the row is the truth.
-FALLBACK_SECONDS = 10.0
 
 
-def seconds(value: float | timedelta | None) -> float | None:
-    return value.total_seconds() if isinstance(value, timedelta) else value
-
-
-class Client:
-    """Enqueue, read, wait for, cancel and retry tasks.
-
-    Client() connects as the CLI does (PGSWARM_DSN, DATABASE_URL, else the embedded server),
-    Client(dsn) to that DSN, Client(conn=connection) uses a psycopg connection the caller owns:
-    then an enqueue joins the caller's open transaction and commits or rolls back with it, and
-    the client never commits, rolls back or closes that connection. Engine refusals raise the
-    typed exceptions of pgswarm (UnknownAgent, UnknownTask, InvalidDependency, InvalidArgument,
-    IllegalTransition, ...) carrying the engine's message, detail and hint.
-    """
-
-    def __init__(self, dsn: str | None = None, *, conn: psycopg.Connection | None = None,
-                 capability: TaskCapability | None = None) -> None:
-        if dsn is not None and conn is not None:
-            raise UsageError("give Client a dsn or a conn, not both")
-        self.capability = capability  # inside an agent: enqueue children of its task only (capability.py)
-        self._dsn = dsn
-        self._conn = conn
-        self._owned = conn is None
-        self._capabilities: Mapping[str, bool] | None = None
+class Client(ClientBase[psycopg.Connection]):
+    """Enqueue, read, wait for, cancel and retry tasks over a psycopg connection (see ClientBase:
+    Client(), Client(dsn) or Client(conn=connection))."""
 
     # -- connection ---------------------------------------------------------------------------------
     @property
@@ -69,6 +44,23 @@ class Client:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @contextmanager
+    def _listening(self, listen: str, unlisten: str, refusal: str) -> Iterator[psycopg.Connection]:
+        """The connection, listening on a channel and in autocommit (so it sees other sessions'
+        commits) until the block ends; then as it was."""
+        conn = self.connection
+        switch = needs_autocommit(conn, refusal)
+        if switch:
+            conn.autocommit = True
+        try:
+            conn.execute(listen)
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute(unlisten)
+                if switch:
+                    conn.autocommit = False
 
     def _run(self, query: q.Query[T]) -> T:
         with mapped_errors(), self.connection.cursor(row_factory=dict_row) as cur:
@@ -105,12 +97,6 @@ class Client:
         return self._run(q.enqueue_many(tasks))
 
     # -- inside an agent (a capability) -------------------------------------------------------------
-    def _capability(self) -> TaskCapability:
-        if self.capability is None:
-            raise UsageError("this needs a running agent's capability: Client(capability=TaskCapability"
-                             ".from_environment()) inside an agent (PGSWARM_TASK_TOKEN)")
-        return self.capability
-
     def dependency_results(self) -> list[dict[str, Any]]:
         """The results of the capability task's dependencies (id, key, agent, status, result, error)."""
         return self._run(q.agent_dependency_results(self._capability()))
@@ -160,14 +146,7 @@ class Client:
         over at its seq 1), woken by LISTEN swarm_output (a hint: the chunks are re-read) or every
         `poll` seconds. An attempt that shipped nothing gives its stored tail at the end.
         UnknownTask for an unknown id. Needs the connection outside a transaction."""
-        conn = self.connection
-        was_autocommit = conn.autocommit
-        if not was_autocommit:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                raise UsageError("follow() cannot run inside an open transaction: commit or roll back first")
-            conn.autocommit = True
-        try:
-            conn.execute(q.LISTEN_OUTPUT)
+        with self._listening(q.LISTEN_OUTPUT, q.UNLISTEN_OUTPUT, FOLLOW_IN_TRANSACTION) as conn:
             attempt, cursor = -1, 0
             while True:
                 state = self._run(q.output_state(task_id))
@@ -184,10 +163,6 @@ class Client:
                     return
                 for _ in conn.notifies(timeout=poll, stop_after=1):
                     pass
-        finally:
-            if not conn.closed:
-                conn.execute(q.UNLISTEN_OUTPUT)
-                conn.autocommit = was_autocommit
 
     def stats(self, since: timedelta = timedelta(hours=1)) -> Stats:
         """Throughput and latency over `since`, tasks by queue, agents, live workers."""
@@ -203,30 +178,17 @@ class Client:
         seconds, UnknownTask for an unknown id. Needs the connection outside a transaction.
         """
         limit = seconds(timeout)
-        deadline = None if limit is None else time.monotonic() + limit
-        conn = self.connection
-        was_autocommit = conn.autocommit
-        if not was_autocommit:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                raise UsageError("wait() cannot run inside an open transaction (the outcome is committed by "
-                                 "another session): commit or roll back first")
-            conn.autocommit = True
-        try:
-            conn.execute(q.LISTEN_FINISHED)
+        deadline = deadline_after(limit)
+        with self._listening(q.LISTEN_FINISHED, q.UNLISTEN_FINISHED, WAIT_IN_TRANSACTION) as conn:
             status = self._run(q.watch_task(task_id))
             while status not in TERMINAL:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+                nap = nap_before(deadline)
+                if nap is None:
                     raise WaitTimeout(task_id, limit or 0.0, self.get(task_id))
-                nap = FALLBACK_SECONDS if remaining is None else min(remaining, FALLBACK_SECONDS)
                 for _ in conn.notifies(timeout=nap, stop_after=1):
                     pass
                 status = self._run(q.task_status(task_id))
             return self.get(task_id)
-        finally:
-            if not conn.closed:
-                conn.execute(q.UNLISTEN_FINISHED)
-                conn.autocommit = was_autocommit
 
     # -- change -------------------------------------------------------------------------------------
     def cancel(self, task_id: int, reason: str | None = None) -> str:

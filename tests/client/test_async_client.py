@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-import pgswarm.client._sync as sync_client
+import pgswarm.client._base as client_base
 from pgswarm import AsyncClient, InvalidDependency, TaskSpec, UnknownAgent, UnknownTask, UsageError, WaitTimeout
 from tests.helpers.swarm import SwarmClient
 from tests.helpers.workers import Workers
@@ -78,9 +78,7 @@ def test_async_enqueue_joins_the_callers_transaction(dsn: str, conn: psycopg.Con
 
 def test_async_wait_returns_what_a_real_worker_ran(dsn: str, workers: Workers,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_client, "FALLBACK_SECONDS", 60.0)
-    import pgswarm.client._async as async_client
-    monkeypatch.setattr(async_client, "FALLBACK_SECONDS", 60.0)
+    monkeypatch.setattr(client_base, "FALLBACK_SECONDS", 60.0)
     workers.start()
 
     async def scenario() -> None:

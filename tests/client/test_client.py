@@ -9,7 +9,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-import pgswarm.client._sync as sync_client
+import pgswarm.client._base as client_base
 from pgswarm import (Client, DatabaseUnavailable, IllegalTransition, InvalidArgument, InvalidDependency, Task,
                      TaskSpec, UnknownAgent, UnknownTask, UsageError, WaitTimeout)
 from tests.helpers.swarm import SwarmClient
@@ -42,7 +42,7 @@ def test_an_enqueue_rolled_back_with_the_callers_transaction_leaves_no_task_and_
 def test_an_enqueue_committed_in_the_callers_transaction_is_claimed_and_wait_returns_its_outcome(
         dsn: str, workers: Workers, monkeypatch: pytest.MonkeyPatch) -> None:
     # With the fallback re-read a minute away, only the NOTIFY can end this wait in time.
-    monkeypatch.setattr(sync_client, "FALLBACK_SECONDS", 60.0)
+    monkeypatch.setattr(client_base, "FALLBACK_SECONDS", 60.0)
     workers.start()
     with psycopg.connect(dsn) as app:
         with app.transaction():
@@ -85,7 +85,7 @@ def test_wait_refuses_to_run_inside_an_open_transaction(dsn: str, swarm: SwarmCl
 
 def test_wait_is_woken_by_the_finish_of_a_task_finished_elsewhere(dsn: str, swarm: SwarmClient,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sync_client, "FALLBACK_SECONDS", 60.0)
+    monkeypatch.setattr(client_base, "FALLBACK_SECONDS", 60.0)
     task_id = swarm.make_task("echo x")
     [claimed] = swarm.claim("w1")
     import threading

@@ -14,7 +14,7 @@ import typer
 
 from ..client import connection
 from ..client.dsn import resolve_dsn
-from ..worker.errors import UsageError, from_db_error
+from ..worker.errors import UsageError
 
 DSN_HELP = "PostgreSQL DSN (default: $PGSWARM_DSN, $DATABASE_URL, else the embedded server)"
 DsnOption = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False)
@@ -36,16 +36,8 @@ def dsn_for(flag: str | None) -> str:
     return resolve_dsn(flag or Settings.dsn)
 
 
-@contextmanager
-def db_errors() -> Iterator[None]:
-    """Turn the engine's SW errors into PgswarmError here, so a command can add context."""
-    try:
-        yield
-    except psycopg.Error as exc:
-        mapped = from_db_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+# The engine's SW errors as PgswarmError inside the block, so a command can add context.
+db_errors = connection.mapped_errors
 
 
 @contextmanager

@@ -13,9 +13,8 @@ import traceback
 import psycopg
 import typer
 
-from ..worker.errors import PgswarmError, describe, from_db_error
-
-MISSING_SCHEMA = {"3F000", "42P01", "42883"}  # no schema swarm / relation / function: not migrated
+from ..client.connection import map_error
+from ..worker.errors import PgswarmError, describe
 
 
 def _click_modules() -> list[object]:
@@ -64,11 +63,9 @@ def _handle(exc: BaseException) -> int:
         print("pgswarm: interrupted", file=sys.stderr)
         return 130
     if isinstance(exc, psycopg.Error):
-        mapped = from_db_error(exc)
+        mapped = map_error(exc)  # the engine's SW errors, and a schema never migrated (exit 4)
         if mapped is not None:
             return _fail(str(mapped), mapped.exit_code)
-        if getattr(exc, "sqlstate", None) in MISSING_SCHEMA:
-            return _fail(f"the database has no current pgswarm schema ({describe(exc)}); run `pgswarm migrate`", 4)
         if isinstance(exc, psycopg.OperationalError):
             return _fail(f"database connection lost: {describe(exc)}", 3)
         return _fail(f"database error: {describe(exc)}", 1)

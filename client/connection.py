@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import psycopg
 
 from ..worker.dsn import redact_dsn, scrub_passwords
-from ..worker.errors import DatabaseUnavailable, SchemaOutdated, UsageError, describe, from_db_error
+from ..worker.errors import DatabaseUnavailable, PgswarmError, SchemaOutdated, UsageError, describe, from_db_error
 
 APPLICATION_NAME = "pgswarm-client"
 CONNECT_TIMEOUT = 10
@@ -58,7 +58,7 @@ async def open_async_connection(dsn: str, *, autocommit: bool = True, applicatio
         raise _unavailable(exc, dsn) from exc
 
 
-def map_error(exc: psycopg.Error) -> Exception | None:
+def map_error(exc: psycopg.Error) -> PgswarmError | None:
     """The pgswarm exception for a driver error, or None when it is none of pgswarm's business."""
     mapped = from_db_error(exc)
     if mapped is not None:

@@ -13,10 +13,9 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from ...client.connection import connection_failure_cause
+from ...client.connection import connection_failure_cause, map_error
 from ...worker.dsn import redact_dsn
-from ..main import MISSING_SCHEMA
-from ...worker.errors import DatabaseUnavailable, SchemaOutdated, from_db_error
+from ...worker.errors import DatabaseUnavailable, from_db_error
 
 T = TypeVar("T")
 
@@ -51,9 +50,7 @@ class Database:
             raise DatabaseUnavailable(
                 f"database connection lost ({connection_failure_cause(exc, self.dsn)})") from exc
         except psycopg.Error as exc:
-            mapped = from_db_error(exc)
-            if mapped is None and getattr(exc, "sqlstate", None) in MISSING_SCHEMA:
-                mapped = SchemaOutdated("the database has no current pgswarm schema; run `pgswarm migrate`")
+            mapped = map_error(exc)
             if mapped is None:
                 raise
             raise mapped from exc

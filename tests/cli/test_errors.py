@@ -68,3 +68,9 @@ def test_one_scrubber_hides_a_password_in_any_message(text: str) -> None:
 
     scrubbed = scrub_passwords(text)
     assert "s3" not in scrubbed and "***" in scrubbed
+
+
+@pytest.mark.parametrize("args", [["ls"], ["agents"], ["schedule", "ls"], ["web", "token", "list"]])
+def test_a_database_never_migrated_is_named_with_the_fix(empty_dsn: str, args: list[str]) -> None:
+    assert_user_error(run_pgswarm(*args, env={"PGSWARM_DSN": empty_dsn}), "has no current pgswarm schema",
+                      "run `pgswarm migrate`", code=4)

@@ -319,7 +319,7 @@ comment on function swarm.claim_task(text, text[], text[], int, int, text, int, 
 --          is not walked through row by row.
 create or replace function swarm._claim_limited(worker text, free_agents text[], capped_agents text[],
                                                 queues text[], max_tasks int, lease_seconds int,
-                                                v_now timestamptz, hostname text, pid int, floor bigint)
+                                                as_of timestamptz, hostname text, pid int, floor bigint)
 returns setof swarm.agent_tasks
 language plpgsql volatile
 as $$
@@ -356,12 +356,14 @@ begin
     end if;
     if v_agent.max_starts_per_minute is not null then
       delete from swarm.agent_starts as s
-       where s.agent = v_agent.name and s.started_at <= v_now - interval '1 minute';
-      v_left := least(v_left, v_agent.max_starts_per_minute - swarm._agent_starts_last_minute(v_agent.name, v_now));
+       where s.agent = v_agent.name and s.started_at <= _claim_limited.as_of - interval '1 minute';
+      v_left := least(v_left, v_agent.max_starts_per_minute
+                              - swarm._agent_starts_last_minute(v_agent.name, _claim_limited.as_of));
     end if;
     if v_agent.daily_budget_usd is not null then
       v_budget_agents := v_budget_agents || v_agent.name::text;
-      v_budget_left := v_budget_left || (v_agent.daily_budget_usd - swarm._spent_today(v_agent.name, v_now)
+      v_budget_left := v_budget_left || (v_agent.daily_budget_usd
+                                         - swarm._spent_today(v_agent.name, _claim_limited.as_of)
                                          - swarm._reserved_now(v_agent.name));
       v_typical := v_typical || swarm._typical_cost(v_agent.name);
       if v_budget_left[cardinality(v_budget_left)] <= 0 then
@@ -383,7 +385,7 @@ begin
         from swarm.agent_tasks as task
        where task.status = 'pending'
          and swarm._claim_rank(task.priority, task.run_after) >= _claim_limited.floor
-         and swarm._task_due(task.run_after, v_now)
+         and swarm._task_due(task.run_after, _claim_limited.as_of)
          and task.agent = any(v_eligible)
          and task.id <> all(v_chosen)
          and swarm._in_scope(_claim_limited.queues, task.queue)
@@ -444,7 +446,7 @@ begin
   end if;
 
   insert into swarm.agent_starts (agent, started_at)
-  select task.agent, v_now
+  select task.agent, _claim_limited.as_of
     from swarm.agent_tasks as task
     join swarm.agents as a on a.name = task.agent
    where task.id = any(v_chosen) and a.max_starts_per_minute is not null;
@@ -455,9 +457,9 @@ begin
        set status = 'running',
            attempts = task.attempts + 1,
            worker = _claim_limited.worker,
-           lease_expires_at = v_now + make_interval(secs => _claim_limited.lease_seconds),
-           started_at = v_now,
-           updated_at = v_now,
+           lease_expires_at = _claim_limited.as_of + make_interval(secs => _claim_limited.lease_seconds),
+           started_at = _claim_limited.as_of,
+           updated_at = _claim_limited.as_of,
            pid = _claim_limited.pid,
            hostname = _claim_limited.hostname,
            lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
@@ -470,14 +472,14 @@ begin
               task.resume_session_id
   ), logged as (
     insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-    select claimed.id, v_now, 'claimed', _claim_limited.worker, claimed.attempts,
+    select claimed.id, _claim_limited.as_of, 'claimed', _claim_limited.worker, claimed.attempts,
            jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
       from claimed
   ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql), with its budget reservation
     insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
                                      reserved_usd)
-    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname, v_now,
-           claimed.resume_session_id, chosen.reserved
+    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname,
+           _claim_limited.as_of, claimed.resume_session_id, chosen.reserved
       from claimed join unnest(v_chosen, v_reserved) as chosen (id, reserved) on chosen.id = claimed.id
   )
   select returned.*

@@ -10,7 +10,7 @@
 --            'stale_report' (an event, not an exception, so the record survives).
 --   raises:  SW002 unknown task.
 create or replace function swarm._fence(task_id bigint, worker text, attempt int, lease_token uuid, report text,
-                                        v_now timestamptz)
+                                        as_of timestamptz)
 returns swarm.agent_tasks
 language plpgsql volatile
 as $$
@@ -27,7 +27,7 @@ begin
   end if;
   perform swarm._log(_fence.task_id, 'stale_report', _fence.worker, _fence.attempt,
     jsonb_build_object('report', _fence.report, 'status', v_task.status,
-                       'current_worker', v_task.worker, 'current_attempt', v_task.attempts), v_now);
+                       'current_worker', v_task.worker, 'current_attempt', v_task.attempts), _fence.as_of);
   return null;
 end
 $$;
@@ -70,7 +70,7 @@ $$;
 --               the attempt back: the next claim reuses its number.
 --   returns:    the new status.
 create or replace function swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean,
-                                                 delay interval, v_now timestamptz,
+                                                 delay interval, as_of timestamptz,
                                                  spends_attempt boolean default true)
 returns text
 language plpgsql volatile
@@ -94,13 +94,13 @@ begin
          attempts = case when v_status = 'pending' and not spends_attempt then t.attempts - 1 else t.attempts end,
          free_releases = t.free_releases + case when v_status = 'pending' and not spends_attempt then 1 else 0 end,
          error = coalesce(_settle_attempt.error, t.error),
-         run_after = case when v_status = 'pending' then v_now + v_delay else t.run_after end,
-         finished_at = case when v_status = 'pending' then null else v_now end,
-         updated_at = v_now
+         run_after = case when v_status = 'pending' then _settle_attempt.as_of + v_delay else t.run_after end,
+         finished_at = case when v_status = 'pending' then null else _settle_attempt.as_of end,
+         updated_at = _settle_attempt.as_of
    where t.id = task.id;
   perform swarm._end_attempt(task, case when v_status = 'cancelled' then 'cancelled'
                                         when cause in ('released', 'lease_expired') then cause
-                                        else 'failed' end, _settle_attempt.error, v_now);
+                                        else 'failed' end, _settle_attempt.error, _settle_attempt.as_of);
 
   perform swarm._log(task.id,
     case when cause = 'lease_expired' then 'lease_expired'
@@ -111,13 +111,13 @@ begin
     task.worker, task.attempts,
     jsonb_strip_nulls(jsonb_build_object(
       'to', v_status, 'error', _settle_attempt.error,
-      'retry_at', case when v_status = 'pending' then v_now + v_delay end,
+      'retry_at', case when v_status = 'pending' then _settle_attempt.as_of + v_delay end,
       'attempt_spent', case when cause = 'released' then spends_attempt end,
-      'run_seconds', round(extract(epoch from v_now - task.started_at)::numeric, 3))),
-    v_now);
+      'run_seconds', round(extract(epoch from _settle_attempt.as_of - task.started_at)::numeric, 3))),
+    _settle_attempt.as_of);
 
   if v_status in ('failed', 'cancelled') then
-    perform swarm._apply_dependency_failure(array[task.id], v_now);
+    perform swarm._apply_dependency_failure(array[task.id], _settle_attempt.as_of);
   elsif v_delay <= interval '0' then
     perform swarm._notify_ready(array[task.agent]);
   end if;

@@ -8,7 +8,7 @@
 -- on its open ledger row, and add its cost to the agent's spend of the day. The row is closed
 -- afterwards by _end_attempt (the outcome is decided by _settle_attempt).
 --   locks: the attempt's ledger row, the agent's spend row of the day (when there is a cost).
-create or replace function swarm._attempt_usage(task swarm.agent_tasks, v_now timestamptz, exit_code int,
+create or replace function swarm._attempt_usage(task swarm.agent_tasks, as_of timestamptz, exit_code int,
                                                 cost_usd numeric, input_tokens bigint, output_tokens bigint,
                                                 session_id text, log_path text)
 returns void
@@ -23,18 +23,18 @@ begin
          session_id = coalesce(_attempt_usage.session_id, ta.session_id),
          log_path = coalesce(_attempt_usage.log_path, ta.log_path)
    where ta.task_id = task.id and ta.attempt = task.attempts and ta.finished_at is null;
-  perform swarm._add_spend(task.agent, _attempt_usage.cost_usd, v_now);
+  perform swarm._add_spend(task.agent, _attempt_usage.cost_usd, _attempt_usage.as_of);
 end
 $$;
 
 -- swarm._add_spend: add a reported cost to the agent's spend of the UTC day (nothing for null or 0).
-create or replace function swarm._add_spend(agent text, cost_usd numeric, v_now timestamptz) returns void
+create or replace function swarm._add_spend(agent text, cost_usd numeric, as_of timestamptz) returns void
 language plpgsql volatile
 as $$
 begin
   if coalesce(_add_spend.cost_usd, 0) <> 0 then
     insert into swarm.agent_daily_spend as spend (agent, day, cost_usd)
-    values (_add_spend.agent, (v_now at time zone 'UTC')::date, _add_spend.cost_usd)
+    values (_add_spend.agent, (_add_spend.as_of at time zone 'UTC')::date, _add_spend.cost_usd)
     on conflict on constraint agent_daily_spend_pkey do update set cost_usd = spend.cost_usd + excluded.cost_usd;
   end if;
 end
@@ -42,7 +42,7 @@ $$;
 
 -- swarm._end_attempt: close the open ledger row of the task's current attempt.
 --   outcome: completed | failed | released | lease_expired | cancelled.
-create or replace function swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, v_now timestamptz)
+create or replace function swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, as_of timestamptz)
 returns void
 language sql volatile
 as $$

@@ -9,7 +9,7 @@
 --   guarantees: a dependent whose count reaches 0 becomes pending in this transaction, with
 --               run_after no earlier than now, and an 'unblocked' event.
 --   notifies:   swarm_ready once per agent with a task claimable now.
-create or replace function swarm._release_dependents(resolved bigint[], v_now timestamptz)
+create or replace function swarm._release_dependents(resolved bigint[], as_of timestamptz)
 returns void
 language plpgsql volatile
 -- The dependents are found through agent_tasks_waiting_depends_on_idx (a GIN index: bitmap scans
@@ -44,8 +44,8 @@ begin
        set unmet_dependencies = greatest(dependent.unmet_dependencies - hits.resolved_now, 0),
            status = case when dependent.unmet_dependencies - hits.resolved_now <= 0 then 'pending' else 'waiting' end,
            run_after = case when dependent.unmet_dependencies - hits.resolved_now <= 0
-                            then greatest(dependent.run_after, v_now) else dependent.run_after end,
-           updated_at = v_now
+                            then greatest(dependent.run_after, _release_dependents.as_of) else dependent.run_after end,
+           updated_at = _release_dependents.as_of
       from hits
      where dependent.id = hits.id
     returning dependent.id, dependent.agent, dependent.run_after, dependent.status
@@ -53,10 +53,12 @@ begin
     select counted.id, counted.agent, counted.run_after from counted where counted.status = 'pending'
   ), logged as (
     insert into swarm.task_events (task_id, at, event, detail)
-    select unblocked.id, v_now, 'unblocked', jsonb_build_object('to', 'pending', 'by', _release_dependents.resolved)
+    select unblocked.id, _release_dependents.as_of, 'unblocked',
+           jsonb_build_object('to', 'pending', 'by', _release_dependents.resolved)
       from unblocked
   )
-  select array_agg(distinct unblocked.agent) filter (where unblocked.run_after <= v_now) into v_ready_agents
+  select array_agg(distinct unblocked.agent) filter (where unblocked.run_after <= _release_dependents.as_of)
+    into v_ready_agents
     from unblocked;
   perform swarm._notify_ready(v_ready_agents);
 end
@@ -69,7 +71,7 @@ $$;
 --   run:        the failed dependency counts as resolved (see _release_dependents).
 --   locks:      waiting dependents FOR UPDATE in id order, round by round down the graph.
 --   why a loop: a chain of 10,000 cancels would overflow the stack if each level recursed.
-create or replace function swarm._apply_dependency_failure(finished bigint[], v_now timestamptz)
+create or replace function swarm._apply_dependency_failure(finished bigint[], as_of timestamptz)
 returns void
 language plpgsql volatile
 -- Dependents through the GIN index, as _release_dependents.
@@ -90,8 +92,8 @@ begin
     with cancelled as (
       update swarm.agent_tasks as dependent
          set status = 'cancelled',
-             finished_at = v_now,
-             updated_at = v_now,
+             finished_at = _apply_dependency_failure.as_of,
+             updated_at = _apply_dependency_failure.as_of,
              cancelled_by_dependency = (select min(dep) from unnest(dependent.depends_on) as dep where dep = any(v_frontier)),
              cancel_reason = format('dependency %s failed or was cancelled',
                                     (select min(dep) from unnest(dependent.depends_on) as dep where dep = any(v_frontier)))
@@ -100,14 +102,14 @@ begin
       returning dependent.id, dependent.cancelled_by_dependency
     ), logged as (
       insert into swarm.task_events (task_id, at, event, detail)
-      select cancelled.id, v_now, 'cancelled',
+      select cancelled.id, _apply_dependency_failure.as_of, 'cancelled',
              jsonb_build_object('to', 'cancelled', 'dependency', cancelled.cancelled_by_dependency)
         from cancelled
     )
     select coalesce(array_agg(cancelled.id), '{}') into v_frontier from cancelled;
 
     -- Policy 'run': the dependencies that just failed count as resolved.
-    perform swarm._release_dependents(_apply_dependency_failure.finished, v_now);
+    perform swarm._release_dependents(_apply_dependency_failure.finished, _apply_dependency_failure.as_of);
     _apply_dependency_failure.finished := v_frontier;
   end loop;
 end
@@ -117,7 +119,7 @@ $$;
 -- (retry_task of that task). A dependent that another failed dependency still blocks stays
 -- cancelled and now names that one.
 --   locks:  the cancelled dependents FOR UPDATE in id order; their dependencies FOR SHARE.
-create or replace function swarm._revive_dependents(revived bigint[], v_now timestamptz)
+create or replace function swarm._revive_dependents(revived bigint[], as_of timestamptz)
 returns void
 language plpgsql volatile
 as $$
@@ -139,7 +141,7 @@ begin
       v_state := swarm._dependency_state(v_dependent.depends_on, v_dependent.on_dependency_failure);
       if v_state.blocking is not null then
         update swarm.agent_tasks as dependent
-           set cancelled_by_dependency = v_state.blocking, updated_at = v_now
+           set cancelled_by_dependency = v_state.blocking, updated_at = _revive_dependents.as_of
          where dependent.id = v_dependent.id;
         continue;
       end if;
@@ -149,15 +151,15 @@ begin
              cancelled_by_dependency = null,
              cancel_reason = null,
              finished_at = null,
-             run_after = greatest(dependent.run_after, v_now),
-             updated_at = v_now
+             run_after = greatest(dependent.run_after, _revive_dependents.as_of),
+             updated_at = _revive_dependents.as_of
        where dependent.id = v_dependent.id;
       perform swarm._log(v_dependent.id, 'retry_scheduled', null, null,
         jsonb_build_object('to', case when v_state.unmet > 0 then 'waiting' else 'pending' end,
-                           'revived_by', v_frontier), v_now);
+                           'revived_by', v_frontier), _revive_dependents.as_of);
       v_next := v_next || v_dependent.id;
     end loop;
-    perform swarm._unresolve_for_dependents(v_next, v_now);
+    perform swarm._unresolve_for_dependents(v_next, _revive_dependents.as_of);
     v_frontier := v_next;
   end loop;
 end
@@ -167,7 +169,7 @@ $$;
 -- are unresolved again for their waiting dependents under policy 'run', which had counted the
 -- failure as resolution; count them back in. (Dependents already released stay released.)
 --   locks: those dependents FOR UPDATE in id order.
-create or replace function swarm._unresolve_for_dependents(returned bigint[], v_now timestamptz)
+create or replace function swarm._unresolve_for_dependents(returned bigint[], as_of timestamptz)
 returns void
 language plpgsql volatile
 -- Dependents through the GIN index, as _release_dependents.
@@ -186,7 +188,7 @@ begin
      set unmet_dependencies = dependent.unmet_dependencies
            + (select count(*) from unnest(dependent.depends_on) as dep
                where dep = any(_unresolve_for_dependents.returned))::int,
-         updated_at = v_now
+         updated_at = _unresolve_for_dependents.as_of
    where dependent.status = 'waiting' and dependent.on_dependency_failure = 'run'
      and dependent.depends_on && _unresolve_for_dependents.returned;
 end

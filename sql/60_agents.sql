@@ -56,7 +56,7 @@ comment on function swarm.resume_agent(text) is 'end an agent''s pause and reset
 -- swarm._agent_failed: count a failed attempt; at breaker_threshold consecutive failures the
 -- breaker opens: the agent is paused for breaker_cooldown_seconds. After the cooldown the next
 -- attempt is a probe: a success resets the count, a failure opens the breaker again at once.
-create or replace function swarm._agent_failed(agent text, v_now timestamptz)
+create or replace function swarm._agent_failed(agent text, as_of timestamptz)
 returns void
 language sql volatile
 as $$

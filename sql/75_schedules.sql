@@ -199,7 +199,7 @@ $$;
 
 -- swarm._fire_schedule: enqueue the due slots of one locked schedule by its catch_up policy and
 -- move next_fire_at past them; the number of tasks enqueued.
-create or replace function swarm._fire_schedule(schedule swarm.schedules, v_now timestamptz)
+create or replace function swarm._fire_schedule(schedule swarm.schedules, as_of timestamptz)
 returns int
 language plpgsql volatile
 as $$
@@ -213,7 +213,7 @@ declare
   v_last_id bigint := schedule.last_task_id;
 begin
   if schedule.catch_up = 'all' then
-    while v_slot <= v_now and v_fired < swarm._schedule_batch() loop
+    while v_slot <= _fire_schedule.as_of and v_fired < swarm._schedule_batch() loop
       v_id := swarm._enqueue_slot(schedule, v_slot, '{}');
       if v_id is not null then
         v_fired := v_fired + 1;
@@ -225,8 +225,9 @@ begin
     end loop;
   else
     v_latest := swarm._cron_latest(v_spec.minutes, v_spec.hours, v_spec.days, v_spec.months, v_spec.weekdays,
-                                   v_spec.day_or, v_spec.follows_clock, schedule.timezone, v_slot, v_now);
-    if schedule.catch_up = 'latest' or v_now - v_latest <= swarm._schedule_grace() then
+                                   v_spec.day_or, v_spec.follows_clock, schedule.timezone, v_slot,
+                                   _fire_schedule.as_of);
+    if schedule.catch_up = 'latest' or _fire_schedule.as_of - v_latest <= swarm._schedule_grace() then
       v_id := swarm._enqueue_slot(schedule, v_latest,
         case when v_latest > v_slot then jsonb_build_object('missed_since', swarm._slot_text(v_slot)) else '{}' end);
       if v_id is not null then

@@ -5,13 +5,13 @@ COMMENT ON SCHEMA public IS 'standard public schema';
 
 CREATE SCHEMA swarm;
 
-CREATE FUNCTION swarm._add_spend(agent text, cost_usd numeric, v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._add_spend(agent text, cost_usd numeric, as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     AS $$
 begin
   if coalesce(_add_spend.cost_usd, 0) <> 0 then
     insert into swarm.agent_daily_spend as spend (agent, day, cost_usd)
-    values (_add_spend.agent, (v_now at time zone 'UTC')::date, _add_spend.cost_usd)
+    values (_add_spend.agent, (_add_spend.as_of at time zone 'UTC')::date, _add_spend.cost_usd)
     on conflict on constraint agent_daily_spend_pkey do update set cost_usd = spend.cost_usd + excluded.cost_usd;
   end if;
 end
@@ -146,7 +146,7 @@ begin
 end
 $$;
 
-CREATE FUNCTION swarm._agent_failed(agent text, v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._agent_failed(agent text, as_of timestamp with time zone) RETURNS void
     LANGUAGE sql
     AS $_$
   update swarm.agents as a
@@ -435,7 +435,7 @@ CREATE FUNCTION swarm._agent_token(key bytea, task_id bigint, attempt integer, c
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN encode(sha256((key || convert_to(format('%s:%s:%s'::text, task_id, attempt, (((EXTRACT(epoch FROM date_trunc('second'::text, claimed_at)))::bigint * 1000000) + ((EXTRACT(microseconds FROM claimed_at))::bigint % (1000000)::bigint))), 'UTF8'::name))), 'hex'::text);
 
-CREATE FUNCTION swarm._apply_dependency_failure(finished bigint[], v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._apply_dependency_failure(finished bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET enable_seqscan TO 'off'
     SET jit TO 'off'
@@ -454,8 +454,8 @@ begin
     with cancelled as (
       update swarm.agent_tasks as dependent
          set status = 'cancelled',
-             finished_at = v_now,
-             updated_at = v_now,
+             finished_at = _apply_dependency_failure.as_of,
+             updated_at = _apply_dependency_failure.as_of,
              cancelled_by_dependency = (select min(dep) from unnest(dependent.depends_on) as dep where dep = any(v_frontier)),
              cancel_reason = format('dependency %s failed or was cancelled',
                                     (select min(dep) from unnest(dependent.depends_on) as dep where dep = any(v_frontier)))
@@ -464,14 +464,14 @@ begin
       returning dependent.id, dependent.cancelled_by_dependency
     ), logged as (
       insert into swarm.task_events (task_id, at, event, detail)
-      select cancelled.id, v_now, 'cancelled',
+      select cancelled.id, _apply_dependency_failure.as_of, 'cancelled',
              jsonb_build_object('to', 'cancelled', 'dependency', cancelled.cancelled_by_dependency)
         from cancelled
     )
     select coalesce(array_agg(cancelled.id), '{}') into v_frontier from cancelled;
 
     -- Policy 'run': the dependencies that just failed count as resolved.
-    perform swarm._release_dependents(_apply_dependency_failure.finished, v_now);
+    perform swarm._release_dependents(_apply_dependency_failure.finished, _apply_dependency_failure.as_of);
     _apply_dependency_failure.finished := v_frontier;
   end loop;
 end
@@ -484,7 +484,7 @@ CREATE FUNCTION swarm._args_allowed(needs text[], allowed text[]) RETURNS boolea
                       where need <> all(allowed) and split_part(need, '=', 1) <> all(allowed))
 $$;
 
-CREATE FUNCTION swarm._attempt_usage(task swarm.agent_tasks, v_now timestamp with time zone, exit_code integer, cost_usd numeric, input_tokens bigint, output_tokens bigint, session_id text, log_path text) RETURNS void
+CREATE FUNCTION swarm._attempt_usage(task swarm.agent_tasks, as_of timestamp with time zone, exit_code integer, cost_usd numeric, input_tokens bigint, output_tokens bigint, session_id text, log_path text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 begin
@@ -496,7 +496,7 @@ begin
          session_id = coalesce(_attempt_usage.session_id, ta.session_id),
          log_path = coalesce(_attempt_usage.log_path, ta.log_path)
    where ta.task_id = task.id and ta.attempt = task.attempts and ta.finished_at is null;
-  perform swarm._add_spend(task.agent, _attempt_usage.cost_usd, v_now);
+  perform swarm._add_spend(task.agent, _attempt_usage.cost_usd, _attempt_usage.as_of);
 end
 $$;
 
@@ -759,7 +759,7 @@ CREATE FUNCTION swarm._claim_floor_top() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN '9223372036854775807'::bigint;
 
-CREATE FUNCTION swarm._claim_limited(worker text, free_agents text[], capped_agents text[], queues text[], max_tasks integer, lease_seconds integer, v_now timestamp with time zone, hostname text, pid integer, floor bigint) RETURNS SETOF swarm.agent_tasks
+CREATE FUNCTION swarm._claim_limited(worker text, free_agents text[], capped_agents text[], queues text[], max_tasks integer, lease_seconds integer, as_of timestamp with time zone, hostname text, pid integer, floor bigint) RETURNS SETOF swarm.agent_tasks
     LANGUAGE plpgsql
     AS $$
 declare
@@ -795,12 +795,14 @@ begin
     end if;
     if v_agent.max_starts_per_minute is not null then
       delete from swarm.agent_starts as s
-       where s.agent = v_agent.name and s.started_at <= v_now - interval '1 minute';
-      v_left := least(v_left, v_agent.max_starts_per_minute - swarm._agent_starts_last_minute(v_agent.name, v_now));
+       where s.agent = v_agent.name and s.started_at <= _claim_limited.as_of - interval '1 minute';
+      v_left := least(v_left, v_agent.max_starts_per_minute
+                              - swarm._agent_starts_last_minute(v_agent.name, _claim_limited.as_of));
     end if;
     if v_agent.daily_budget_usd is not null then
       v_budget_agents := v_budget_agents || v_agent.name::text;
-      v_budget_left := v_budget_left || (v_agent.daily_budget_usd - swarm._spent_today(v_agent.name, v_now)
+      v_budget_left := v_budget_left || (v_agent.daily_budget_usd
+                                         - swarm._spent_today(v_agent.name, _claim_limited.as_of)
                                          - swarm._reserved_now(v_agent.name));
       v_typical := v_typical || swarm._typical_cost(v_agent.name);
       if v_budget_left[cardinality(v_budget_left)] <= 0 then
@@ -822,7 +824,7 @@ begin
         from swarm.agent_tasks as task
        where task.status = 'pending'
          and swarm._claim_rank(task.priority, task.run_after) >= _claim_limited.floor
-         and swarm._task_due(task.run_after, v_now)
+         and swarm._task_due(task.run_after, _claim_limited.as_of)
          and task.agent = any(v_eligible)
          and task.id <> all(v_chosen)
          and swarm._in_scope(_claim_limited.queues, task.queue)
@@ -883,7 +885,7 @@ begin
   end if;
 
   insert into swarm.agent_starts (agent, started_at)
-  select task.agent, v_now
+  select task.agent, _claim_limited.as_of
     from swarm.agent_tasks as task
     join swarm.agents as a on a.name = task.agent
    where task.id = any(v_chosen) and a.max_starts_per_minute is not null;
@@ -894,9 +896,9 @@ begin
        set status = 'running',
            attempts = task.attempts + 1,
            worker = _claim_limited.worker,
-           lease_expires_at = v_now + make_interval(secs => _claim_limited.lease_seconds),
-           started_at = v_now,
-           updated_at = v_now,
+           lease_expires_at = _claim_limited.as_of + make_interval(secs => _claim_limited.lease_seconds),
+           started_at = _claim_limited.as_of,
+           updated_at = _claim_limited.as_of,
            pid = _claim_limited.pid,
            hostname = _claim_limited.hostname,
            lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
@@ -909,14 +911,14 @@ begin
               task.resume_session_id
   ), logged as (
     insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-    select claimed.id, v_now, 'claimed', _claim_limited.worker, claimed.attempts,
+    select claimed.id, _claim_limited.as_of, 'claimed', _claim_limited.worker, claimed.attempts,
            jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
       from claimed
   ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql), with its budget reservation
     insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
                                      reserved_usd)
-    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname, v_now,
-           claimed.resume_session_id, chosen.reserved
+    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname,
+           _claim_limited.as_of, claimed.resume_session_id, chosen.reserved
       from claimed join unnest(v_chosen, v_reserved) as chosen (id, reserved) on chosen.id = claimed.id
   )
   select returned.*
@@ -1270,7 +1272,7 @@ begin
 end
 $$;
 
-CREATE FUNCTION swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, as_of timestamp with time zone) RETURNS void
     LANGUAGE sql
     AS $_$
   update swarm.task_attempts as ta
@@ -1327,7 +1329,7 @@ begin
 end
 $$;
 
-CREATE FUNCTION swarm._fence(task_id bigint, worker text, attempt integer, lease_token uuid, report text, v_now timestamp with time zone) RETURNS swarm.agent_tasks
+CREATE FUNCTION swarm._fence(task_id bigint, worker text, attempt integer, lease_token uuid, report text, as_of timestamp with time zone) RETURNS swarm.agent_tasks
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1343,12 +1345,12 @@ begin
   end if;
   perform swarm._log(_fence.task_id, 'stale_report', _fence.worker, _fence.attempt,
     jsonb_build_object('report', _fence.report, 'status', v_task.status,
-                       'current_worker', v_task.worker, 'current_attempt', v_task.attempts), v_now);
+                       'current_worker', v_task.worker, 'current_attempt', v_task.attempts), _fence.as_of);
   return null;
 end
 $$;
 
-CREATE FUNCTION swarm._fire_schedule(schedule swarm.schedules, v_now timestamp with time zone) RETURNS integer
+CREATE FUNCTION swarm._fire_schedule(schedule swarm.schedules, as_of timestamp with time zone) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1361,7 +1363,7 @@ declare
   v_last_id bigint := schedule.last_task_id;
 begin
   if schedule.catch_up = 'all' then
-    while v_slot <= v_now and v_fired < swarm._schedule_batch() loop
+    while v_slot <= _fire_schedule.as_of and v_fired < swarm._schedule_batch() loop
       v_id := swarm._enqueue_slot(schedule, v_slot, '{}');
       if v_id is not null then
         v_fired := v_fired + 1;
@@ -1373,8 +1375,9 @@ begin
     end loop;
   else
     v_latest := swarm._cron_latest(v_spec.minutes, v_spec.hours, v_spec.days, v_spec.months, v_spec.weekdays,
-                                   v_spec.day_or, v_spec.follows_clock, schedule.timezone, v_slot, v_now);
-    if schedule.catch_up = 'latest' or v_now - v_latest <= swarm._schedule_grace() then
+                                   v_spec.day_or, v_spec.follows_clock, schedule.timezone, v_slot,
+                                   _fire_schedule.as_of);
+    if schedule.catch_up = 'latest' or _fire_schedule.as_of - v_latest <= swarm._schedule_grace() then
       v_id := swarm._enqueue_slot(schedule, v_latest,
         case when v_latest > v_slot then jsonb_build_object('missed_since', swarm._slot_text(v_slot)) else '{}' end);
       if v_id is not null then
@@ -1548,7 +1551,7 @@ CREATE FUNCTION swarm._priced_cost(agent text, model text, input_tokens bigint, 
    order by price.model = '' limit 1
 $_$;
 
-CREATE FUNCTION swarm._release_dependents(resolved bigint[], v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._release_dependents(resolved bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET enable_seqscan TO 'off'
     SET jit TO 'off'
@@ -1577,8 +1580,8 @@ begin
        set unmet_dependencies = greatest(dependent.unmet_dependencies - hits.resolved_now, 0),
            status = case when dependent.unmet_dependencies - hits.resolved_now <= 0 then 'pending' else 'waiting' end,
            run_after = case when dependent.unmet_dependencies - hits.resolved_now <= 0
-                            then greatest(dependent.run_after, v_now) else dependent.run_after end,
-           updated_at = v_now
+                            then greatest(dependent.run_after, _release_dependents.as_of) else dependent.run_after end,
+           updated_at = _release_dependents.as_of
       from hits
      where dependent.id = hits.id
     returning dependent.id, dependent.agent, dependent.run_after, dependent.status
@@ -1586,10 +1589,12 @@ begin
     select counted.id, counted.agent, counted.run_after from counted where counted.status = 'pending'
   ), logged as (
     insert into swarm.task_events (task_id, at, event, detail)
-    select unblocked.id, v_now, 'unblocked', jsonb_build_object('to', 'pending', 'by', _release_dependents.resolved)
+    select unblocked.id, _release_dependents.as_of, 'unblocked',
+           jsonb_build_object('to', 'pending', 'by', _release_dependents.resolved)
       from unblocked
   )
-  select array_agg(distinct unblocked.agent) filter (where unblocked.run_after <= v_now) into v_ready_agents
+  select array_agg(distinct unblocked.agent) filter (where unblocked.run_after <= _release_dependents.as_of)
+    into v_ready_agents
     from unblocked;
   perform swarm._notify_ready(v_ready_agents);
 end
@@ -1619,7 +1624,7 @@ CREATE FUNCTION swarm._resume_session(task_id bigint, mode text, hostname text) 
    limit 1
 $_$;
 
-CREATE FUNCTION swarm._revive_dependents(revived bigint[], v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._revive_dependents(revived bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1640,7 +1645,7 @@ begin
       v_state := swarm._dependency_state(v_dependent.depends_on, v_dependent.on_dependency_failure);
       if v_state.blocking is not null then
         update swarm.agent_tasks as dependent
-           set cancelled_by_dependency = v_state.blocking, updated_at = v_now
+           set cancelled_by_dependency = v_state.blocking, updated_at = _revive_dependents.as_of
          where dependent.id = v_dependent.id;
         continue;
       end if;
@@ -1650,15 +1655,15 @@ begin
              cancelled_by_dependency = null,
              cancel_reason = null,
              finished_at = null,
-             run_after = greatest(dependent.run_after, v_now),
-             updated_at = v_now
+             run_after = greatest(dependent.run_after, _revive_dependents.as_of),
+             updated_at = _revive_dependents.as_of
        where dependent.id = v_dependent.id;
       perform swarm._log(v_dependent.id, 'retry_scheduled', null, null,
         jsonb_build_object('to', case when v_state.unmet > 0 then 'waiting' else 'pending' end,
-                           'revived_by', v_frontier), v_now);
+                           'revived_by', v_frontier), _revive_dependents.as_of);
       v_next := v_next || v_dependent.id;
     end loop;
-    perform swarm._unresolve_for_dependents(v_next, v_now);
+    perform swarm._unresolve_for_dependents(v_next, _revive_dependents.as_of);
     v_frontier := v_next;
   end loop;
 end
@@ -1770,7 +1775,7 @@ CREATE FUNCTION swarm._sees_all_tasks() RETURNS boolean
     from swarm.settings as s
 $$;
 
-CREATE FUNCTION swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean, delay interval, v_now timestamp with time zone, spends_attempt boolean DEFAULT true) RETURNS text
+CREATE FUNCTION swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean, delay interval, as_of timestamp with time zone, spends_attempt boolean DEFAULT true) RETURNS text
     LANGUAGE plpgsql
     AS $$
 declare
@@ -1792,13 +1797,13 @@ begin
          attempts = case when v_status = 'pending' and not spends_attempt then t.attempts - 1 else t.attempts end,
          free_releases = t.free_releases + case when v_status = 'pending' and not spends_attempt then 1 else 0 end,
          error = coalesce(_settle_attempt.error, t.error),
-         run_after = case when v_status = 'pending' then v_now + v_delay else t.run_after end,
-         finished_at = case when v_status = 'pending' then null else v_now end,
-         updated_at = v_now
+         run_after = case when v_status = 'pending' then _settle_attempt.as_of + v_delay else t.run_after end,
+         finished_at = case when v_status = 'pending' then null else _settle_attempt.as_of end,
+         updated_at = _settle_attempt.as_of
    where t.id = task.id;
   perform swarm._end_attempt(task, case when v_status = 'cancelled' then 'cancelled'
                                         when cause in ('released', 'lease_expired') then cause
-                                        else 'failed' end, _settle_attempt.error, v_now);
+                                        else 'failed' end, _settle_attempt.error, _settle_attempt.as_of);
 
   perform swarm._log(task.id,
     case when cause = 'lease_expired' then 'lease_expired'
@@ -1809,13 +1814,13 @@ begin
     task.worker, task.attempts,
     jsonb_strip_nulls(jsonb_build_object(
       'to', v_status, 'error', _settle_attempt.error,
-      'retry_at', case when v_status = 'pending' then v_now + v_delay end,
+      'retry_at', case when v_status = 'pending' then _settle_attempt.as_of + v_delay end,
       'attempt_spent', case when cause = 'released' then spends_attempt end,
-      'run_seconds', round(extract(epoch from v_now - task.started_at)::numeric, 3))),
-    v_now);
+      'run_seconds', round(extract(epoch from _settle_attempt.as_of - task.started_at)::numeric, 3))),
+    _settle_attempt.as_of);
 
   if v_status in ('failed', 'cancelled') then
-    perform swarm._apply_dependency_failure(array[task.id], v_now);
+    perform swarm._apply_dependency_failure(array[task.id], _settle_attempt.as_of);
   elsif v_delay <= interval '0' then
     perform swarm._notify_ready(array[task.agent]);
   end if;
@@ -1906,7 +1911,7 @@ begin
 end
 $$;
 
-CREATE FUNCTION swarm._unresolve_for_dependents(returned bigint[], v_now timestamp with time zone) RETURNS void
+CREATE FUNCTION swarm._unresolve_for_dependents(returned bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET enable_seqscan TO 'off'
     SET jit TO 'off'
@@ -1923,7 +1928,7 @@ begin
      set unmet_dependencies = dependent.unmet_dependencies
            + (select count(*) from unnest(dependent.depends_on) as dep
                where dep = any(_unresolve_for_dependents.returned))::int,
-         updated_at = v_now
+         updated_at = _unresolve_for_dependents.as_of
    where dependent.status = 'waiting' and dependent.on_dependency_failure = 'run'
      and dependent.depends_on && _unresolve_for_dependents.returned;
 end
@@ -4722,7 +4727,7 @@ GRANT USAGE ON SCHEMA swarm TO swarm_enqueue;
 GRANT USAGE ON SCHEMA swarm TO swarm_worker;
 GRANT USAGE ON SCHEMA swarm TO swarm_monitor;
 
-REVOKE ALL ON FUNCTION swarm._add_spend(agent text, cost_usd numeric, v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._add_spend(agent text, cost_usd numeric, as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._advance_claim_floor() FROM PUBLIC;
 
@@ -4782,7 +4787,7 @@ GRANT INSERT(metadata) ON TABLE swarm.agent_tasks TO swarm_worker;
 
 REVOKE ALL ON FUNCTION swarm._agent_attempt(task_id bigint, token text) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._agent_failed(agent text, v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._agent_failed(agent text, as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._agent_over_budget(agent text, daily_budget_usd numeric, at timestamp with time zone) FROM PUBLIC;
 
@@ -4812,11 +4817,11 @@ REVOKE ALL ON FUNCTION swarm._agent_tasks_notify_inserted() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._agent_token(key bytea, task_id bigint, attempt integer, claimed_at timestamp with time zone) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._apply_dependency_failure(finished bigint[], v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._apply_dependency_failure(finished bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._args_allowed(needs text[], allowed text[]) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._attempt_usage(task swarm.agent_tasks, v_now timestamp with time zone, exit_code integer, cost_usd numeric, input_tokens bigint, output_tokens bigint, session_id text, log_path text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._attempt_usage(task swarm.agent_tasks, as_of timestamp with time zone, exit_code integer, cost_usd numeric, input_tokens bigint, output_tokens bigint, session_id text, log_path text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._backoff(agent text, attempt integer) FROM PUBLIC;
 
@@ -4844,7 +4849,7 @@ REVOKE ALL ON FUNCTION swarm._claim_floor_lock_key() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._claim_floor_top() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._claim_limited(worker text, free_agents text[], capped_agents text[], queues text[], max_tasks integer, lease_seconds integer, v_now timestamp with time zone, hostname text, pid integer, floor bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._claim_limited(worker text, free_agents text[], capped_agents text[], queues text[], max_tasks integer, lease_seconds integer, as_of timestamp with time zone, hostname text, pid integer, floor bigint) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._common_task_args() FROM PUBLIC;
 
@@ -4866,7 +4871,7 @@ REVOKE ALL ON FUNCTION swarm._cron_value(cron text, token text, label text, low 
 
 REVOKE ALL ON FUNCTION swarm._dependency_state(depends_on bigint[], on_dependency_failure text, OUT unmet integer, OUT blocking bigint, OUT missing bigint[]) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._end_attempt(task swarm.agent_tasks, outcome text, error text, as_of timestamp with time zone) FROM PUBLIC;
 
 GRANT SELECT,DELETE ON TABLE swarm.schedules TO swarm_enqueue;
 
@@ -4902,9 +4907,9 @@ GRANT INSERT(catch_up),UPDATE(catch_up) ON TABLE swarm.schedules TO swarm_enqueu
 
 REVOKE ALL ON FUNCTION swarm._enqueue_slot(schedule swarm.schedules, slot timestamp with time zone, extra jsonb) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._fence(task_id bigint, worker text, attempt integer, lease_token uuid, report text, v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._fence(task_id bigint, worker text, attempt integer, lease_token uuid, report text, as_of timestamp with time zone) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._fire_schedule(schedule swarm.schedules, v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._fire_schedule(schedule swarm.schedules, as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._holds_lease(status text, task_worker text, task_attempts integer, task_token uuid, worker text, attempt integer, token uuid) FROM PUBLIC;
 
@@ -4942,14 +4947,14 @@ REVOKE ALL ON FUNCTION swarm._plus(total numeric, amount numeric) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._priced_cost(agent text, model text, input_tokens bigint, output_tokens bigint) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._release_dependents(resolved bigint[], v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._release_dependents(resolved bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._reserved_now(agent text) FROM PUBLIC;
 GRANT ALL ON FUNCTION swarm._reserved_now(agent text) TO swarm_monitor;
 
 REVOKE ALL ON FUNCTION swarm._resume_session(task_id bigint, mode text, hostname text) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._revive_dependents(revived bigint[], v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._revive_dependents(revived bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._schedule_batch() FROM PUBLIC;
 
@@ -4959,7 +4964,7 @@ REVOKE ALL ON FUNCTION swarm._schedules_before_write() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._schedules_owner_only() FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean, delay interval, v_now timestamp with time zone, spends_attempt boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._settle_attempt(task swarm.agent_tasks, cause text, error text, retryable boolean, delay interval, as_of timestamp with time zone, spends_attempt boolean) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._slot_text(slot timestamp with time zone) FROM PUBLIC;
 
@@ -4979,7 +4984,7 @@ REVOKE ALL ON FUNCTION swarm._unknown_agent(agent text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._unknown_task(task_id bigint) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION swarm._unresolve_for_dependents(returned bigint[], v_now timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION swarm._unresolve_for_dependents(returned bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._utc_offset(timezone text, at timestamp with time zone) FROM PUBLIC;
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
@@ -248,29 +249,8 @@ def _reason(line: str, start: int) -> str:
     return cut + "…"
 
 
-def _rate_limit_event(text: str) -> UsageLimit | None:
-    """The last claude `rate_limit_event`, when its status is rejected."""
-    for line in reversed(text.splitlines()):
-        if "rate_limit_event" not in line:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(event, dict) or event.get("type") != "rate_limit_event":
-            continue
-        info = event.get("rate_limit_info") if isinstance(event.get("rate_limit_info"), dict) else event
-        if str(info.get("status", "")).lower() != "rejected":
-            return None  # the latest word on the limit says it is fine
-        resets = info.get("resetsAt", info.get("resets_at"))
-        at = _from_epoch(int(resets)) if isinstance(resets, (int, float)) and not isinstance(resets, bool) else None
-        kind = info.get("rateLimitType") or "usage"
-        return UsageLimit("usage_limit", f"rate_limit_event rejected ({kind})", at)
-    return None
-
-
-def _latest_event_reset(text: str) -> datetime | None:
-    """resetsAt of the latest claude `rate_limit_event`, whatever its status."""
+def _rate_limit_infos(text: str) -> Iterator[dict[str, Any]]:
+    """What each claude `rate_limit_event` line says of the limit (its rate_limit_info), the latest first."""
     for line in reversed(text.splitlines()):
         if "rate_limit_event" not in line:
             continue
@@ -279,10 +259,26 @@ def _latest_event_reset(text: str) -> datetime | None:
         except ValueError:
             continue
         if isinstance(event, dict) and event.get("type") == "rate_limit_event":
-            info = event.get("rate_limit_info") if isinstance(event.get("rate_limit_info"), dict) else event
-            resets = info.get("resetsAt", info.get("resets_at"))
-            if isinstance(resets, (int, float)) and not isinstance(resets, bool) and resets > 0:
-                return _from_epoch(int(resets))
+            yield event["rate_limit_info"] if isinstance(event.get("rate_limit_info"), dict) else event
+
+
+def _rate_limit_event(text: str) -> UsageLimit | None:
+    """The last claude `rate_limit_event`, when its status is rejected."""
+    info = next(_rate_limit_infos(text), None)
+    if info is None or str(info.get("status", "")).lower() != "rejected":
+        return None  # the latest word on the limit says it is fine
+    resets = info.get("resetsAt", info.get("resets_at"))
+    at = _from_epoch(int(resets)) if isinstance(resets, (int, float)) and not isinstance(resets, bool) else None
+    kind = info.get("rateLimitType") or "usage"
+    return UsageLimit("usage_limit", f"rate_limit_event rejected ({kind})", at)
+
+
+def _latest_event_reset(text: str) -> datetime | None:
+    """resetsAt of the latest claude `rate_limit_event`, whatever its status."""
+    for info in _rate_limit_infos(text):
+        resets = info.get("resetsAt", info.get("resets_at"))
+        if isinstance(resets, (int, float)) and not isinstance(resets, bool) and resets > 0:
+            return _from_epoch(int(resets))
     return None
 
 

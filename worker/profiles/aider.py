@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .base import Outcome, TaskSpec
-from .cli import CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args
+from .cli import CliProfile, Repeated, agent_parser, last_line, limit_outcome, option_args
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -43,10 +43,8 @@ class AiderProfile(CliProfile):
         return parse_aider(exit_code, output)
 
 
+@agent_parser("aider")
 def parse_aider(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "aider")
-    if common is not None:
-        return common
     tail = "\n".join(output.splitlines()[-30:])
     fatal = FATAL.findall(tail)
     if exit_code != 0 or fatal:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import (CliProfile, JsonOrRepeated, Repeated, Text, common_outcome, limit_outcome, option_args,
+from .cli import (CliProfile, JsonOrRepeated, Repeated, Text, agent_parser, limit_outcome, option_args,
                   split_output, success_limit_outcome)
 
 OPTIONS: dict[str, tuple[str, type]] = {
@@ -66,10 +66,8 @@ class ClaudeProfile(CliProfile):
         return parse_claude(exit_code, output)
 
 
+@agent_parser("claude")
 def parse_claude(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "claude")
-    if common is not None:
-        return common
     objects, plain = split_output(output)
     results = [o for o in objects if o.get("type") == "result"] or _cut_result(output)
     limit_events = [o for o in objects if o.get("type") == "rate_limit_event"]

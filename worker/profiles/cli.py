@@ -3,8 +3,10 @@ lines from output, and the outcomes every profile gives the same way (EX_TEMPFAI
 usage limits)."""
 from __future__ import annotations
 
+import functools
 import json
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -166,6 +168,20 @@ def common_outcome(exit_code: int, agent: str) -> Outcome | None:
     if exit_code < 0:
         return Outcome(kind="failed", error=f"{agent} was killed by {signal.Signals(-exit_code).name}")
     return None
+
+
+Parser = Callable[[int, str], Outcome]
+
+
+def agent_parser(agent: str) -> Callable[[Parser], Parser]:
+    """Decorates an agent's parser of (exit code, output): EX_TEMPFAIL and death by signal are
+    answered first, the same for every agent (common_outcome); the parser sees the rest."""
+    def decorate(parse: Parser) -> Parser:
+        @functools.wraps(parse)
+        def parse_outcome(exit_code: int, output: str) -> Outcome:
+            return common_outcome(exit_code, agent) or parse(exit_code, output)
+        return parse_outcome
+    return decorate
 
 
 def limit_outcome(text: str, agent: str, now: datetime | None = None) -> Outcome | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..capability import codex_mcp_overrides
 from .base import Outcome, TaskSpec
-from .cli import (CliProfile, KeyValues, Repeated, common_outcome, last_line, limit_outcome, option_args,
+from .cli import (CliProfile, KeyValues, Repeated, agent_parser, last_line, limit_outcome, option_args,
                   split_output)
 
 OPTIONS: dict[str, tuple[str, type]] = {
@@ -47,10 +47,8 @@ class CodexProfile(CliProfile):
         return parse_codex(exit_code, output)
 
 
+@agent_parser("codex")
 def parse_codex(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "codex")
-    if common is not None:
-        return common
     message: str | None = None
     thread_id: str | None = None
     errors: list[str] = []

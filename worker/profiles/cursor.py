@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import CliProfile, common_outcome, last_line, limit_outcome, option_args, split_output
+from .cli import CliProfile, agent_parser, last_line, limit_outcome, option_args, split_output
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -37,10 +37,8 @@ class CursorProfile(CliProfile):
         return parse_cursor(exit_code, output)
 
 
+@agent_parser("cursor")
 def parse_cursor(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "cursor")
-    if common is not None:
-        return common
     objects, plain = split_output(output)
     results = [o for o in objects if o.get("type") == "result"]
     stderr = "\n".join(plain[-20:])

@@ -34,7 +34,7 @@ from ..errors import UsageError
 from .aider import AiderProfile, parse_aider
 from .base import Outcome, ProfileSet, TaskSpec
 from .claude import ClaudeProfile, parse_claude
-from .cli import CliProfile, common_outcome
+from .cli import CliProfile, agent_parser
 from .codex import CodexProfile, parse_codex
 from .cursor import CursorProfile, parse_cursor
 from .gemini import GeminiProfile, parse_gemini
@@ -47,7 +47,7 @@ BUILTINS: dict[str, type[CliProfile]] = {"claude": ClaudeProfile, "codex": Codex
 PARSERS: dict[str, Callable[[int, str], Outcome]] = {
     "claude-json": parse_claude, "codex-jsonl": parse_codex, "gemini-json": parse_gemini, "aider": parse_aider,
     "opencode-jsonl": parse_opencode, "cursor-json": parse_cursor,
-    "plain": lambda exit_code, output: common_outcome(exit_code, "agent") or exit_code_outcome(exit_code, output),
+    "plain": agent_parser("agent")(exit_code_outcome),
 }
 OVERRIDE_KEYS = {"command": (str, list), "timeout_seconds": int, "env_allowlist": list, "env": dict,
                  "stop_signals": list, "worktree": bool, "extra_args": list, "idle_timeout_seconds": int,

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import (CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args,
-                                         split_output)
+from .cli import CliProfile, Repeated, agent_parser, last_line, limit_outcome, option_args, split_output
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -53,10 +52,8 @@ class GeminiProfile(CliProfile):
         return parse_gemini(exit_code, output)
 
 
+@agent_parser("gemini")
 def parse_gemini(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "gemini")
-    if common is not None:
-        return common
     objects, plain = split_output(output)
     documents = [d for d in objects if {"response", "error", "stats"} & d.keys()]
     document = documents[-1] if documents else {}

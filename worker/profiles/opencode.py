@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Outcome, TaskSpec
-from .cli import CliProfile, Repeated, common_outcome, last_line, limit_outcome, option_args, split_output
+from .cli import CliProfile, Repeated, agent_parser, last_line, limit_outcome, option_args, split_output
 
 OPTIONS: dict[str, tuple[str, type]] = {
     "model": ("--model", str),
@@ -38,10 +38,8 @@ class OpencodeProfile(CliProfile):
         return parse_opencode(exit_code, output)
 
 
+@agent_parser("opencode")
 def parse_opencode(exit_code: int, output: str) -> Outcome:
-    common = common_outcome(exit_code, "opencode")
-    if common is not None:
-        return common
     objects, plain = split_output(output)
     session: str | None = None
     texts: list[str] = []

@@ -15,8 +15,8 @@ results and its children's outcomes, report progress), and the engine holds it t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -116,10 +116,14 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
             clients["shared"] = new_client()
         return clients["shared"]
 
-    def refused(exc: PgswarmError) -> ToolError:
-        """The engine's words (and its hint) as the tool's error."""
-        return ToolError(f"{exc}" + (f" ({exc.detail})" if exc.detail else "")
-                         + (f" (hint: {exc.hint})" if exc.hint else ""))
+    @contextmanager
+    def refusals() -> Iterator[None]:
+        """An engine refusal inside the block as the tool's error: the engine's words, detail and hint."""
+        try:
+            yield
+        except PgswarmError as exc:
+            raise ToolError(f"{exc}" + (f" ({exc.detail})" if exc.detail else "")
+                            + (f" (hint: {exc.hint})" if exc.hint else "")) from exc
 
     instructions = ("pgswarm is a task queue for AI agents backed by PostgreSQL. enqueue_task queues work for an "
                     "agent (claude, codex, gemini, aider, shell, ...) and returns its id; later tasks can depend on "
@@ -162,20 +166,16 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
         spec = TaskSpec(prompt, agent=agent, args=args, priority=priority, depends_on=tuple(depends_on or ()),
                         key=key, delay=delay_seconds, queue=queue, tags=tuple(tags or ()), parent=parent,
                         max_attempts=max_attempts, timeout=timeout_seconds, metadata=metadata)
-        try:
+        with refusals():
             [done] = await shared().enqueue_many([spec])
-        except PgswarmError as exc:
-            raise refused(exc) from exc
         return {"id": done.id, "agent": done.agent, "status": done.status, "created": done.created,
                 "key": done.key, "parent_id": parent}
 
     @tool
     async def get_task(task_id: int) -> dict[str, Any]:
         """Everything about a task: status, why it is not running yet, result, error, cost, attempts."""
-        try:
+        with refusals():
             return task_view(await shared().get(task_id))
-        except PgswarmError as exc:
-            raise refused(exc) from exc
 
     @tool
     async def list_tasks(status: list[str] | None = None, agent: str | None = None, queue: str | None = None,
@@ -184,11 +184,9 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
         completed, failed, cancelled)."""
         if not 1 <= limit <= 500:
             raise ToolError(f"limit {limit} must be between 1 and 500")
-        try:
+        with refusals():
             tasks = await shared().list(status=status, agent=agent, queue=queue, tag=tag, parent=parent_id,
                                         limit=limit)
-        except PgswarmError as exc:
-            raise refused(exc) from exc
         return [summary(t) for t in tasks]
 
     @tool
@@ -199,20 +197,17 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
             raise ToolError(f"timeout_seconds {timeout_seconds:g} must be between 0 and {MAX_WAIT_SECONDS:g}")
         # A connection of its own: a wait holds its connection while it listens.
         async with new_client() as waiter:
-            try:
-                return task_view(await waiter.wait(task_id, timeout=timeout_seconds))
-            except WaitTimeout as exc:
-                return task_view(exc.task) if exc.task is not None else {"id": task_id, "finished": False}
-            except PgswarmError as exc:
-                raise refused(exc) from exc
+            with refusals():
+                try:
+                    return task_view(await waiter.wait(task_id, timeout=timeout_seconds))
+                except WaitTimeout as exc:
+                    return task_view(exc.task) if exc.task is not None else {"id": task_id, "finished": False}
 
     @tool
     async def cancel_task(task_id: int, reason: str | None = None) -> dict[str, Any]:
         """Cancel a task: waiting and pending at once; a running one is stopped by its worker."""
-        try:
+        with refusals():
             status = await shared().cancel(task_id, reason)
-        except PgswarmError as exc:
-            raise refused(exc) from exc
         return {"id": task_id, "status": status,
                 "note": "its worker stops the process" if status == "running" else ""}
 
@@ -222,27 +217,21 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
         throughput and wait/run percentiles over the last since_minutes."""
         if since_minutes < 1:
             raise ToolError(f"since_minutes {since_minutes} must be at least 1")
-        try:
+        with refusals():
             stats = await shared().stats(timedelta(minutes=since_minutes))
-        except PgswarmError as exc:
-            raise refused(exc) from exc
         return jsonable(stats)
 
     @tool
     async def get_dependency_results() -> list[dict[str, Any]]:
         """What the tasks your task depends on produced: id, key, agent, status, result, error."""
-        try:
+        with refusals():
             return jsonable(await shared().dependency_results())
-        except PgswarmError as exc:
-            raise refused(exc) from exc
 
     @tool
     async def list_children() -> list[dict[str, Any]]:
         """Your subtasks so far, oldest first: id, key, agent, status, result, error."""
-        try:
+        with refusals():
             return jsonable(await shared().children())
-        except PgswarmError as exc:
-            raise refused(exc) from exc
 
     @tool
     async def report_progress(message: str | None = None, percent: float | None = None,
@@ -252,10 +241,8 @@ def build_server(scope: Scope = Scope(), *, dsn: str | None = None,
             raise ToolError(f"percent {percent:g} must be between 0 and 100")
         progress = {k: v for k, v in (("message", message), ("percent", percent)) if v is not None}
         progress.update(details or {})
-        try:
+        with refusals():
             await shared().report_progress(progress)
-        except PgswarmError as exc:
-            raise refused(exc) from exc
         return {"task_id": scope.parent, "progress": progress}
 
     if scope.capability is not None:

@@ -12,7 +12,6 @@ Prints a table; this is a benchmark, not a test.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import print_rates  # noqa: E402
 from pgswarm.client.migrate import migrate  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 
@@ -82,9 +82,7 @@ def main() -> None:
                         conn.execute(statement)
                     seconds[name].append(drain(conn, options.tasks, options.batch))
         print(f"{options.tasks} tasks completed in batches of {options.batch}, {options.rounds} rounds")
-        print(f"{'variant':<32} {'best/s':>10} {'median/s':>10}")
-        for name, runs in seconds.items():
-            print(f"{name:<32} {options.tasks / min(runs):>10,.0f} {options.tasks / statistics.median(runs):>10,.0f}")
+        print_rates(options.tasks, seconds)
     finally:
         server.destroy()
 

@@ -31,6 +31,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import stop_process  # noqa: E402
 from pgswarm.client.migrate import migrate  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 
@@ -124,12 +125,7 @@ def main() -> None:
             out.write_text("\n".join(lines) + "\n")
             print(f"saved {out.relative_to(REPO)}")
     finally:
-        if worker is not None:
-            worker.terminate()
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_process(worker)
         server.stop()
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import print_rates  # noqa: E402
 from pgswarm.client.migrate import migrate  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 
@@ -58,9 +58,7 @@ def main() -> None:
                 for name, (agent, args) in VARIANTS.items():
                     seconds[name].append(insert(conn, options.tasks, agent, args))
         print(f"{options.tasks} tasks inserted in one statement, {options.rounds} rounds")
-        print(f"{'variant':<28} {'best/s':>10} {'median/s':>10}")
-        for name, runs in seconds.items():
-            print(f"{name:<28} {options.tasks / min(runs):>10,.0f} {options.tasks / statistics.median(runs):>10,.0f}")
+        print_rates(options.tasks, seconds)
     finally:
         server.destroy()
 

@@ -29,6 +29,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import stop_process  # noqa: E402
 from pgswarm.client.migrate import migrate  # noqa: E402
 from pgswarm.cli.web.pages import overview_data  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
@@ -149,9 +150,7 @@ def main() -> None:
               f"{(after - before) / args.requests:,.0f} shared buffers per refresh "
               f"({args.tasks:,} tasks in history, ~{args.tasks // 30:,} finished in the last 24 h)")
     finally:
-        if web is not None:
-            web.terminate()
-            web.wait(30)
+        stop_process(web)
         server.destroy()
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._common import stop_process  # noqa: E402
 from bench.worker import PG15_BIN, cpu_seconds, fresh_database  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 
@@ -114,12 +114,7 @@ def main() -> None:
               f"| {peak[1] / 1024:.1f} | {peak[0] / 1024:.1f} | {printed:,} | {logged:,} "
               f"| {'yes' if printed == logged else 'NO'} |")
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(60)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_process(worker, grace=60)
         server.stop()
 
 

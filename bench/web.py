@@ -29,9 +29,9 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._common import stop_process  # noqa: E402
 from pgswarm.client.migrate import migrate  # noqa: E402
 from pgswarm.cli.web.pages import overview_data  # noqa: E402
+from tests.helpers.processes import stop_process  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 from tests.web.conftest import free_port, make_token  # noqa: E402
 

@@ -25,8 +25,8 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._common import stop_process  # noqa: E402
 from bench.worker import PG15_BIN, cpu_seconds, fresh_database  # noqa: E402
+from tests.helpers.processes import stop_process  # noqa: E402
 from tests.pgserver import start_server  # noqa: E402
 
 AGENT = REPO / "bench" / "streaming_agent.py"

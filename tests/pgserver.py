@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psycopg
 
+from tests.helpers.processes import stop_process
+
 SERVER_USER = "pgswarm_test"
 
 
@@ -128,12 +130,7 @@ class PgServer:
         if self.process is None:
             return
         sig = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}[mode]
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, sig, grace=60)
         self.process = None
 
     def restart(self, mode: str = "fast") -> None:

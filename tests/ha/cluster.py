@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from tests.helpers.processes import stop_process
 from tests.helpers.workers import T, wait_for
 from tests.pgserver import _ensure_os_user, _make_traversable
 
@@ -235,13 +236,7 @@ class PatroniCluster:
             pid = node.postmaster_pid()
             if pid is not None and _alive(pid):
                 os.kill(pid, signal.SIGKILL)
-        if self.etcd is not None and self.etcd.poll() is None:
-            self.etcd.terminate()
-            try:
-                self.etcd.wait(10)
-            except subprocess.TimeoutExpired:
-                self.etcd.kill()
-                self.etcd.wait()
+        stop_process(self.etcd, grace=10)
 
     def destroy(self) -> None:
         self.stop()

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import psycopg
 
+from tests.helpers.processes import reap
+
 T = TypeVar("T")
 AGENTS = Path(__file__).resolve().parents[1] / "agents"
 
@@ -102,11 +104,7 @@ class Workers:
             if worker.alive():
                 worker.process.terminate()
         for worker in self.started:
-            try:
-                worker.process.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait()
+            reap(worker.process, 30)
 
     def logs(self) -> str:
         """The tail of each worker's log, for failure messages."""

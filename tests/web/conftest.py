@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from tests.cli.conftest import REPO
+from tests.helpers.processes import stop_process
 
 
 def free_port() -> int:
@@ -40,13 +41,7 @@ class WebServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGINT, grace=20)
 
 
 def make_token(dsn: str, scope: str, name: str | None = None) -> str:

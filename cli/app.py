@@ -1,7 +1,7 @@
 """The typer application: global options and one module per command group under commands/."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -28,9 +28,10 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    dsn: Optional[str] = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False),
-    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="print the version"),
+    dsn: Annotated[Optional[str], typer.Option("--dsn", help=DSN_HELP, show_default=False)] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version")] = False,
 ) -> None:
     Settings.dsn = dsn
     Settings.debug = debug

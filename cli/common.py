@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any, Optional
 
 import psycopg
 import typer
@@ -17,8 +17,8 @@ from ..client.dsn import resolve_dsn
 from ..worker.errors import UsageError
 
 DSN_HELP = "PostgreSQL DSN (default: $PGSWARM_DSN, $DATABASE_URL, else the embedded server)"
-DsnOption = typer.Option(None, "--dsn", help=DSN_HELP, show_default=False)
-JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
+DsnOption = Annotated[Optional[str], typer.Option("--dsn", help=DSN_HELP, show_default=False)]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 class Settings:

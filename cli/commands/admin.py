@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import psycopg
 import typer
@@ -25,16 +25,16 @@ from ...worker.errors import DatabaseUnavailable, UsageError
 
 # -- migrate -------------------------------------------------------------------------------------------
 def migrate(
-    print_sql: bool = typer.Option(False, "--print", help="print every migration and sql/ file instead"),
-    public_names: Optional[bool] = typer.Option(
-        None, "--public-names/--no-public-names", show_default=False,
-        help="keep (default) or drop public.agent_tasks, which makes `INSERT INTO agent_tasks` work unqualified; "
-             "remembered by the database"),
-    tenants: Optional[bool] = typer.Option(
-        None, "--tenants/--no-tenants", show_default=False,
-        help="confine each login holding only swarm_enqueue to the tasks it created (row-level security; "
-             "off by default; docs/security.md); remembered by the database"),
-    dsn: Optional[str] = DsnOption,
+    print_sql: Annotated[bool, typer.Option("--print", help="print every migration and sql/ file instead")] = False,
+    public_names: Annotated[Optional[bool], typer.Option("--public-names/--no-public-names", show_default=False,
+                                                         help="keep (default) or drop public.agent_tasks, which makes "
+                                                         "`INSERT INTO agent_tasks` work unqualified; remembered by "
+                                                         "the database")] = None,
+    tenants: Annotated[Optional[bool], typer.Option("--tenants/--no-tenants", show_default=False, help="confine each "
+                                                    "login holding only swarm_enqueue to the tasks it created "
+                                                    "(row-level security; off by default; docs/security.md); "
+                                                    "remembered by the database")] = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Install or upgrade the swarm schema (idempotent; safe with many workers starting at once)."""
     from ...client import migrate as installer
@@ -61,9 +61,9 @@ def migrate(
 
 # -- stats ---------------------------------------------------------------------------------------------
 def stats(
-    since: str = typer.Option("1h", "--since", help="window for throughput and latency (15m, 1h, 1d)"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    since: Annotated[str, typer.Option("--since", help="window for throughput and latency (15m, 1h, 1d)")] = "1h",
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Queue depth, agents, workers, throughput and latency (from the SQL views)."""
     window = parse_duration(since, "--since")
@@ -93,9 +93,9 @@ def stats(
 
 # -- top -----------------------------------------------------------------------------------------------
 def top(
-    interval: float = typer.Option(1.0, "--interval", "-i", help="seconds between refreshes"),
-    once: bool = typer.Option(False, "--once", help="print one frame and exit"),
-    dsn: Optional[str] = DsnOption,
+    interval: Annotated[float, typer.Option("--interval", "-i", help="seconds between refreshes")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="print one frame and exit")] = False,
+    dsn: DsnOption = None,
 ) -> None:
     """A live dashboard (q quits): running tasks, agents (running/cap, paused and why), queues,
     workers, recent failures."""
@@ -219,7 +219,7 @@ def _check_listen(dsn: str, conn: psycopg.Connection) -> Check:
                  "give workers a direct or session-mode DSN)")
 
 
-def doctor(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def doctor(as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Check the database, schema, LISTEN, agent CLIs, clock, workers, stuck tasks, bloat, notifications."""
     checks = _doctor_checks(dsn_for(dsn))
     if as_json:
@@ -318,21 +318,23 @@ def render_unit(*, agents: str | None, queues: str | None, concurrency: int, con
 
 
 def systemd(
-    agents: Optional[str] = typer.Option(None, "--agents", help="agents this worker runs (claude,shell)"),
-    queues: Optional[str] = typer.Option(None, "--queues", help="queues this worker takes"),
-    concurrency: int = typer.Option(4, "--concurrency", "-c"),
-    config: Optional[Path] = typer.Option(None, "--config", help="worker TOML file with agent profiles"),
-    allow_shell: bool = typer.Option(False, "--allow-shell", help="let the worker run shell tasks"),
-    user: Optional[str] = typer.Option(None, "--user", help="system unit: run as this system user"),
-    user_unit: bool = typer.Option(False, "--user-unit", help="a user unit (systemctl --user), written to "
-                                   "~/.config/systemd/user/NAME.service; works with the embedded default"),
-    env_file: Optional[Path] = typer.Option(None, "--env-file", help="EnvironmentFile holding PGSWARM_DSN "
-                                            "(default /etc/pgswarm/worker.env; user unit: "
-                                            "~/.config/pgswarm/worker.env, optional)"),
-    grace: int = typer.Option(60, "--grace", help="seconds running agents get to finish on stop"),
-    name: str = typer.Option("pgswarm-worker", "--name", help="unit name"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the unit to this file ('-': print)"),
-    write: bool = typer.Option(False, "--write", help="write /etc/systemd/system/NAME.service"),
+    agents: Annotated[Optional[str], typer.Option("--agents", help="agents this worker runs (claude,shell)")] = None,
+    queues: Annotated[Optional[str], typer.Option("--queues", help="queues this worker takes")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c")] = 4,
+    config: Annotated[Optional[Path], typer.Option("--config", help="worker TOML file with agent profiles")] = None,
+    allow_shell: Annotated[bool, typer.Option("--allow-shell", help="let the worker run shell tasks")] = False,
+    user: Annotated[Optional[str], typer.Option("--user", help="system unit: run as this system user")] = None,
+    user_unit: Annotated[bool, typer.Option("--user-unit", help="a user unit (systemctl --user), written to "
+                                            "~/.config/systemd/user/NAME.service; works with the embedded "
+                                            "default")] = False,
+    env_file: Annotated[Optional[Path], typer.Option("--env-file", help="EnvironmentFile holding PGSWARM_DSN (default "
+                                                     "/etc/pgswarm/worker.env; user unit: "
+                                                     "~/.config/pgswarm/worker.env, optional)")] = None,
+    grace: Annotated[int, typer.Option("--grace", help="seconds running agents get to finish on stop")] = 60,
+    name: Annotated[str, typer.Option("--name", help="unit name")] = "pgswarm-worker",
+    output: Annotated[Optional[Path], typer.Option("--output", "-o",
+                                                   help="write the unit to this file ('-': print)")] = None,
+    write: Annotated[bool, typer.Option("--write", help="write /etc/systemd/system/NAME.service")] = False,
 ) -> None:
     """Print (or write) a systemd unit for a worker: a system unit, or with --user-unit a user unit."""
     if concurrency < 1:

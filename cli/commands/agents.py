@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import psycopg
 import typer
@@ -75,23 +75,25 @@ def _settings(description: str | None, max_concurrent: str | None, rate: str | N
     return settings
 
 
-MaxConcurrent = typer.Option(None, "--max-concurrent", help="cluster-wide cap on running tasks (or 'none')")
-Rate = typer.Option(None, "--rate", help="max starts per minute (or 'none')")
-Budget = typer.Option(None, "--budget", help="daily budget in USD (or 'none')")
-BackoffBase = typer.Option(None, "--backoff-base", help="retry backoff base, seconds")
-BackoffMax = typer.Option(None, "--backoff-max", help="retry backoff cap, seconds")
-Breaker = typer.Option(None, "--breaker-threshold", help="consecutive failures that pause the agent (or 'off')")
+MaxConcurrent = Annotated[Optional[str], typer.Option("--max-concurrent",
+                                                      help="cluster-wide cap on running tasks (or 'none')")]
+Rate = Annotated[Optional[str], typer.Option("--rate", help="max starts per minute (or 'none')")]
+Budget = Annotated[Optional[str], typer.Option("--budget", help="daily budget in USD (or 'none')")]
+BackoffBase = Annotated[Optional[str], typer.Option("--backoff-base", help="retry backoff base, seconds")]
+BackoffMax = Annotated[Optional[str], typer.Option("--backoff-max", help="retry backoff cap, seconds")]
+Breaker = Annotated[Optional[str], typer.Option("--breaker-threshold",
+                                                help="consecutive failures that pause the agent (or 'off')")]
 
 
 @app.callback()
-def default(ctx: typer.Context, as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def default(ctx: typer.Context, as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Without a subcommand: the list."""
     if ctx.invoked_subcommand is None:
         list_agents(as_json=as_json, dsn=dsn)
 
 
 @app.command("list")
-def list_agents(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def list_agents(as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Agents with running/cap, rate, pause, breaker, 24 h results and cost."""
     with connect(dsn) as conn:
         rows = queries.agents(conn)
@@ -111,12 +113,12 @@ def list_agents(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> N
 
 @app.command("add")
 def add_agent(
-    name: str = typer.Argument(..., help="profile name (lowercase letters, digits, - and _)"),
-    description: Optional[str] = typer.Option(None, "--description"),
-    max_concurrent: Optional[str] = MaxConcurrent, rate: Optional[str] = Rate, budget: Optional[str] = Budget,
-    backoff_base: Optional[str] = BackoffBase, backoff_max: Optional[str] = BackoffMax,
-    breaker: Optional[str] = Breaker,
-    dsn: Optional[str] = DsnOption,
+    name: Annotated[str, typer.Argument(help="profile name (lowercase letters, digits, - and _)")],
+    description: Annotated[Optional[str], typer.Option("--description")] = None,
+    max_concurrent: MaxConcurrent = None, rate: Rate = None, budget: Budget = None,
+    backoff_base: BackoffBase = None, backoff_max: BackoffMax = None,
+    breaker: Breaker = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Register an agent profile (the worker's TOML file says how to run it)."""
     if not NAME.match(name):
@@ -131,12 +133,12 @@ def add_agent(
 
 @app.command("set")
 def set_agent(
-    name: str = typer.Argument(...),
-    description: Optional[str] = typer.Option(None, "--description"),
-    max_concurrent: Optional[str] = MaxConcurrent, rate: Optional[str] = Rate, budget: Optional[str] = Budget,
-    backoff_base: Optional[str] = BackoffBase, backoff_max: Optional[str] = BackoffMax,
-    breaker: Optional[str] = Breaker,
-    dsn: Optional[str] = DsnOption,
+    name: Annotated[str, typer.Argument()],
+    description: Annotated[Optional[str], typer.Option("--description")] = None,
+    max_concurrent: MaxConcurrent = None, rate: Rate = None, budget: Budget = None,
+    backoff_base: BackoffBase = None, backoff_max: BackoffMax = None,
+    breaker: Breaker = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Change an agent's caps, rate, budget, backoff or breaker."""
     settings = _settings(description, max_concurrent, rate, budget, backoff_base, backoff_max, breaker)
@@ -151,11 +153,11 @@ def set_agent(
 
 @app.command("pause")
 def pause(
-    name: str = typer.Argument(...),
-    until: Optional[str] = typer.Option(None, "--until", help="a time, or a duration from now (2h); default: "
-                                        "until resumed"),
-    reason: Optional[str] = typer.Option(None, "--reason", "-r"),
-    dsn: Optional[str] = DsnOption,
+    name: Annotated[str, typer.Argument()],
+    until: Annotated[Optional[str], typer.Option("--until", help="a time, or a duration from now (2h); default: until "
+                                                 "resumed")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r")] = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Stop workers everywhere from starting this agent's tasks (running ones finish)."""
     when = parse_until(until, "--until") if until else None
@@ -167,7 +169,7 @@ def pause(
 
 
 @app.command("resume")
-def resume(name: str = typer.Argument(...), dsn: Optional[str] = DsnOption) -> None:
+def resume(name: Annotated[str, typer.Argument()], dsn: DsnOption = None) -> None:
     """Lift a pause (manual, usage limit or circuit breaker)."""
     with connect(dsn) as conn:
         _require_agent(conn, name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
 import typer
 
@@ -21,7 +22,7 @@ def _note_override() -> None:
 
 
 @app.command()
-def status(as_json: bool = typer.Option(False, "--json")) -> None:
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Whether the embedded server runs, where its data lives, its DSN."""
     state = EmbeddedServer.default().status()
     if as_json:

@@ -16,7 +16,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any
 
 import psycopg
 import typer
@@ -182,8 +182,8 @@ def _psql_target(dsn_flag: str | None) -> str:
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def demo(dsn: Optional[str] = DsnOption,
-             timeout: float = typer.Option(90, "--timeout", help="give up after this many seconds")) -> None:
+    def demo(dsn: DsnOption = None,
+             timeout: Annotated[float, typer.Option("--timeout", help="give up after this many seconds")] = 90) -> None:
         """A newcomer's tour: a small agent pipeline runs through a real worker in under 30 s."""
         from ...client.migrate import migrate
 

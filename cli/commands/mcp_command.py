@@ -1,7 +1,7 @@
 """`pgswarm mcp`: the MCP server for assistants, over stdio (cli/mcp_server.py)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -14,14 +14,15 @@ from ...worker.errors import UsageError, describe
 def register(app: typer.Typer) -> None:
     @app.command()
     def mcp(
-        tools: Optional[str] = typer.Option(None, "--tools", help="offer only these tools, comma-separated "
-                                            "(default: all)"),
-        parent: Optional[int] = typer.Option(None, "--parent", help="every task enqueued here becomes a child "
-                                             "of this task"),
-        agent_scope: bool = typer.Option(False, "--agent-scope", help="inside an agent (args.swarm_tools): act "
-                                         "as its running task with PGSWARM_TASK_TOKEN; enqueue children, read "
-                                         "dependency results and children, report progress, nothing else"),
-        dsn: Optional[str] = DsnOption,
+        tools: Annotated[Optional[str], typer.Option("--tools", help="offer only these tools, comma-separated "
+                                                     "(default: all)")] = None,
+        parent: Annotated[Optional[int], typer.Option("--parent", help="every task enqueued here becomes a child of "
+                                                      "this task")] = None,
+        agent_scope: Annotated[bool, typer.Option("--agent-scope", help="inside an agent (args.swarm_tools): act as "
+                                                  "its running task with PGSWARM_TASK_TOKEN; enqueue children, read "
+                                                  "dependency results and children, report progress, nothing "
+                                                  "else")] = False,
+        dsn: DsnOption = None,
     ) -> None:
         """Serve pgswarm to an assistant over stdio (MCP): enqueue_task, get_task, list_tasks,
         wait_for_task, cancel_task, queue_stats, and task transcripts."""

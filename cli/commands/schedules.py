@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Optional, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import psycopg
 import typer
@@ -68,7 +68,7 @@ def _next(row: dict[str, Any]) -> str:
 
 
 @app.callback()
-def default(ctx: typer.Context, as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def default(ctx: typer.Context, as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Without a subcommand: the list."""
     if ctx.invoked_subcommand is None:
         list_schedules(as_json=as_json, dsn=dsn)
@@ -76,25 +76,29 @@ def default(ctx: typer.Context, as_json: bool = JsonOption, dsn: Optional[str] =
 
 @app.command("add")
 def add(
-    name: str = typer.Argument(..., help="schedule name: letters, digits, '.', '_' and '-'"),
-    cron: str = typer.Argument(..., help="five fields or @hourly/@daily/@weekly/@monthly/@yearly, quoted: "
-                               "'*/15 9-17 * * MON-FRI'"),
-    prompt: str = typer.Argument(..., help="the instruction each task gets (shell: the command line)"),
-    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="agent profile (default: the database's "
-                                        "default agent)"),
-    tz: str = typer.Option("UTC", "--tz", help="time zone of the cron fields (an IANA name: Europe/Berlin)"),
-    queue: str = typer.Option("default", "--queue", "-q"),
-    arg: list[str] = typer.Option([], "--arg", help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)"),
-    catch_up: str = typer.Option("latest", "--catch-up", help="after downtime: latest (one task for the missed "
-                                 "slots), all (one per missed slot), none"),
-    priority: int = typer.Option(0, "--priority", "-p", help="higher runs first (-1000..1000)"),
-    timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default 30m)"),
-    max_attempts: int = typer.Option(3, "--max-attempts", help="attempts before a task fails"),
-    concurrency_key: Optional[str] = typer.Option(None, "--concurrency-key", help="at most one running task per key"),
-    tag: list[str] = typer.Option([], "--tag", "-t", help="tag of each task (repeatable)"),
-    paused: bool = typer.Option(False, "--paused", help="create it paused (`pgswarm schedule resume` starts it)"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    name: Annotated[str, typer.Argument(help="schedule name: letters, digits, '.', '_' and '-'")],
+    cron: Annotated[str, typer.Argument(help="five fields or @hourly/@daily/@weekly/@monthly/@yearly, quoted: '*/15 "
+                                        "9-17 * * MON-FRI'")],
+    prompt: Annotated[str, typer.Argument(help="the instruction each task gets (shell: the command line)")],
+    agent: Annotated[Optional[str], typer.Option("--agent", "-a",
+                                                 help="agent profile (default: the database's default agent)")] = None,
+    tz: Annotated[str, typer.Option("--tz", help="time zone of the cron fields (an IANA name: Europe/Berlin)")] = "UTC",
+    queue: Annotated[str, typer.Option("--queue", "-q")] = "default",
+    arg: Annotated[list[str], typer.Option("--arg",
+                                           help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)")] = [],
+    catch_up: Annotated[str, typer.Option("--catch-up", help="after downtime: latest (one task for the missed slots), "
+                                          "all (one per missed slot), none")] = "latest",
+    priority: Annotated[int, typer.Option("--priority", "-p", help="higher runs first (-1000..1000)")] = 0,
+    timeout: Annotated[Optional[str], typer.Option("--timeout",
+                                                   help="wall-clock limit per attempt (default 30m)")] = None,
+    max_attempts: Annotated[int, typer.Option("--max-attempts", help="attempts before a task fails")] = 3,
+    concurrency_key: Annotated[Optional[str], typer.Option("--concurrency-key",
+                                                           help="at most one running task per key")] = None,
+    tag: Annotated[list[str], typer.Option("--tag", "-t", help="tag of each task (repeatable)")] = [],
+    paused: Annotated[bool, typer.Option("--paused",
+                                         help="create it paused (`pgswarm schedule resume` starts it)")] = False,
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Create a schedule: at each slot of CRON (in --tz) a task runs PROMPT."""
     template: dict[str, Any] = {"args": parse_key_values(arg, "--arg"), "queue": queue, "catch_up": catch_up,
@@ -115,7 +119,7 @@ def add(
 
 
 @app.command("ls")
-def list_schedules(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def list_schedules(as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Schedules with their next and last slots."""
     with connect(dsn) as conn:
         rows = queries.schedules(conn)
@@ -129,28 +133,28 @@ def list_schedules(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -
 
 
 @app.command("rm")
-def remove(name: str = typer.Argument(...), dsn: Optional[str] = DsnOption) -> None:
+def remove(name: Annotated[str, typer.Argument()], dsn: DsnOption = None) -> None:
     """Drop a schedule (tasks it already enqueued stay)."""
     _on_existing(dsn, name, lambda conn: queries.remove_schedule(conn, name))
     print(f"schedule {name} removed")
 
 
 @app.command("pause")
-def pause(name: str = typer.Argument(...), dsn: Optional[str] = DsnOption) -> None:
+def pause(name: Annotated[str, typer.Argument()], dsn: DsnOption = None) -> None:
     """Stop enqueueing a schedule's slots (slots that pass while paused are not made up)."""
     _on_existing(dsn, name, lambda conn: queries.set_schedule_enabled(conn, name, False))
     print(f"schedule {name} paused")
 
 
 @app.command("resume")
-def resume(name: str = typer.Argument(...), dsn: Optional[str] = DsnOption) -> None:
+def resume(name: Annotated[str, typer.Argument()], dsn: DsnOption = None) -> None:
     """Start a paused schedule again, from its next slot after now."""
     row = _on_existing(dsn, name, lambda conn: queries.set_schedule_enabled(conn, name, True))
     print(f"schedule {name} resumed; next: {_next(row)}")
 
 
 @app.command("run")
-def run(name: str = typer.Argument(...), as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def run(name: Annotated[str, typer.Argument()], as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """Enqueue the schedule's task now, once (its slots are unchanged); prints the task id."""
     with connect(dsn) as conn:
         if name not in queries.schedule_names(conn):

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import psycopg
 import typer
@@ -70,35 +70,40 @@ def _enqueue(conn: psycopg.Connection, specs: list[TaskSpec], prefix: str = "",
 
 
 def add(
-    prompt: Optional[str] = typer.Argument(None, help="the instruction for the agent (shell: the command line)"),
-    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="agent profile, a row of swarm.agents "
-                                        "(default: the database's default agent, swarm.settings)"),
-    after: list[str] = typer.Option([], "--after", help="run after these task ids (repeat or comma-separate)"),
-    priority: Optional[str] = typer.Option(None, "--priority", "-p",
-                                           help="critical, high, medium, low or a number -1000..1000; higher first"),
-    key: Optional[str] = typer.Option(None, "--key", "--name", help="idempotency key: an existing key returns "
-                                      "its task id"),
-    delay: Optional[str] = typer.Option(None, "--delay", help="not before this long from now (30s, 5m, 2h)"),
-    at: Optional[str] = typer.Option(None, "--at", help="not before this time (ISO 8601)"),
-    timeout: Optional[str] = typer.Option(None, "--timeout", help="wall-clock limit per attempt (default: the agent profile's, else 30m)"),
-    max_attempts: Optional[int] = typer.Option(None, "--max-attempts", help="attempts before the task fails (3)"),
-    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="queue (default: default)"),
-    concurrency_key: Optional[str] = typer.Option(None, "--concurrency-key",
-                                                  help="at most one running task per key"),
-    parent: Optional[int] = typer.Option(None, "--parent", help="the task that created this one "
-                                         "(default: $PGSWARM_TASK_ID inside an agent)"),
-    tag: list[str] = typer.Option([], "--tag", "-t", help="tag (repeatable)"),
-    arg: list[str] = typer.Option([], "--arg", help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)"),
-    on_dependency_failure: Optional[str] = typer.Option(None, "--on-dependency-failure",
-                                                        help="cancel this task when a dependency fails (default), "
-                                                        "or run it anyway"),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="a YAML or TOML pipeline of named steps"),
-    prompt_file: Optional[str] = typer.Option(None, "--prompt-file", help="read the prompt from FILE ('-': stdin); "
-                                              "for prompts of any size"),
-    set_: list[str] = typer.Option([], "--set", help="pipeline variable NAME=VALUE, for {NAME} in the file "
-                                   "(repeatable)"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    prompt: Annotated[Optional[str], typer.Argument(help="the instruction for the agent (shell: the command "
+                                                    "line)")] = None,
+    agent: Annotated[Optional[str], typer.Option("--agent", "-a", help="agent profile, a row of swarm.agents (default: "
+                                                 "the database's default agent, swarm.settings)")] = None,
+    after: Annotated[list[str], typer.Option("--after",
+                                             help="run after these task ids (repeat or comma-separate)")] = [],
+    priority: Annotated[Optional[str], typer.Option("--priority", "-p", help="critical, high, medium, low or a number "
+                                                    "-1000..1000; higher first")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", "--name",
+                                               help="idempotency key: an existing key returns its task id")] = None,
+    delay: Annotated[Optional[str], typer.Option("--delay", help="not before this long from now (30s, 5m, 2h)")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="not before this time (ISO 8601)")] = None,
+    timeout: Annotated[Optional[str], typer.Option("--timeout", help="wall-clock limit per attempt (default: the agent "
+                                                   "profile's, else 30m)")] = None,
+    max_attempts: Annotated[Optional[int], typer.Option("--max-attempts",
+                                                        help="attempts before the task fails (3)")] = None,
+    queue: Annotated[Optional[str], typer.Option("--queue", "-q", help="queue (default: default)")] = None,
+    concurrency_key: Annotated[Optional[str], typer.Option("--concurrency-key",
+                                                           help="at most one running task per key")] = None,
+    parent: Annotated[Optional[int], typer.Option("--parent", help="the task that created this one (default: "
+                                                  "$PGSWARM_TASK_ID inside an agent)")] = None,
+    tag: Annotated[list[str], typer.Option("--tag", "-t", help="tag (repeatable)")] = [],
+    arg: Annotated[list[str], typer.Option("--arg",
+                                           help="profile parameter KEY=VALUE (model=sonnet, max_turns=20)")] = [],
+    on_dependency_failure: Annotated[Optional[str], typer.Option("--on-dependency-failure", help="cancel this task "
+                                                                 "when a dependency fails (default), or run it "
+                                                                 "anyway")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="a YAML or TOML pipeline of named steps")] = None,
+    prompt_file: Annotated[Optional[str], typer.Option("--prompt-file", help="read the prompt from FILE ('-': stdin); "
+                                                       "for prompts of any size")] = None,
+    set_: Annotated[list[str], typer.Option("--set", help="pipeline variable NAME=VALUE, for {NAME} in the file "
+                                            "(repeatable)")] = [],
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Enqueue a task and print its id (or a whole pipeline with --file). The task's fields are checked
     by the engine (one rule, SW005 naming the column), not here."""
@@ -207,20 +212,20 @@ def _add_pipeline(file: Path, base: TaskSpec, variables: dict[str, str], as_json
 
 
 def ls(
-    status: list[str] = typer.Option([], "--status", "-s", help="waiting, pending, running, completed, failed, "
-                                     "cancelled (repeat or comma-separate)"),
-    agent: Optional[str] = typer.Option(None, "--agent", "-a"),
-    queue: Optional[str] = typer.Option(None, "--queue", "-q"),
-    tag: Optional[str] = typer.Option(None, "--tag", "-t"),
-    parent: Optional[int] = typer.Option(None, "--parent"),
-    since: Optional[str] = typer.Option(None, "--since", help="created within this long (1h, 7d)"),
-    limit: int = typer.Option(50, "--limit", "-n"),
-    everything: bool = typer.Option(False, "--all", help="all tasks, not only active and last 24 h"),
-    priority: Optional[str] = typer.Option(None, "--priority", "-p",
-                                           help="tasks of this priority: critical, high, medium, low or a number"),
-    worker: Optional[str] = typer.Option(None, "--worker", "-w", help="tasks this worker runs or ran last"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    status: Annotated[list[str], typer.Option("--status", "-s", help="waiting, pending, running, completed, failed, "
+                                              "cancelled (repeat or comma-separate)")] = [],
+    agent: Annotated[Optional[str], typer.Option("--agent", "-a")] = None,
+    queue: Annotated[Optional[str], typer.Option("--queue", "-q")] = None,
+    tag: Annotated[Optional[str], typer.Option("--tag", "-t")] = None,
+    parent: Annotated[Optional[int], typer.Option("--parent")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="created within this long (1h, 7d)")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    everything: Annotated[bool, typer.Option("--all", help="all tasks, not only active and last 24 h")] = False,
+    priority: Annotated[Optional[str], typer.Option("--priority", "-p", help="tasks of this priority: critical, high, "
+                                                    "medium, low or a number")] = None,
+    worker: Annotated[Optional[str], typer.Option("--worker", "-w", help="tasks this worker runs or ran last")] = None,
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """List tasks (default: active ones and those finished in the last 24 hours)."""
     statuses = _statuses(status)
@@ -270,10 +275,10 @@ def _related(task: dict) -> Text:
 
 
 def show(
-    task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
-    lines: int = typer.Option(20, "--lines", "-n", help="log tail lines"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    task_ref: Annotated[str, typer.Argument(metavar="ID", help="task id")],
+    lines: Annotated[int, typer.Option("--lines", "-n", help="log tail lines")] = 20,
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """A task's fields, dependency tree, attempts, event timeline and log tail."""
     task_id = parse_task_id(task_ref)
@@ -363,11 +368,12 @@ def _session(attempt: dict) -> str:
 
 
 def logs(
-    task_ref: str = typer.Argument(..., metavar="ID", help="task id"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="follow a running attempt until it ends "
-                                "(from any machine that reaches the database)"),
-    raw: bool = typer.Option(False, "--raw", help="the bytes the agent printed, not a transcript of its events"),
-    dsn: Optional[str] = DsnOption,
+    task_ref: Annotated[str, typer.Argument(metavar="ID", help="task id")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="follow a running attempt until it ends (from any "
+                                         "machine that reaches the database)")] = False,
+    raw: Annotated[bool, typer.Option("--raw",
+                                      help="the bytes the agent printed, not a transcript of its events")] = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Print a task's output as a transcript (the worker's log file when on this machine, else
     what the database holds); -f follows a running attempt live."""
@@ -447,13 +453,14 @@ def _statuses(values: list[str]) -> tuple[str, ...]:
 
 
 def cancel(
-    task_ids: list[str] = typer.Argument(None, help="task ids (or a filter: --status --agent --queue)"),
-    reason: Optional[str] = typer.Option(None, "--reason", "-r"),
-    status: list[str] = typer.Option([], "--status", "-s", help="filter: waiting, pending, running"),
-    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="filter: tasks of this agent"),
-    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="filter: tasks of this queue"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="act on a filter's tasks without asking"),
-    dsn: Optional[str] = DsnOption,
+    task_ids: Annotated[Optional[list[str]],
+                        typer.Argument(help="task ids (or a filter: --status --agent --queue)")] = None,
+    reason: Annotated[Optional[str], typer.Option("--reason", "-r")] = None,
+    status: Annotated[list[str], typer.Option("--status", "-s", help="filter: waiting, pending, running")] = [],
+    agent: Annotated[Optional[str], typer.Option("--agent", "-a", help="filter: tasks of this agent")] = None,
+    queue: Annotated[Optional[str], typer.Option("--queue", "-q", help="filter: tasks of this queue")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="act on a filter's tasks without asking")] = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Cancel tasks: waiting and pending at once; running ones are stopped by their worker."""
     selection = _selection(task_ids or [], status, agent, queue, ("waiting", "pending", "running"), "cancel")
@@ -479,12 +486,13 @@ def cancel(
 
 
 def retry(
-    task_ids: list[str] = typer.Argument(None, help="task ids, failed or cancelled (or a filter: --status ...)"),
-    status: list[str] = typer.Option([], "--status", "-s", help="filter: failed, cancelled"),
-    agent: Optional[str] = typer.Option(None, "--agent", "-a", help="filter: tasks of this agent"),
-    queue: Optional[str] = typer.Option(None, "--queue", "-q", help="filter: tasks of this queue"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="act on a filter's tasks without asking"),
-    dsn: Optional[str] = DsnOption,
+    task_ids: Annotated[Optional[list[str]],
+                        typer.Argument(help="task ids, failed or cancelled (or a filter: --status ...)")] = None,
+    status: Annotated[list[str], typer.Option("--status", "-s", help="filter: failed, cancelled")] = [],
+    agent: Annotated[Optional[str], typer.Option("--agent", "-a", help="filter: tasks of this agent")] = None,
+    queue: Annotated[Optional[str], typer.Option("--queue", "-q", help="filter: tasks of this queue")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="act on a filter's tasks without asking")] = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Run failed or cancelled tasks again."""
     selection = _selection(task_ids or [], status, agent, queue, ("failed", "cancelled"), "retry")
@@ -508,10 +516,10 @@ def retry(
 
 
 def export(
-    since: Optional[str] = typer.Option(None, "--since", help="only rows changed within this long (7d)"),
-    events: bool = typer.Option(True, "--events/--no-events", help="include the event history"),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="write to a file instead of stdout"),
-    dsn: Optional[str] = DsnOption,
+    since: Annotated[Optional[str], typer.Option("--since", help="only rows changed within this long (7d)")] = None,
+    events: Annotated[bool, typer.Option("--events/--no-events", help="include the event history")] = True,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="write to a file instead of stdout")] = None,
+    dsn: DsnOption = None,
 ) -> None:
     """Tasks and their events as JSON Lines ({"type": "task", ...} / {"type": "event", ...})."""
     window = parse_duration(since, "--since") if since else None
@@ -537,9 +545,10 @@ def export(
 
 
 def archive(
-    older_than: str = typer.Option("30d", "--older-than", help="finished longer ago than this (30d)"),
-    batch_size: int = typer.Option(1000, "--batch-size", help="tasks moved per transaction (each committed)"),
-    dsn: Optional[str] = DsnOption,
+    older_than: Annotated[str, typer.Option("--older-than", help="finished longer ago than this (30d)")] = "30d",
+    batch_size: Annotated[int, typer.Option("--batch-size",
+                                            help="tasks moved per transaction (each committed)")] = 1000,
+    dsn: DsnOption = None,
 ) -> None:
     """Move finished tasks and their events to the archive tables, in committed batches."""
     window = parse_duration(older_than, "--older-than")

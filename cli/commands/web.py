@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import socket
 import sys
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -56,11 +56,11 @@ def _check_port(host: str, port: int) -> None:
 @app.callback(invoke_without_command=True)
 def web(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0: every interface)"),
-    port: int = typer.Option(8765, "--port", "-p", help="port to listen on"),
-    local_reads: bool = typer.Option(False, "--local-reads",
-                                     help="let clients on this machine (loopback) read without a token"),
-    dsn: Optional[str] = DsnOption,
+    host: Annotated[str, typer.Option("--host", help="address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="port to listen on")] = 8765,
+    local_reads: Annotated[bool, typer.Option("--local-reads", help="let clients on this machine (loopback) read "
+                                              "without a token")] = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Serve the dashboard, the REST API (/api/v1), live updates (SSE) and /metrics."""
     if ctx.invoked_subcommand is not None:
@@ -87,12 +87,13 @@ def web(
 
 @token_app.command("create")
 def token_create(
-    scope: str = typer.Option(..., "--scope", "-s", help="read | enqueue (read + add and cancel tasks) | admin"),
-    name: Optional[str] = typer.Option(None, "--name", "-n", help="a name to list and revoke it by "
-                                       "(default: SCOPE-random)"),
-    expires: Optional[str] = typer.Option(None, "--expires", help="stop working after this long (30d) or at a time"),
-    as_json: bool = JsonOption,
-    dsn: Optional[str] = DsnOption,
+    scope: Annotated[str, typer.Option("--scope", "-s", help="read | enqueue (read + add and cancel tasks) | admin")],
+    name: Annotated[Optional[str], typer.Option("--name", "-n",
+                                                help="a name to list and revoke it by (default: SCOPE-random)")] = None,
+    expires: Annotated[Optional[str], typer.Option("--expires",
+                                                   help="stop working after this long (30d) or at a time")] = None,
+    as_json: JsonOption = False,
+    dsn: DsnOption = None,
 ) -> None:
     """Make a token and print it (once: only its hash is stored)."""
     if scope not in ("read", "enqueue", "admin"):
@@ -110,7 +111,7 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> None:
+def token_list(as_json: JsonOption = False, dsn: DsnOption = None) -> None:
     """The tokens (never their text): name, scope, made, last used, revoked."""
     with connect(dsn) as conn:
         rows = queries.web_tokens(conn)
@@ -122,7 +123,7 @@ def token_list(as_json: bool = JsonOption, dsn: Optional[str] = DsnOption) -> No
 
 
 @token_app.command("revoke")
-def token_revoke(name: str = typer.Argument(..., help="the token's name"), dsn: Optional[str] = DsnOption) -> None:
+def token_revoke(name: Annotated[str, typer.Argument(help="the token's name")], dsn: DsnOption = None) -> None:
     """Revoke a token (a running server honours it within 10 s)."""
     with connect(dsn) as conn, db_errors():
         at = queries.revoke_web_token(conn, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -30,32 +30,37 @@ def _names(value: str | None, option: str) -> list[str] | None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def worker(
-        dsn: Optional[str] = DsnOption,
-        agent_dsn: Optional[str] = typer.Option(None, "--agent-dsn", envvar="PGSWARM_AGENT_DSN",
-                                                help="the login agents get as PGSWARM_DSN (a role holding only "
-                                                "swarm_agent; default: $PGSWARM_AGENT_DSN, the TOML file's "
-                                                "agent_dsn, with the embedded server its own agent login, else none)"),
-        agents: Optional[str] = typer.Option(None, "--agents", help="agents to run, comma-separated "
-                                             "(default: every agent with a profile; shell needs --allow-shell)"),
-        queues: Optional[str] = typer.Option(None, "--queues", help="queues to take tasks from (default: all)"),
-        concurrency: int = typer.Option(4, "--concurrency", "-c", help="attempts running at once"),
-        config: Optional[Path] = typer.Option(None, "--config", help="TOML file overriding or adding agent profiles"),
-        allow_shell: bool = typer.Option(False, "--allow-shell", help="run shell tasks (sh -c PROMPT)"),
-        allow_arg: list[str] = typer.Option([], "--allow-arg", help="run tasks whose args widen what the agent "
-                                            "may do: NAME=VALUE (permission_mode=bypassPermissions) or NAME "
-                                            "(any value); repeatable"),
-        name: Optional[str] = typer.Option(None, "--name", help="worker name (default: HOST-PID)"),
-        metrics_port: Optional[int] = typer.Option(None, "--metrics-port", help="serve Prometheus /metrics here"),
-        metrics_host: str = typer.Option("127.0.0.1", "--metrics-host",
-                                         help="address of the metrics endpoint (0.0.0.0: every interface)"),
-        lease_seconds: int = typer.Option(60, "--lease-seconds", help="lease length; renewed every third of it"),
-        poll_interval: float = typer.Option(5.0, "--poll-interval", help="seconds between fallback polls"),
-        shutdown_grace: float = typer.Option(30.0, "--shutdown-grace",
-                                             help="on SIGTERM, seconds running attempts get to finish"),
-        kill_grace: float = typer.Option(5.0, "--kill-grace",
-                                         help="seconds between the stop signals of an attempt (then SIGKILL)"),
-        log_dir: Optional[Path] = typer.Option(None, "--log-dir", help="attempt logs (default: the state dir)"),
-        log_max_mb: float = typer.Option(10.0, "--log-max-mb", help="size cap of one attempt's log"),
+        dsn: DsnOption = None,
+        agent_dsn: Annotated[Optional[str], typer.Option("--agent-dsn", envvar="PGSWARM_AGENT_DSN", help="the login "
+                                                         "agents get as PGSWARM_DSN (a role holding only swarm_agent; "
+                                                         "default: $PGSWARM_AGENT_DSN, the TOML file's agent_dsn, with "
+                                                         "the embedded server its own agent login, else none)")] = None,
+        agents: Annotated[Optional[str], typer.Option("--agents", help="agents to run, comma-separated (default: every "
+                                                      "agent with a profile; shell needs --allow-shell)")] = None,
+        queues: Annotated[Optional[str], typer.Option("--queues",
+                                                      help="queues to take tasks from (default: all)")] = None,
+        concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="attempts running at once")] = 4,
+        config: Annotated[Optional[Path], typer.Option("--config",
+                                                       help="TOML file overriding or adding agent profiles")] = None,
+        allow_shell: Annotated[bool, typer.Option("--allow-shell", help="run shell tasks (sh -c PROMPT)")] = False,
+        allow_arg: Annotated[list[str], typer.Option("--allow-arg", help="run tasks whose args widen what the agent "
+                                                     "may do: NAME=VALUE (permission_mode=bypassPermissions) or NAME "
+                                                     "(any value); repeatable")] = [],
+        name: Annotated[Optional[str], typer.Option("--name", help="worker name (default: HOST-PID)")] = None,
+        metrics_port: Annotated[Optional[int], typer.Option("--metrics-port",
+                                                            help="serve Prometheus /metrics here")] = None,
+        metrics_host: Annotated[str, typer.Option("--metrics-host", help="address of the metrics endpoint (0.0.0.0: "
+                                                  "every interface)")] = "127.0.0.1",
+        lease_seconds: Annotated[int, typer.Option("--lease-seconds",
+                                                   help="lease length; renewed every third of it")] = 60,
+        poll_interval: Annotated[float, typer.Option("--poll-interval", help="seconds between fallback polls")] = 5.0,
+        shutdown_grace: Annotated[float, typer.Option("--shutdown-grace", help="on SIGTERM, seconds running attempts "
+                                                      "get to finish")] = 30.0,
+        kill_grace: Annotated[float, typer.Option("--kill-grace", help="seconds between the stop signals of an attempt "
+                                                  "(then SIGKILL)")] = 5.0,
+        log_dir: Annotated[Optional[Path], typer.Option("--log-dir",
+                                                        help="attempt logs (default: the state dir)")] = None,
+        log_max_mb: Annotated[float, typer.Option("--log-max-mb", help="size cap of one attempt's log")] = 10.0,
     ) -> int:
         """Claim tasks, run their agents, keep the leases, report back (until SIGTERM)."""
         from ...worker.config import WorkerConfig

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from pytest_postgresql.janitor import DatabaseJanitor
 
+from tests.helpers.logins import Logins
 from tests.helpers.swarm import SwarmClient
 from tests.pgserver import PgServer, start_server
 
@@ -90,6 +91,14 @@ def conn(dsn: str) -> Iterator[psycopg.Connection]:
 def db(conn: psycopg.Connection) -> psycopg.Connection:
     """The same connection as `conn`, by the name the worker and web tests use."""
     return conn
+
+
+@pytest.fixture
+def logins(conn: psycopg.Connection, dsn: str) -> Iterator[Logins]:
+    """Logins holding one pgswarm role each (tests/helpers/logins.py), dropped at the end."""
+    made = Logins(conn, dsn)
+    yield made
+    made.drop()
 
 
 @pytest.fixture

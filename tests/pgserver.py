@@ -112,9 +112,9 @@ class PgServer:
         args = [str(self.bindir / "postgres"), "-D", str(self.datadir)]
         for key, value in conf.items():
             args += ["-c", f"{key}={value}"]
-        log = open(self.logfile, "ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, **self._run_as())
+        with open(self.logfile, "ab") as log:  # the server keeps its own descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            start_new_session=True, **self._run_as())
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -3,21 +3,17 @@ dependencies' results and children, reports progress, with a login holding only 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from pgswarm import AsyncClient, Client, NotAllowed, TaskCapability, UsageError
 from pgswarm.worker.capability import new_agent_key, task_token
+from tests.helpers.logins import Logins
 
 
 @pytest.fixture
-def agent_dsn(conn, dsn: str) -> Iterator[str]:
-    conn.execute("create role client_agent_login login in role swarm_agent")
-    yield dsn.replace("postgres@", "client_agent_login@")
-    conn.execute("drop owned by client_agent_login")
-    conn.execute("drop role client_agent_login")
+def agent_dsn(logins: Logins) -> str:
+    return logins.dsn("swarm_agent", "client_agent_login")
 
 
 @pytest.fixture

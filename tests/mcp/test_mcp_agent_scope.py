@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -16,17 +15,15 @@ mcp = pytest.importorskip("mcp", reason="the [mcp] extra is not installed")
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 
 from pgswarm.worker.capability import new_agent_key, task_token  # noqa: E402
+from tests.helpers.logins import Logins  # noqa: E402
 from tests.helpers.swarm import SwarmClient  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def agent_dsn(conn: psycopg.Connection, dsn: str) -> Iterator[str]:
-    conn.execute("create role mcp_agent_login login in role swarm_agent")
-    yield dsn.replace("postgres@", "mcp_agent_login@")
-    conn.execute("drop owned by mcp_agent_login")
-    conn.execute("drop role mcp_agent_login")
+def agent_dsn(logins: Logins) -> str:
+    return logins.dsn("swarm_agent", "mcp_agent_login")
 
 
 def test_the_agent_scoped_server_acts_as_its_task_only(swarm: SwarmClient, conn: psycopg.Connection,

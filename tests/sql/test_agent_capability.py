@@ -4,24 +4,19 @@ nothing else."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from pgswarm.worker.capability import new_agent_key, task_token
+from tests.helpers.logins import Logins
 
 KEY = new_agent_key()
 
 
 @pytest.fixture
-def agent_login(conn, dsn: str) -> Iterator[psycopg.Connection]:
+def agent_login(logins: Logins) -> psycopg.Connection:
     """A login holding only swarm_agent, as an agent's --agent-dsn would."""
-    conn.execute("create role cap_agent_login login in role swarm_agent")
-    with psycopg.connect(dsn.replace("postgres@", "cap_agent_login@"), autocommit=True) as agent:
-        yield agent
-    conn.execute("drop owned by cap_agent_login")
-    conn.execute("drop role cap_agent_login")
+    return logins.connect("swarm_agent", "cap_agent_login")
 
 
 def running(swarm, conn, prompt: str = "parent", worker: str = "w1") -> tuple[int, str]:

@@ -3,38 +3,27 @@
 defect 2)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import psycopg
 import pytest
 
+from tests.helpers.logins import Logins
 from tests.helpers.swarm import SwarmClient
 
 FUTURE = "2100-01-01 00:00:00+00"
 
 
 @pytest.fixture
-def as_role(conn, dsn: str) -> Iterator:
+def as_role(logins: Logins) -> Callable[[str], psycopg.Connection]:
     """as_role(role) -> an autocommit connection of a new login granted only that role, whose
     session clock is set to 2100 (as an attacker would)."""
-    created: list[str] = []
-    opened: list[psycopg.Connection] = []
-
     def connect(role: str) -> psycopg.Connection:
-        login = f"clock_{role}_{len(created)}"
-        conn.execute(f"create role {login} login in role {role}")
-        created.append(login)
-        c = psycopg.connect(dsn.replace("postgres@", f"{login}@"), autocommit=True)
+        c = logins.connect(role)
         c.execute(f"set swarm.now = '{FUTURE}'")
-        opened.append(c)
         return c
-    yield connect
-    for c in opened:
-        c.close()
-    for login in created:
-        conn.execute(f"drop owned by {login}")
-        conn.execute(f"drop role {login}")
+    return connect
 
 
 def test_the_test_clock_is_off_by_default(conn) -> None:

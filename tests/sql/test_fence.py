@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
+from tests.helpers.logins import Logins
 from tests.helpers.swarm import SwarmClient
 
 
 @pytest.fixture
-def login(conn, dsn: str) -> Iterator:
+def login(logins: Logins) -> Callable[[str], psycopg.Connection]:
     """login(name) -> a new autocommit connection of a login granted swarm_worker only."""
-    created: list[str] = []
-    opened: list[psycopg.Connection] = []
-
-    def connect(name: str) -> psycopg.Connection:
-        if name not in created:
-            conn.execute(f"create role {name} login in role swarm_worker")
-            created.append(name)
-        c = psycopg.connect(dsn.replace("postgres@", f"{name}@"), autocommit=True)
-        opened.append(c)
-        return c
-    yield connect
-    for c in opened:
-        c.close()
-    for name in created:
-        conn.execute(f"drop owned by {name}")
-        conn.execute(f"drop role {name}")
+    return lambda name: logins.connect("swarm_worker", name)
 
 
 def snapshot(conn: psycopg.Connection, task_id: int) -> tuple:

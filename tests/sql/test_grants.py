@@ -1,25 +1,18 @@
 """Roles: each can do its job and nothing else."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import psycopg
 import pytest
 
+from tests.helpers.logins import Logins
+
 
 @pytest.fixture
-def as_role(conn, dsn: str) -> Iterator:
-    created = []
-
-    def connect(role: str) -> psycopg.Connection:
-        login = f"{role}_login_{len(created)}"
-        conn.execute(f"create role {login} login in role {role}")
-        created.append(login)
-        return psycopg.connect(dsn.replace("postgres@", f"{login}@"), autocommit=True)
-    yield connect
-    for login in created:
-        conn.execute(f"drop owned by {login}")
-        conn.execute(f"drop role {login}")
+def as_role(logins: Logins) -> Callable[[str], psycopg.Connection]:
+    """as_role(role) -> an autocommit connection of a new login granted only that role."""
+    return logins.connect
 
 
 def refused(c: psycopg.Connection, sql: str) -> None:

@@ -2,27 +2,22 @@
 `pgswarm migrate`, with the default search_path, as on swarm.agent_tasks (PostgreSQL 15 and 18)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from pgswarm.client.migrate import migrate
+from tests.helpers.logins import Logins
 from tests.helpers.workers import Workers, wait_for, wait_status
 
 
 @pytest.fixture
-def enqueuer(conn: psycopg.Connection, dsn: str) -> Iterator[psycopg.Connection]:
+def enqueuer(logins: Logins) -> psycopg.Connection:
     """A login that holds swarm_enqueue and nothing else, connecting with a plain DSN."""
-    conn.execute("create role seed_app login in role swarm_enqueue")
-    try:
-        with psycopg.connect(dsn.replace("postgres@", "seed_app@"), autocommit=True) as login:
-            assert login.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0] is False
-            yield login
-    finally:
-        conn.execute("drop owned by seed_app")
-        conn.execute("drop role seed_app")
+    login = logins.connect("swarm_enqueue", "seed_app")
+    assert login.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0] is False
+    return login
 
 
 def test_the_seeds_insert_works_unqualified_with_defaults_events_and_a_wake_up(conn: psycopg.Connection,

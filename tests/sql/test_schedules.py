@@ -3,13 +3,14 @@ the catch-up policies, DST through firing, and who may do what."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from tests.helpers.logins import Logins
 from tests.helpers.swarm import SwarmClient
 
 UTC = timezone.utc
@@ -324,18 +325,9 @@ def test_run_schedule_enqueues_now_and_leaves_the_slots_alone(conn, swarm: Swarm
 # -- who may do what --------------------------------------------------------------------------------
 
 @pytest.fixture
-def as_role(conn, dsn: str) -> Iterator:
-    created: list[str] = []
-
-    def connect(role: str, name: str | None = None) -> psycopg.Connection:
-        login = name or f"{role}_login_{len(created)}"
-        conn.execute(f"create role {login} login in role {role}")
-        created.append(login)
-        return psycopg.connect(dsn.replace("postgres@", f"{login}@"), autocommit=True)
-    yield connect
-    for login in created:
-        conn.execute(f"drop owned by {login}")
-        conn.execute(f"drop role {login}")
+def as_role(logins: Logins) -> Callable[..., psycopg.Connection]:
+    """as_role(role, name=None) -> an autocommit connection of a new login granted only that role."""
+    return logins.connect
 
 
 def denied(c: psycopg.Connection, sql: str) -> psycopg.Error:

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.helpers.logins import Logins
 from tests.helpers.workers import AGENTS, Workers
 
 
@@ -34,10 +35,12 @@ def add(db: psycopg.Connection, prompt: str, **columns: object) -> int:
 
 
 @pytest.fixture
-def agent_dsn(dsn: str, db: psycopg.Connection) -> Iterator[str]:
+def agent_dsn(logins: Logins, db: psycopg.Connection) -> str:
     """A login holding only swarm_agent, for `pgswarm worker --agent-dsn`."""
-    login = f"agent_{db.info.dbname}"[:63]
-    db.execute(f'create role "{login}" login in role swarm_agent')
-    yield dsn.replace("postgres@", f"{login}@")
-    db.execute(f'drop owned by "{login}"')
-    db.execute(f'drop role "{login}"')
+    return logins.dsn("swarm_agent", f"agent_{db.info.dbname}"[:63])
+
+
+@pytest.fixture
+def worker_login(logins: Logins) -> str:
+    """The DSN of a login holding only swarm_worker."""
+    return logins.dsn("swarm_worker")

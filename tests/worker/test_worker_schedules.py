@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
 from datetime import timedelta, timezone
 
 import psycopg
@@ -11,16 +9,6 @@ import pytest
 
 from tests.helpers.workers import Workers, wait_for, wait_status
 from tests.worker.conftest import add
-
-
-@pytest.fixture
-def worker_login(db: psycopg.Connection, dsn: str) -> Iterator[str]:
-    """The DSN of a login holding only swarm_worker (roles are cluster-wide: a unique name)."""
-    login = f"worker_{uuid.uuid4().hex[:10]}"
-    db.execute(f"create role {login} login in role swarm_worker")
-    yield dsn.replace("postgres@", f"{login}@")
-    db.execute(f"drop owned by {login}")
-    db.execute(f"drop role {login}")
 
 
 def scheduled(db: psycopg.Connection, name: str) -> list[tuple]:

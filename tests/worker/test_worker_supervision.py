@@ -3,23 +3,12 @@ and gives its tasks back, instead of running agents whose leases silently expire
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from tests.helpers.workers import Workers, processes_with, task_row, wait_for, wait_status
 from tests.worker.conftest import add
-
-
-@pytest.fixture
-def worker_login(db: psycopg.Connection, dsn: str) -> Iterator[str]:
-    """The DSN of a login holding only swarm_worker (roles are cluster-wide: a unique name)."""
-    login = f"worker_{uuid.uuid4().hex[:10]}"
-    db.execute(f"create role {login} login in role swarm_worker")
-    yield dsn.replace("postgres@", f"{login}@")
-    db.execute(f"drop owned by {login}")
-    db.execute(f"drop role {login}")
 
 
 def test_a_heartbeat_loop_that_dies_stops_the_worker_with_a_message_and_releases_its_task(

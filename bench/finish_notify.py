@@ -12,6 +12,7 @@ Prints a table; this is a benchmark, not a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -21,9 +22,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._common import print_rates  # noqa: E402
-from pgswarm.client.migrate import migrate  # noqa: E402
-from tests.pgserver import start_server  # noqa: E402
+from bench._common import interleaved, migrated_server, print_rates  # noqa: E402
 
 SHIPPED = "_910_agent_tasks_notify_finished"
 LOOKUP = """
@@ -63,28 +62,24 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=8)
     options = parser.parse_args()
-    server = start_server(prefix="pgswarm-bench-")
-    try:
-        migrate(server.dsn())
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            shipped = conn.execute("select pg_get_triggerdef(oid) from pg_trigger where tgname = %s",
-                                   (SHIPPED,)).fetchone()[0]
-            variants = {
-                "no finish trigger": ["drop trigger if exists bench_lookup on swarm.agent_tasks",
-                                      f"drop trigger if exists {SHIPPED} on swarm.agent_tasks"],
-                "lookup in a table of watches": [f"drop trigger if exists {SHIPPED} on swarm.agent_tasks", LOOKUP],
-                "WHEN new.watched (shipped)": ["drop trigger if exists bench_lookup on swarm.agent_tasks", shipped],
-            }
-            seconds: dict[str, list[float]] = {name: [] for name in variants}
-            for _ in range(options.rounds):
-                for name, setup in variants.items():
-                    for statement in setup:
-                        conn.execute(statement)
-                    seconds[name].append(drain(conn, options.tasks, options.batch))
+    with migrated_server() as conn:
+        shipped = conn.execute("select pg_get_triggerdef(oid) from pg_trigger where tgname = %s",
+                               (SHIPPED,)).fetchone()[0]
+        variants = {
+            "no finish trigger": ["drop trigger if exists bench_lookup on swarm.agent_tasks",
+                                  f"drop trigger if exists {SHIPPED} on swarm.agent_tasks"],
+            "lookup in a table of watches": [f"drop trigger if exists {SHIPPED} on swarm.agent_tasks", LOOKUP],
+            "WHEN new.watched (shipped)": ["drop trigger if exists bench_lookup on swarm.agent_tasks", shipped],
+        }
+
+        def run(setup: list[str]) -> float:
+            for statement in setup:
+                conn.execute(statement)
+            return drain(conn, options.tasks, options.batch)
+
+        seconds = interleaved(options.rounds, {name: functools.partial(run, setup) for name, setup in variants.items()})
         print(f"{options.tasks} tasks completed in batches of {options.batch}, {options.rounds} rounds")
         print_rates(options.tasks, seconds)
-    finally:
-        server.destroy()
 
 
 if __name__ == "__main__":

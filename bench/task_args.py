@@ -11,6 +11,7 @@ Prints a table; this is a benchmark, not a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -21,9 +22,7 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._common import print_rates  # noqa: E402
-from pgswarm.client.migrate import migrate  # noqa: E402
-from tests.pgserver import start_server  # noqa: E402
+from bench._common import interleaved, migrated_server, print_rates  # noqa: E402
 
 VARIANTS = {
     "args '{}'": ("claude", {}),
@@ -48,19 +47,12 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     options = parser.parse_args()
-    server = start_server(prefix="pgswarm-bench-")
-    try:
-        migrate(server.dsn())
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            conn.execute("insert into swarm.agents (name) values ('benchtool')")
-            seconds: dict[str, list[float]] = {name: [] for name in VARIANTS}
-            for _ in range(options.rounds):
-                for name, (agent, args) in VARIANTS.items():
-                    seconds[name].append(insert(conn, options.tasks, agent, args))
+    with migrated_server() as conn:
+        conn.execute("insert into swarm.agents (name) values ('benchtool')")
+        seconds = interleaved(options.rounds, {name: functools.partial(insert, conn, options.tasks, agent, args)
+                                               for name, (agent, args) in VARIANTS.items()})
         print(f"{options.tasks} tasks inserted in one statement, {options.rounds} rounds")
         print_rates(options.tasks, seconds)
-    finally:
-        server.destroy()
 
 
 if __name__ == "__main__":

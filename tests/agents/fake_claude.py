@@ -66,6 +66,12 @@ def result(text, is_error=False, subtype="success", with_model_usage=True):
     return out
 
 
+# Modes whose error result is a usage-limit message, as Claude Code words them.
+LIMIT_RESULTS = {
+    "limit-resets": "You've hit your session limit · resets 3:45pm (Europe/Berlin)",
+    "limit-weekly-date": "You've hit your weekly limit · resets Nov 25, 3pm (Europe/Berlin)",
+    "limit-reset-at": "Claude usage limit reached. Your limit will reset at 3pm (America/New_York).",
+}
 init = {"type": "system", "subtype": "init", "session_id": session, "model": "claude-sonnet-4-5", "tools": ["Bash"]}
 assistant = {"type": "assistant", "session_id": session,
              "message": {"role": "assistant", "content": [{"type": "text", "text": "Working on it."}]}}
@@ -119,14 +125,8 @@ elif mode == "limit-epoch":
     emit(init)
     emit(result("Claude AI usage limit reached|4102444800", is_error=True))
     sys.exit(1)
-elif mode == "limit-resets":
-    emit(result("You've hit your session limit · resets 3:45pm (Europe/Berlin)", is_error=True))
-    sys.exit(1)
-elif mode == "limit-weekly-date":
-    emit(result("You've hit your weekly limit · resets Nov 25, 3pm (Europe/Berlin)", is_error=True))
-    sys.exit(1)
-elif mode == "limit-reset-at":
-    emit(result("Claude usage limit reached. Your limit will reset at 3pm (America/New_York).", is_error=True))
+elif mode in LIMIT_RESULTS:
+    emit(result(LIMIT_RESULTS[mode], is_error=True))
     sys.exit(1)
 elif mode == "rate-limit-event":
     emit(init)

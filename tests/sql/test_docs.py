@@ -5,6 +5,8 @@ import re
 import subprocess
 from pathlib import Path
 
+import psycopg
+
 from tests.pgserver import PgServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,22 +25,17 @@ def run_blocks(psql: Path, dsn: str, text: str) -> int:
     return len(blocks)
 
 
-def test_every_sql_example_in_the_docs_runs(pg_server: PgServer, dsn: str) -> None:
-    psql = pg_server.bindir / "psql"
-    assert run_blocks(psql, dsn, DOC.read_text()) >= 6
-    check = subprocess.run([str(psql), "-X", "-At", "-d", dsn, "-c",
-                            "select count(*) filter (where status = 'cancelled'), count(*) from swarm.agent_tasks"],
-                           capture_output=True, text=True)
-    cancelled, total = map(int, check.stdout.strip().split("|"))
+def test_every_sql_example_in_the_docs_runs(pg_server: PgServer, dsn: str, conn: psycopg.Connection) -> None:
+    assert run_blocks(pg_server.bindir / "psql", dsn, DOC.read_text()) >= 6
     # the batch's two tasks; the cancel example cancels the plan, and its dependent with it
-    assert (total, cancelled) == (2, 2)
+    assert finished(conn) == (2, 2)
 
 
-def test_every_sql_example_in_the_readme_runs(pg_server: PgServer, dsn: str) -> None:
-    psql = pg_server.bindir / "psql"
-    assert run_blocks(psql, dsn, README.read_text()) >= 4
-    check = subprocess.run([str(psql), "-X", "-At", "-d", dsn, "-c",
-                            "select count(*), count(*) filter (where status = 'cancelled') from swarm.agent_tasks"],
-                           capture_output=True, text=True)
-    total, cancelled = map(int, check.stdout.strip().split("|"))
-    assert total == 7 and cancelled == 1
+def test_every_sql_example_in_the_readme_runs(pg_server: PgServer, dsn: str, conn: psycopg.Connection) -> None:
+    assert run_blocks(pg_server.bindir / "psql", dsn, README.read_text()) >= 4
+    assert finished(conn) == (7, 1)
+
+
+def finished(conn: psycopg.Connection) -> tuple[int, int]:
+    """(tasks, cancelled ones) after the examples ran."""
+    return conn.execute("select count(*), count(*) filter (where status = 'cancelled') from swarm.agent_tasks").fetchone()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from ..common import (DsnOption, JsonOption, Settings, connect, db_errors, did_y
                                 parse_task_id,
                                 parse_key_values, parse_when)
 from ..output import cell, console, print_json, print_table, printable, shorten, status_text
-from ...client import Client, Enqueued, TaskCapability, TaskSpec
+from ...client import Changed, Client, Enqueued, TaskCapability, TaskSpec
 from ...worker.dsn import dsn_from_environment
 from ...worker.errors import TaskError, UnknownAgent, UnknownTask, UsageError
 
@@ -432,6 +433,26 @@ def _targets(conn: psycopg.Connection, selection: Selection, verb: str) -> list[
     return queries.matching_task_ids(conn, selection.statuses, selection.agent, selection.queue)
 
 
+def _act(dsn: str | None, selection: Selection, verb: str, yes: bool,
+         many: Callable[[Client, list[int]], list[Changed]],
+         one: Callable[[Client, int], str]) -> tuple[list[int], list[tuple[int, str]]] | None:
+    """Cancel or retry what a selection names: the ids given, each in one transaction (all or none);
+    a filter's tasks, once confirmed, in one statement (those that changed meanwhile are skipped).
+    Returns (the ids targeted, [(task id, its status now)]), or None when the filter matches nothing."""
+    with connect(dsn) as conn:
+        ids = _targets(conn, selection, verb)
+        client = Client(conn=conn)
+        if not selection.by_filter:
+            with conn.transaction():
+                return ids, [(task_id, one(client, task_id)) for task_id in ids]
+        if not ids:
+            print(f"no task matches ({selection.describe()})")
+            return None
+        if not _confirm(verb, len(ids), selection.describe(), yes):
+            raise typer.Exit(1)
+        return ids, [(changed.task_id, changed.status) for changed in many(client, ids)]
+
+
 def _confirm(what: str, count: int, described: str, yes: bool) -> bool:
     """Ask on stderr, read the answer from stdin; no answer at all (no input) is an error."""
     if yes:
@@ -464,19 +485,11 @@ def cancel(
 ) -> None:
     """Cancel tasks: waiting and pending at once; running ones are stopped by their worker."""
     selection = _selection(task_ids or [], status, agent, queue, ("waiting", "pending", "running"), "cancel")
-    with connect(dsn) as conn:
-        ids = _targets(conn, selection, "cancel")
-        client = Client(conn=conn)
-        if selection.by_filter:
-            if not ids:
-                print(f"no task matches ({selection.describe()})")
-                return
-            if not _confirm("cancel", len(ids), selection.describe(), yes):
-                raise typer.Exit(1)
-            results = [(c.task_id, c.status) for c in client.cancel_many(ids, reason)]
-        else:
-            with conn.transaction():  # all or none
-                results = [(task_id, client.cancel(task_id, reason)) for task_id in ids]
+    acted = _act(dsn, selection, "cancel", yes, lambda client, ids: client.cancel_many(ids, reason),
+                 lambda client, task_id: client.cancel(task_id, reason))
+    if acted is None:
+        return
+    ids, results = acted
     for task_id, new_status in results:
         note = " (cancellation requested; its worker stops the process)" if new_status == "running" else ""
         print(f"task {task_id}: {new_status}{note}")
@@ -496,19 +509,10 @@ def retry(
 ) -> None:
     """Run failed or cancelled tasks again."""
     selection = _selection(task_ids or [], status, agent, queue, ("failed", "cancelled"), "retry")
-    with connect(dsn) as conn:
-        ids = _targets(conn, selection, "retry")
-        client = Client(conn=conn)
-        if selection.by_filter:
-            if not ids:
-                print(f"no task matches ({selection.describe()})")
-                return
-            if not _confirm("retry", len(ids), selection.describe(), yes):
-                raise typer.Exit(1)
-            results = [(c.task_id, c.status) for c in client.retry_many(ids)]
-        else:
-            with conn.transaction():
-                results = [(task_id, client.retry(task_id)) for task_id in ids]
+    acted = _act(dsn, selection, "retry", yes, Client.retry_many, Client.retry)
+    if acted is None:
+        return
+    _, results = acted
     for task_id, new_status in results:
         print(f"task {task_id}: {new_status}")
     if selection.by_filter:

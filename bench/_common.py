@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -14,10 +15,11 @@ from tests.pgserver import start_server
 
 
 @contextmanager
-def migrated_server(prefix: str = "pgswarm-bench-") -> Iterator[psycopg.Connection]:
-    """An autocommit connection to a throwaway server with the schema migrated; the server is
-    destroyed after the block."""
-    server = start_server(prefix=prefix)
+def migrated_server(bindir: Path | None = None, prefix: str = "pgswarm-bench-",
+                    **settings: str) -> Iterator[psycopg.Connection]:
+    """An autocommit connection to a throwaway server (tests/pgserver.py's start_server: the
+    binaries of `bindir`, those settings) with the schema migrated; destroyed after the block."""
+    server = start_server(bindir, prefix=prefix, **settings)
     try:
         migrate(server.dsn())
         with psycopg.connect(server.dsn(), autocommit=True) as conn:

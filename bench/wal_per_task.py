@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.append(str(REPO))  # tests.pgserver; pgswarm comes from the installed package
+sys.path.append(str(REPO))  # bench, tests.pgserver; pgswarm comes from the installed package
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 # 2 KB of output tail that compresses about as well as a log does (hex: about 2:1), not "x" * 2048.
@@ -71,21 +71,15 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=20_000)
     ap.add_argument("--pgbin", type=Path, default=PG15_BIN)
     args = ap.parse_args()
-    from pgswarm.client.migrate import migrate
-    from tests.pgserver import start_server
+    from bench._common import migrated_server
 
-    server = start_server(args.pgbin, prefix="pgswarm-wal-", fsync="on", synchronous_commit="on",
-                          full_page_writes="on", max_wal_size="4GB", checkpoint_timeout="1h")
-    try:
-        migrate(server.dsn())
-        with psycopg.connect(server.dsn(), autocommit=True) as conn:
-            version = conn.execute("show server_version").fetchone()[0]
-            print(f"PostgreSQL {version}; {args.tasks} tasks: INSERT, claim, complete (2 KB output tail, a small "
-                  f"result), then archived", flush=True)
-            for batch in (1, 100):
-                print(measure(conn, args.tasks, batch), flush=True)
-    finally:
-        server.destroy()
+    with migrated_server(args.pgbin, prefix="pgswarm-wal-", fsync="on", synchronous_commit="on",
+                         full_page_writes="on", max_wal_size="4GB", checkpoint_timeout="1h") as conn:
+        version = conn.execute("show server_version").fetchone()[0]
+        print(f"PostgreSQL {version}; {args.tasks} tasks: INSERT, claim, complete (2 KB output tail, a small "
+              f"result), then archived", flush=True)
+        for batch in (1, 100):
+            print(measure(conn, args.tasks, batch), flush=True)
 
 
 if __name__ == "__main__":

@@ -72,50 +72,68 @@ begin
 end
 $$;
 
--- swarm._check_task_fields: the bounds of the columns a user sets, each refused by name (SW005).
--- Run by the insert trigger and, on UPDATE, only when the statement sets one of these columns:
--- as CHECK constraints they were re-planned on every claim and report (see 0002).
+-- swarm._task_field_problem: the first bound the columns a user sets break, as the message and
+-- hint of an SW005 that names the column, or null. The one statement of these rules: an INSERT (the
+-- statement check below, every row at once), an UPDATE of those columns and a schedule's task
+-- columns are checked by it. Plain SQL, so the planner inlines it into the statement check's query.
+create or replace function swarm._task_field_problem(task swarm.agent_tasks) returns text[]
+language sql stable
+as $$
+  select case
+    when task.queue = '' then
+      array['queue is empty', 'leave queue out for ''default'', or name one']
+    when jsonb_typeof(task.args) <> 'object' then
+      array[format('args must be a JSON object, not %s: %s', jsonb_typeof(task.args), left(task.args::text, 80)),
+            'for example ''{"model": "sonnet"}''']
+    when task.priority not between -1000 and 1000 then
+      array[format('priority %s is out of range -1000..1000', task.priority), null]
+    when task.on_dependency_failure not in ('cancel', 'run') then
+      array[format('on_dependency_failure %L must be ''cancel'' or ''run''', task.on_dependency_failure), null]
+    when task.max_attempts < 1 then
+      array[format('max_attempts %s must be at least 1', task.max_attempts), null]
+    when task.max_attempts > 1000 then
+      array[format('max_attempts %s is more than 1000', task.max_attempts), null]
+    when task.timeout_seconds <= 0 then
+      array[format('timeout_seconds %s must be positive', task.timeout_seconds), null]
+    when task.timeout_seconds > 604800 then
+      array[format('timeout_seconds %s is more than 7 days (604800)', task.timeout_seconds), null]
+    when not isfinite(task.run_after) then
+      array[format('run_after %s is not a time', task.run_after), 'give a date and time, or leave run_after out for now']
+    when octet_length(task.key) > 1000 then
+      array[format('key is %s bytes long; at most 1000', octet_length(task.key)), null]
+    when octet_length(task.concurrency_key) > 1000 then
+      array[format('concurrency_key is %s bytes long; at most 1000', octet_length(task.concurrency_key)), null]
+  end
+$$;
+
+-- swarm._check_task_fields: raise SW005 for the first bound a task's columns break (above).
 create or replace function swarm._check_task_fields(task swarm.agent_tasks) returns void
 language plpgsql stable
 as $$
+declare
+  v_problem text[] := swarm._task_field_problem(task);
 begin
-  if task.queue = '' then
-    perform swarm._invalid('queue is empty', 'leave queue out for ''default'', or name one');
-  end if;
-  if jsonb_typeof(task.args) <> 'object' then
-    perform swarm._invalid(format('args must be a JSON object, not %s: %s', jsonb_typeof(task.args), left(task.args::text, 80)),
-                           'for example ''{"model": "sonnet"}''');
-  end if;
-  if task.priority not between -1000 and 1000 then
-    perform swarm._invalid(format('priority %s is out of range -1000..1000', task.priority));
-  end if;
-  if task.on_dependency_failure not in ('cancel', 'run') then
-    perform swarm._invalid(format('on_dependency_failure %L must be ''cancel'' or ''run''', task.on_dependency_failure));
-  end if;
-  if task.max_attempts < 1 then
-    perform swarm._invalid(format('max_attempts %s must be at least 1', task.max_attempts));
-  end if;
-  if task.max_attempts > 1000 then
-    perform swarm._invalid(format('max_attempts %s is more than 1000', task.max_attempts));
-  end if;
-  if task.timeout_seconds <= 0 then
-    perform swarm._invalid(format('timeout_seconds %s must be positive', task.timeout_seconds));
-  end if;
-  if task.timeout_seconds > 604800 then
-    perform swarm._invalid(format('timeout_seconds %s is more than 7 days (604800)', task.timeout_seconds));
-  end if;
-  if not isfinite(task.run_after) then
-    perform swarm._invalid(format('run_after %s is not a time', task.run_after),
-                           'give a date and time, or leave run_after out for now');
-  end if;
-  -- Indexed columns: a value past the btree's row limit would fail with a message naming no column.
-  if octet_length(task.key) > 1000 then
-    perform swarm._invalid(format('key is %s bytes long; at most 1000', octet_length(task.key)));
-  end if;
-  if octet_length(task.concurrency_key) > 1000 then
-    perform swarm._invalid(format('concurrency_key is %s bytes long; at most 1000', octet_length(task.concurrency_key)));
+  if v_problem is not null then
+    perform swarm._invalid(v_problem[1], v_problem[2]);
   end if;
 end
+$$;
+
+-- swarm._prompt_problem: what is wrong with a task's prompt for an agent that takes at most
+-- max_prompt_bytes (message and hint of an SW005), or null: null, blank, or too long.
+create or replace function swarm._prompt_problem(prompt text, agent text, max_prompt_bytes int) returns text[]
+language sql stable
+as $$
+  select case
+    when prompt is null or btrim(prompt, E' \t\r\n') = '' then
+      array[format('prompt is %s (agent %L)', case when prompt is null then 'null' else 'empty' end, agent),
+            'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)']
+    when octet_length(prompt) > max_prompt_bytes then
+      array[format('prompt of %s bytes is over the %s-byte limit of agent %L', octet_length(prompt),
+                   max_prompt_bytes, agent),
+            format('put the material in a file the agent reads, or raise the limit: update swarm.agents set '
+                   'max_prompt_bytes = %s where name = %L', octet_length(prompt), agent)]
+  end
 $$;
 
 -- swarm._agent_tasks_check_fields: the same bounds for an UPDATE that sets those columns.
@@ -140,6 +158,9 @@ create or replace trigger _400_agent_tasks_check_fields
   for each row execute function swarm._agent_tasks_check_fields();
 
 -- swarm._agent_tasks_before_insert: validate a new task and decide its first status.
+--   runs:       only for a row that needs it (_new_task_needs_trigger); the others start
+--               'pending' with the columns' defaults, and every row, this one too, is checked
+--               once more by the statement trigger _agent_tasks_check_inserted below.
 --   locks:      the dependency rows FOR SHARE (see _dependency_state).
 --   guarantees: a task starts 'waiting' exactly when a dependency is unresolved, 'pending'
 --               otherwise, or 'cancelled' when a dependency already failed under policy cancel.
@@ -155,17 +176,12 @@ declare
   v_state record;
   v_agent record;  -- the agent's task_args and max_prompt_bytes (sql/14_task_args.sql)
 begin
-  if new.agent is null then  -- left out (the column has no default): the owner's choice
-    select s.default_agent into new.agent from swarm.settings as s;
+  if new.agent is null then  -- an explicit null: the owner's choice, as the column's default
+    new.agent := swarm._default_agent();
   end if;
   select a.task_args, a.max_prompt_bytes into v_agent from swarm.agents as a where a.name = new.agent;
   if not found then
     perform swarm._unknown_agent(new.agent);
-  end if;
-  if new.prompt is null or btrim(new.prompt, E' \t\r\n') = '' then
-    perform swarm._invalid(format('prompt is %s (agent %L)', case when new.prompt is null then 'null' else 'empty' end,
-                                  new.agent),
-                           'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
   end if;
   -- Who created the task is the database's to say: the login (session_user, also inside
   -- swarm.enqueue, which runs as the owner). No role may write the column; only the engine's
@@ -244,7 +260,74 @@ $$;
 
 create or replace trigger _100_agent_tasks_before_insert
   before insert on swarm.agent_tasks
-  for each row execute function swarm._agent_tasks_before_insert();
+  for each row
+  -- Only a row that needs it: a column the trigger decides was given (status, created_at,
+  -- attempts, ...; the roles may not insert those), the agent is an explicit null (the default
+  -- agent then), the task has args, dependencies or a parent, or a bound an index needs is broken
+  -- (a priority would overflow the claim index's rank, a key pass the btree's row limit, before the
+  -- statement check could name the column). A plain INSERT or COPY of prompts, with agent, queue,
+  -- priority, key, tags, ..., takes the columns' defaults and the statement check below: no
+  -- PL/pgSQL a row (bulk enqueue 2.3x faster, bench/enqueue_profile.py). Plain expressions, no
+  -- function: a trigger's WHEN clause is not planned, so a SQL function in it would be planned
+  -- anew by every statement. A null anywhere counts as needing the trigger. now(), not
+  -- swarm.now(): under the test clock every row takes the trigger, which sets the clock's time.
+  when (coalesce(new.agent is null or new.args <> '{}' or new.depends_on <> '{}' or new.parent_id is not null
+                 or new.status <> 'pending' or new.attempts <> 0 or new.worker is not null
+                 or new.lease_expires_at is not null or new.created_by <> session_user
+                 or new.run_after is null or new.created_at <> now() or new.updated_at <> now()
+                 or new.unmet_dependencies <> 0 or new.cancel_requested_at is not null
+                 or new.cancelled_by_dependency is not null or new.free_releases <> 0
+                 or new.priority not between -1000 and 1000 or coalesce(octet_length(new.key), 0) > 1000
+                 or coalesce(octet_length(new.concurrency_key), 0) > 1000,
+                 true))
+  execute function swarm._agent_tasks_before_insert();
+
+-- swarm._agent_tasks_check_inserted: after an INSERT (or COPY) statement, every new row checked
+-- at once: its fields' bounds (_task_field_problem), its agent, its prompt.
+--   locks:      the rows of the new tasks' agents FOR KEY SHARE until the transaction ends, so an
+--               agent cannot be deleted or renamed under tasks not yet committed (as a foreign
+--               key would; sql/60_agents.sql keeps the rest of one).
+--   raises:     SW001 an unknown agent; SW005 a field out of bounds, a prompt null, blank or over
+--               its agent's max_prompt_bytes. The statement then inserts nothing.
+create or replace function swarm._agent_tasks_check_inserted() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_bad record;
+begin
+  perform from swarm.agents as a where a.name in (select i.agent from inserted as i) order by a.name for key share;
+  select i.agent, a.name is not null as known,
+         coalesce(swarm._task_field_problem(i), swarm._prompt_problem(i.prompt, i.agent, a.max_prompt_bytes)) as problem
+    into v_bad
+    from inserted as i left join swarm.agents as a on a.name = i.agent
+   where a.name is null or swarm._task_field_problem(i) is not null
+      or swarm._prompt_problem(i.prompt, i.agent, a.max_prompt_bytes) is not null
+   limit 1;
+  if not found then
+    return null;
+  elsif not v_bad.known then
+    perform swarm._unknown_agent(v_bad.agent);
+  end if;
+  perform swarm._invalid(v_bad.problem[1], v_bad.problem[2]);
+  return null;
+end
+$$;
+
+create or replace trigger _150_agent_tasks_check_inserted
+  after insert on swarm.agent_tasks
+  referencing new table as inserted
+  for each statement execute function swarm._agent_tasks_check_inserted();
+
+-- swarm._default_agent: swarm.settings.default_agent, the agent column's default (a task that
+-- names no agent). Created by migration 0030, which names it in the default. PL/pgSQL, whose
+-- plan a session keeps: a SQL function in a column default is planned again by every INSERT.
+create or replace function swarm._default_agent() returns text
+language plpgsql stable security definer set search_path = pg_catalog, swarm
+as $$
+begin
+  return (select s.default_agent from swarm.settings as s);
+end
+$$;
 
 -- swarm._agent_tasks_log_created: one 'created' event per inserted row, in one statement.
 create or replace function swarm._agent_tasks_log_created() returns trigger
@@ -388,7 +471,7 @@ begin
   insert into swarm.agent_tasks as task (prompt, agent, queue, args, priority, depends_on, key, run_after,
                                          max_attempts, timeout_seconds, concurrency_key, parent_id,
                                          on_dependency_failure, tags, metadata)
-  values (enqueue.prompt, enqueue.agent, enqueue.queue, coalesce(enqueue.args, '{}'), enqueue.priority,
+  values (enqueue.prompt, coalesce(enqueue.agent, swarm._default_agent()), enqueue.queue, coalesce(enqueue.args, '{}'), enqueue.priority,
           coalesce(enqueue.depends_on, '{}'), enqueue.key, coalesce(enqueue.run_after, swarm.now()),
           enqueue.max_attempts, enqueue.timeout_seconds, enqueue.concurrency_key, enqueue.parent_id,
           enqueue.on_dependency_failure, coalesce(enqueue.tags, '{}'), coalesce(enqueue.metadata, '{}'))

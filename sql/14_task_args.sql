@@ -147,22 +147,18 @@ $$;
 comment on function swarm.task_arg_needs(text, jsonb, jsonb)
   is 'check task args against an agent''s declaration; the allowances (NAME or NAME=VALUE) a worker needs';
 
--- swarm._check_task_args: the insert trigger's check of args and prompt size; returns the
--- task's arg_allowances.
---   raises: SW005 (see task_arg_needs; a prompt over the agent's max_prompt_bytes).
+-- swarm._check_task_args: the insert trigger's check of args and prompt; returns the task's
+-- arg_allowances.
+--   raises: SW005 (see task_arg_needs; a prompt null, blank or over max_prompt_bytes: _prompt_problem).
 create or replace function swarm._check_task_args(task swarm.agent_tasks, declared jsonb, max_prompt_bytes int)
 returns text[]
 language plpgsql stable
 as $$
 declare
-  v_bytes int := octet_length(task.prompt);
+  v_problem text[] := swarm._prompt_problem(task.prompt, task.agent, _check_task_args.max_prompt_bytes);
 begin
-  if v_bytes > _check_task_args.max_prompt_bytes then
-    perform swarm._invalid(
-      format('prompt of %s bytes is over the %s-byte limit of agent %L', v_bytes,
-             _check_task_args.max_prompt_bytes, task.agent),
-      format('put the material in a file the agent reads, or raise the limit: update swarm.agents set '
-             'max_prompt_bytes = %s where name = %L', v_bytes, task.agent));
+  if v_problem is not null then
+    perform swarm._invalid(v_problem[1], v_problem[2]);
   end if;
   if task.args <> '{}' and jsonb_typeof(task.args) = 'object' then
     return swarm.task_arg_needs(task.agent, task.args, _check_task_args.declared);

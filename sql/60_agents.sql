@@ -1,4 +1,5 @@
--- Agents: pauses (manual, usage limits, circuit breaker), failure bookkeeping.
+-- Agents: pauses (manual, usage limits, circuit breaker), failure bookkeeping, and what a rename
+-- or delete of an agent does to its tasks.
 
 -- swarm.pause_agent: stop every worker from claiming an agent's tasks until `until`.
 --   locks:      the agent row.
@@ -74,3 +75,48 @@ as $$
            else a.pause_reason end
    where a.name = $1
 $$;
+
+-- What the foreign key agent_tasks.agent -> agents.name did on this side (migration 0030 replaced
+-- it; the insert side is _agent_tasks_check_inserted in sql/10_tasks.sql, one check a statement).
+
+-- swarm._agents_before_delete: an agent that still has tasks cannot be deleted (nobody would run
+-- them, and psql would show tasks of an agent that does not exist).
+--   raises: 23503 foreign_key_violation (as the key did), naming a few of the tasks.
+create or replace function swarm._agents_before_delete() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+declare
+  v_tasks bigint[];
+begin
+  select array_agg(t.id order by t.id) into v_tasks
+    from (select task.id from swarm.agent_tasks as task where task.agent = old.name order by task.id limit 6) as t;
+  if v_tasks is not null then
+    raise exception using errcode = '23503',
+      message = format('agent %L cannot be deleted: it has tasks (%s%s)', old.name,
+                       array_to_string(v_tasks[1:5], ', '), case when cardinality(v_tasks) > 5 then ', ...' else '' end),
+      hint = 'cancel its tasks and archive them (swarm.archive), or pause the agent (swarm.pause_agent)';
+  end if;
+  return old;
+end
+$$;
+
+create or replace trigger _100_agents_before_delete
+  before delete on swarm.agents
+  for each row execute function swarm._agents_before_delete();
+
+-- swarm._agents_renamed: a renamed agent takes its tasks along (archived tasks keep the name
+-- they ran under).
+create or replace function swarm._agents_renamed() returns trigger
+language plpgsql security definer set search_path = pg_catalog, swarm
+as $$
+begin
+  update swarm.agent_tasks as task set agent = new.name where task.agent = old.name;
+  return null;
+end
+$$;
+
+create or replace trigger _100_agents_renamed
+  after update of name on swarm.agents
+  for each row
+  when (old.name is distinct from new.name)
+  execute function swarm._agents_renamed();

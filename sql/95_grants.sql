@@ -18,6 +18,8 @@ grant execute on function swarm._claim_rank(int, timestamptz) to public;
 -- swarm.now() is inlined into the caller's statements (column defaults, the roles' own queries),
 -- so whoever may call it calls the test-clock check too; it only says what time swarm.now() is.
 grant execute on function swarm._test_clock() to public;
+-- A new task's column default runs with the inserter's privileges (sql/10_tasks.sql).
+grant execute on function swarm._default_agent() to swarm_enqueue, swarm_worker;
 
 grant select on swarm.agent_tasks, swarm.task_events, swarm.agents, swarm.agent_tasks_archive,
   swarm.task_events_archive to swarm_enqueue, swarm_worker, swarm_monitor;

@@ -49,6 +49,15 @@ begin
 end
 $$;
 
+CREATE FUNCTION swarm._default_agent() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'swarm'
+    AS $$
+begin
+  return (select s.default_agent from swarm.settings as s);
+end
+$$;
+
 CREATE FUNCTION swarm.now() RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
@@ -61,7 +70,7 @@ CREATE TABLE swarm.agent_tasks (
     id bigint NOT NULL,
     key text,
     queue text DEFAULT 'default'::text NOT NULL,
-    agent text NOT NULL,
+    agent text DEFAULT swarm._default_agent() NOT NULL,
     prompt text,
     args jsonb DEFAULT '{}'::jsonb NOT NULL,
     priority integer DEFAULT 0 NOT NULL,
@@ -79,10 +88,10 @@ CREATE TABLE swarm.agent_tasks (
     worker text,
     pid integer,
     hostname text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT swarm.now() NOT NULL,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT swarm.now() NOT NULL,
     exit_code integer,
     result jsonb,
     error text,
@@ -228,17 +237,12 @@ declare
   v_state record;
   v_agent record;  -- the agent's task_args and max_prompt_bytes (sql/14_task_args.sql)
 begin
-  if new.agent is null then  -- left out (the column has no default): the owner's choice
-    select s.default_agent into new.agent from swarm.settings as s;
+  if new.agent is null then  -- an explicit null: the owner's choice, as the column's default
+    new.agent := swarm._default_agent();
   end if;
   select a.task_args, a.max_prompt_bytes into v_agent from swarm.agents as a where a.name = new.agent;
   if not found then
     perform swarm._unknown_agent(new.agent);
-  end if;
-  if new.prompt is null or btrim(new.prompt, E' \t\r\n') = '' then
-    perform swarm._invalid(format('prompt is %s (agent %L)', case when new.prompt is null then 'null' else 'empty' end,
-                                  new.agent),
-                           'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)');
   end if;
   -- Who created the task is the database's to say: the login (session_user, also inside
   -- swarm.enqueue, which runs as the owner). No role may write the column; only the engine's
@@ -327,6 +331,31 @@ begin
     new.arg_allowances := swarm._check_task_args(new, v_agent.task_args, 2147483647);
   end if;
   return new;
+end
+$$;
+
+CREATE FUNCTION swarm._agent_tasks_check_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'swarm'
+    AS $$
+declare
+  v_bad record;
+begin
+  perform from swarm.agents as a where a.name in (select i.agent from inserted as i) order by a.name for key share;
+  select i.agent, a.name is not null as known,
+         coalesce(swarm._task_field_problem(i), swarm._prompt_problem(i.prompt, i.agent, a.max_prompt_bytes)) as problem
+    into v_bad
+    from inserted as i left join swarm.agents as a on a.name = i.agent
+   where a.name is null or swarm._task_field_problem(i) is not null
+      or swarm._prompt_problem(i.prompt, i.agent, a.max_prompt_bytes) is not null
+   limit 1;
+  if not found then
+    return null;
+  elsif not v_bad.known then
+    perform swarm._unknown_agent(v_bad.agent);
+  end if;
+  perform swarm._invalid(v_bad.problem[1], v_bad.problem[2]);
+  return null;
 end
 $$;
 
@@ -434,6 +463,35 @@ $$;
 CREATE FUNCTION swarm._agent_token(key bytea, task_id bigint, attempt integer, claimed_at timestamp with time zone) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN encode(sha256((key || convert_to(format('%s:%s:%s'::text, task_id, attempt, (((EXTRACT(epoch FROM date_trunc('second'::text, claimed_at)))::bigint * 1000000) + ((EXTRACT(microseconds FROM claimed_at))::bigint % (1000000)::bigint))), 'UTF8'::name))), 'hex'::text);
+
+CREATE FUNCTION swarm._agents_before_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'swarm'
+    AS $$
+declare
+  v_tasks bigint[];
+begin
+  select array_agg(t.id order by t.id) into v_tasks
+    from (select task.id from swarm.agent_tasks as task where task.agent = old.name order by task.id limit 6) as t;
+  if v_tasks is not null then
+    raise exception using errcode = '23503',
+      message = format('agent %L cannot be deleted: it has tasks (%s%s)', old.name,
+                       array_to_string(v_tasks[1:5], ', '), case when cardinality(v_tasks) > 5 then ', ...' else '' end),
+      hint = 'cancel its tasks and archive them (swarm.archive), or pause the agent (swarm.pause_agent)';
+  end if;
+  return old;
+end
+$$;
+
+CREATE FUNCTION swarm._agents_renamed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'swarm'
+    AS $$
+begin
+  update swarm.agent_tasks as task set agent = new.name where task.agent = old.name;
+  return null;
+end
+$$;
 
 CREATE FUNCTION swarm._apply_dependency_failure(finished bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
@@ -616,14 +674,10 @@ CREATE FUNCTION swarm._check_task_args(task swarm.agent_tasks, declared jsonb, m
     LANGUAGE plpgsql STABLE
     AS $$
 declare
-  v_bytes int := octet_length(task.prompt);
+  v_problem text[] := swarm._prompt_problem(task.prompt, task.agent, _check_task_args.max_prompt_bytes);
 begin
-  if v_bytes > _check_task_args.max_prompt_bytes then
-    perform swarm._invalid(
-      format('prompt of %s bytes is over the %s-byte limit of agent %L', v_bytes,
-             _check_task_args.max_prompt_bytes, task.agent),
-      format('put the material in a file the agent reads, or raise the limit: update swarm.agents set '
-             'max_prompt_bytes = %s where name = %L', v_bytes, task.agent));
+  if v_problem is not null then
+    perform swarm._invalid(v_problem[1], v_problem[2]);
   end if;
   if task.args <> '{}' and jsonb_typeof(task.args) = 'object' then
     return swarm.task_arg_needs(task.agent, task.args, _check_task_args.declared);
@@ -635,42 +689,11 @@ $$;
 CREATE FUNCTION swarm._check_task_fields(task swarm.agent_tasks) RETURNS void
     LANGUAGE plpgsql STABLE
     AS $$
+declare
+  v_problem text[] := swarm._task_field_problem(task);
 begin
-  if task.queue = '' then
-    perform swarm._invalid('queue is empty', 'leave queue out for ''default'', or name one');
-  end if;
-  if jsonb_typeof(task.args) <> 'object' then
-    perform swarm._invalid(format('args must be a JSON object, not %s: %s', jsonb_typeof(task.args), left(task.args::text, 80)),
-                           'for example ''{"model": "sonnet"}''');
-  end if;
-  if task.priority not between -1000 and 1000 then
-    perform swarm._invalid(format('priority %s is out of range -1000..1000', task.priority));
-  end if;
-  if task.on_dependency_failure not in ('cancel', 'run') then
-    perform swarm._invalid(format('on_dependency_failure %L must be ''cancel'' or ''run''', task.on_dependency_failure));
-  end if;
-  if task.max_attempts < 1 then
-    perform swarm._invalid(format('max_attempts %s must be at least 1', task.max_attempts));
-  end if;
-  if task.max_attempts > 1000 then
-    perform swarm._invalid(format('max_attempts %s is more than 1000', task.max_attempts));
-  end if;
-  if task.timeout_seconds <= 0 then
-    perform swarm._invalid(format('timeout_seconds %s must be positive', task.timeout_seconds));
-  end if;
-  if task.timeout_seconds > 604800 then
-    perform swarm._invalid(format('timeout_seconds %s is more than 7 days (604800)', task.timeout_seconds));
-  end if;
-  if not isfinite(task.run_after) then
-    perform swarm._invalid(format('run_after %s is not a time', task.run_after),
-                           'give a date and time, or leave run_after out for now');
-  end if;
-  -- Indexed columns: a value past the btree's row limit would fail with a message naming no column.
-  if octet_length(task.key) > 1000 then
-    perform swarm._invalid(format('key is %s bytes long; at most 1000', octet_length(task.key)));
-  end if;
-  if octet_length(task.concurrency_key) > 1000 then
-    perform swarm._invalid(format('concurrency_key is %s bytes long; at most 1000', octet_length(task.concurrency_key)));
+  if v_problem is not null then
+    perform swarm._invalid(v_problem[1], v_problem[2]);
   end if;
 end
 $$;
@@ -1551,6 +1574,21 @@ CREATE FUNCTION swarm._priced_cost(agent text, model text, input_tokens bigint, 
    order by price.model = '' limit 1
 $_$;
 
+CREATE FUNCTION swarm._prompt_problem(prompt text, agent text, max_prompt_bytes integer) RETURNS text[]
+    LANGUAGE sql STABLE
+    AS $$
+  select case
+    when prompt is null or btrim(prompt, E' \t\r\n') = '' then
+      array[format('prompt is %s (agent %L)', case when prompt is null then 'null' else 'empty' end, agent),
+            'give the task an instruction: insert into swarm.agent_tasks (agent, prompt) values (...)']
+    when octet_length(prompt) > max_prompt_bytes then
+      array[format('prompt of %s bytes is over the %s-byte limit of agent %L', octet_length(prompt),
+                   max_prompt_bytes, agent),
+            format('put the material in a file the agent reads, or raise the limit: update swarm.agents set '
+                   'max_prompt_bytes = %s where name = %L', octet_length(prompt), agent)]
+  end
+$$;
+
 CREATE FUNCTION swarm._release_dependents(resolved bigint[], as_of timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET enable_seqscan TO 'off'
@@ -1869,6 +1907,36 @@ begin
   end if;
   return case when tg_op = 'DELETE' then old else new end;
 end
+$$;
+
+CREATE FUNCTION swarm._task_field_problem(task swarm.agent_tasks) RETURNS text[]
+    LANGUAGE sql STABLE
+    AS $$
+  select case
+    when task.queue = '' then
+      array['queue is empty', 'leave queue out for ''default'', or name one']
+    when jsonb_typeof(task.args) <> 'object' then
+      array[format('args must be a JSON object, not %s: %s', jsonb_typeof(task.args), left(task.args::text, 80)),
+            'for example ''{"model": "sonnet"}''']
+    when task.priority not between -1000 and 1000 then
+      array[format('priority %s is out of range -1000..1000', task.priority), null]
+    when task.on_dependency_failure not in ('cancel', 'run') then
+      array[format('on_dependency_failure %L must be ''cancel'' or ''run''', task.on_dependency_failure), null]
+    when task.max_attempts < 1 then
+      array[format('max_attempts %s must be at least 1', task.max_attempts), null]
+    when task.max_attempts > 1000 then
+      array[format('max_attempts %s is more than 1000', task.max_attempts), null]
+    when task.timeout_seconds <= 0 then
+      array[format('timeout_seconds %s must be positive', task.timeout_seconds), null]
+    when task.timeout_seconds > 604800 then
+      array[format('timeout_seconds %s is more than 7 days (604800)', task.timeout_seconds), null]
+    when not isfinite(task.run_after) then
+      array[format('run_after %s is not a time', task.run_after), 'give a date and time, or leave run_after out for now']
+    when octet_length(task.key) > 1000 then
+      array[format('key is %s bytes long; at most 1000', octet_length(task.key)), null]
+    when octet_length(task.concurrency_key) > 1000 then
+      array[format('concurrency_key is %s bytes long; at most 1000', octet_length(task.concurrency_key)), null]
+  end
 $$;
 
 CREATE FUNCTION swarm._test_clock() RETURNS timestamp with time zone
@@ -2751,7 +2819,7 @@ begin
   insert into swarm.agent_tasks as task (prompt, agent, queue, args, priority, depends_on, key, run_after,
                                          max_attempts, timeout_seconds, concurrency_key, parent_id,
                                          on_dependency_failure, tags, metadata)
-  values (enqueue.prompt, enqueue.agent, enqueue.queue, coalesce(enqueue.args, '{}'), enqueue.priority,
+  values (enqueue.prompt, coalesce(enqueue.agent, swarm._default_agent()), enqueue.queue, coalesce(enqueue.args, '{}'), enqueue.priority,
           coalesce(enqueue.depends_on, '{}'), enqueue.key, coalesce(enqueue.run_after, swarm.now()),
           enqueue.max_attempts, enqueue.timeout_seconds, enqueue.concurrency_key, enqueue.parent_id,
           enqueue.on_dependency_failure, coalesce(enqueue.tags, '{}'), coalesce(enqueue.metadata, '{}'))
@@ -4643,9 +4711,15 @@ CREATE INDEX task_output_offset_idx ON swarm.task_output USING btree (task_id, a
 
 CREATE TRIGGER _050_schedules_owner_only BEFORE DELETE OR UPDATE OF name, cron, timezone, prompt, agent, args, queue, priority, tags, metadata, timeout_seconds, max_attempts, concurrency_key, enabled, catch_up, created_by ON swarm.schedules FOR EACH ROW EXECUTE FUNCTION swarm._schedules_owner_only();
 
-CREATE TRIGGER _100_agent_tasks_before_insert BEFORE INSERT ON swarm.agent_tasks FOR EACH ROW EXECUTE FUNCTION swarm._agent_tasks_before_insert();
+CREATE TRIGGER _100_agent_tasks_before_insert BEFORE INSERT ON swarm.agent_tasks FOR EACH ROW WHEN (COALESCE(((new.agent IS NULL) OR (new.args <> '{}'::jsonb) OR (new.depends_on <> '{}'::bigint[]) OR (new.parent_id IS NOT NULL) OR (new.status <> 'pending'::text) OR (new.attempts <> 0) OR (new.worker IS NOT NULL) OR (new.lease_expires_at IS NOT NULL) OR (new.created_by <> SESSION_USER) OR (new.run_after IS NULL) OR (new.created_at <> now()) OR (new.updated_at <> now()) OR (new.unmet_dependencies <> 0) OR (new.cancel_requested_at IS NOT NULL) OR (new.cancelled_by_dependency IS NOT NULL) OR (new.free_releases <> 0) OR ((new.priority < '-1000'::integer) OR (new.priority > 1000)) OR (COALESCE(octet_length(new.key), 0) > 1000) OR (COALESCE(octet_length(new.concurrency_key), 0) > 1000)), true)) EXECUTE FUNCTION swarm._agent_tasks_before_insert();
+
+CREATE TRIGGER _100_agents_before_delete BEFORE DELETE ON swarm.agents FOR EACH ROW EXECUTE FUNCTION swarm._agents_before_delete();
+
+CREATE TRIGGER _100_agents_renamed AFTER UPDATE OF name ON swarm.agents FOR EACH ROW WHEN ((old.name IS DISTINCT FROM new.name)) EXECUTE FUNCTION swarm._agents_renamed();
 
 CREATE TRIGGER _100_schedules_before_write BEFORE INSERT OR UPDATE OF name, cron, timezone, prompt, agent, args, queue, priority, tags, metadata, timeout_seconds, max_attempts, concurrency_key, enabled, catch_up ON swarm.schedules FOR EACH ROW EXECUTE FUNCTION swarm._schedules_before_write();
+
+CREATE TRIGGER _150_agent_tasks_check_inserted AFTER INSERT ON swarm.agent_tasks REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION swarm._agent_tasks_check_inserted();
 
 CREATE TRIGGER _200_agent_tasks_log_created AFTER INSERT ON swarm.agent_tasks REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION swarm._agent_tasks_log_created();
 
@@ -4670,9 +4744,6 @@ ALTER TABLE ONLY swarm.agent_daily_spend
 
 ALTER TABLE ONLY swarm.agent_prices
     ADD CONSTRAINT agent_prices_agent_fkey FOREIGN KEY (agent) REFERENCES swarm.agents(name) ON UPDATE CASCADE ON DELETE CASCADE;
-
-ALTER TABLE ONLY swarm.agent_tasks
-    ADD CONSTRAINT agent_tasks_agent_fkey FOREIGN KEY (agent) REFERENCES swarm.agents(name) ON UPDATE CASCADE;
 
 ALTER TABLE ONLY swarm.schedules
     ADD CONSTRAINT schedules_agent_fkey FOREIGN KEY (agent) REFERENCES swarm.agents(name) ON UPDATE CASCADE;
@@ -4730,6 +4801,10 @@ GRANT USAGE ON SCHEMA swarm TO swarm_monitor;
 REVOKE ALL ON FUNCTION swarm._add_spend(agent text, cost_usd numeric, as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._advance_claim_floor() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION swarm._default_agent() FROM PUBLIC;
+GRANT ALL ON FUNCTION swarm._default_agent() TO swarm_enqueue;
+GRANT ALL ON FUNCTION swarm._default_agent() TO swarm_worker;
 
 REVOKE ALL ON FUNCTION swarm.now() FROM PUBLIC;
 GRANT ALL ON FUNCTION swarm.now() TO swarm_enqueue;
@@ -4803,6 +4878,8 @@ REVOKE ALL ON FUNCTION swarm._agent_tasks_before_insert() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._agent_tasks_check_fields() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION swarm._agent_tasks_check_inserted() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION swarm._agent_tasks_floor_inserted() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._agent_tasks_floor_updated() FROM PUBLIC;
@@ -4816,6 +4893,10 @@ REVOKE ALL ON FUNCTION swarm._agent_tasks_notify_finished() FROM PUBLIC;
 REVOKE ALL ON FUNCTION swarm._agent_tasks_notify_inserted() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._agent_token(key bytea, task_id bigint, attempt integer, claimed_at timestamp with time zone) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION swarm._agents_before_delete() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION swarm._agents_renamed() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._apply_dependency_failure(finished bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
@@ -4947,6 +5028,8 @@ REVOKE ALL ON FUNCTION swarm._plus(total numeric, amount numeric) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._priced_cost(agent text, model text, input_tokens bigint, output_tokens bigint) FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION swarm._prompt_problem(prompt text, agent text, max_prompt_bytes integer) FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION swarm._release_dependents(resolved bigint[], as_of timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._reserved_now(agent text) FROM PUBLIC;
@@ -4976,6 +5059,8 @@ REVOKE ALL ON FUNCTION swarm._stale_reason(task_id bigint, worker text, attempt 
 REVOKE ALL ON FUNCTION swarm._task_due(run_after timestamp with time zone, at timestamp with time zone) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._task_events_append_only() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION swarm._task_field_problem(task swarm.agent_tasks) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._typical_cost(agent text) FROM PUBLIC;
 GRANT ALL ON FUNCTION swarm._typical_cost(agent text) TO swarm_monitor;

@@ -181,3 +181,90 @@ def test_state_machine_comment_matches_the_guard(swarm: SwarmClient) -> None:
     guard_array = re.search(r"<> all \(array\[(.*?)\]\)", text, flags=re.S).group(1)
     guarded = {tuple(edge.split(">")) for edge in re.findall(r"'(\w+>\w+)'", guard_array)}
     assert commented == listed == guarded
+
+
+# A plain INSERT or COPY of prompts runs no PL/pgSQL a row (migration 0030): the checks of every row
+# are made once a statement, after the rows are written. The tests below hold what that must not lose.
+
+def test_one_bad_row_refuses_the_whole_bulk_insert_and_leaves_no_trace(conn) -> None:
+    events_before = conn.execute("select count(*) from swarm.task_events").fetchone()[0]
+    prompts = ["task %d" % n for n in range(1000)]
+    prompts[500] = "   "
+    err = _refused(conn, "insert into swarm.agent_tasks (agent, prompt) select 'claude', p from unnest(%s::text[]) as p",
+                   (prompts,))
+    assert err.sqlstate == "SW005" and "prompt is empty (agent 'claude')" in str(err)
+    assert conn.execute("select count(*) from swarm.task_events").fetchone()[0] == events_before
+
+
+@pytest.mark.parametrize("rows, sqlstate, words", [
+    ("claude\tfine\nclaud\tfine\n", "SW001", "unknown agent 'claud'"),
+    ("claude\tfine\nclaude\t\\N\n", "SW005", "prompt is null (agent 'claude')"),
+])
+def test_copy_is_checked_row_by_row_like_an_insert(conn, rows: str, sqlstate: str, words: str) -> None:
+    with pytest.raises(psycopg.Error) as info:
+        with conn.cursor().copy("copy swarm.agent_tasks (agent, prompt) from stdin") as sink:
+            sink.write(rows)
+    assert info.value.sqlstate == sqlstate and words in str(info.value)
+    conn.rollback()
+    assert conn.execute("select count(*) from swarm.agent_tasks").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("column", ["key", "concurrency_key"])
+def test_a_value_too_long_for_its_index_is_refused_by_name_before_the_index_sees_it(conn, column: str) -> None:
+    err = _refused(conn, f"insert into swarm.agent_tasks (prompt, {column}) values ('x', %s)", ("k" * 3000,))
+    assert err.sqlstate == "SW005" and f"{column} is 3000 bytes long; at most 1000" in str(err)
+
+
+def test_an_explicit_null_agent_is_the_default_agent_as_a_left_out_one(conn, swarm: SwarmClient) -> None:
+    conn.execute("update swarm.settings set default_agent = 'claude'")
+    left_out = swarm.scalar("insert into swarm.agent_tasks (prompt) values ('x') returning agent")
+    explicit = swarm.scalar("insert into swarm.agent_tasks (prompt, agent) values ('x', null) returning agent")
+    assert left_out == explicit == "claude"
+
+
+def test_a_renamed_agent_takes_its_tasks_along(conn, swarm: SwarmClient) -> None:
+    conn.execute("insert into swarm.agents (name) values ('helper')")
+    task_id = swarm.make_task("x", agent="helper")
+    conn.execute("update swarm.agents set name = 'assistant' where name = 'helper'")
+    assert swarm.task(task_id)["agent"] == "assistant"
+    assert [t["id"] for t in swarm.claim("w1", agents=["assistant"])] == [task_id]
+
+
+def test_an_agent_with_tasks_cannot_be_deleted(conn, swarm: SwarmClient) -> None:
+    conn.execute("insert into swarm.agents (name) values ('helper'), ('spare')")
+    task_id = swarm.make_task("x", agent="helper")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation) as info:
+        conn.execute("delete from swarm.agents where name = 'helper'")
+    assert f"agent 'helper' cannot be deleted: it has tasks ({task_id})" in str(info.value)
+    conn.rollback()
+    conn.execute("delete from swarm.agents where name = 'spare'")
+    assert swarm.scalar("select count(*) from swarm.agents where name in ('helper', 'spare')") == 1
+
+
+def test_a_task_being_inserted_holds_its_agent_until_it_commits(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute("insert into swarm.agents (name) values ('helper')")
+    with psycopg.connect(dsn) as inserter, psycopg.connect(dsn) as deleter:
+        inserter.execute("insert into swarm.agent_tasks (agent, prompt) values ('helper', 'x')")
+        deleter.execute("set lock_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # waits for the insert's transaction
+            deleter.execute("delete from swarm.agents where name = 'helper'")
+        deleter.rollback()
+        inserter.commit()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            deleter.execute("delete from swarm.agents where name = 'helper'")
+
+
+def test_an_insert_waits_for_a_delete_of_its_agent_and_then_finds_it_gone(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as setup:
+        setup.execute("insert into swarm.agents (name) values ('helper')")
+    with psycopg.connect(dsn) as deleter, psycopg.connect(dsn) as inserter:
+        deleter.execute("delete from swarm.agents where name = 'helper'")
+        inserter.execute("set lock_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):  # the row is being deleted
+            inserter.execute("insert into swarm.agent_tasks (agent, prompt) values ('helper', 'x')")
+        inserter.rollback()
+        deleter.commit()
+        with pytest.raises(psycopg.Error) as info:
+            inserter.execute("insert into swarm.agent_tasks (agent, prompt) values ('helper', 'x')")
+        assert info.value.sqlstate == "SW001"

@@ -7,12 +7,15 @@ dropped), on a PostgreSQL 15 server started for the run (fsync and synchronous_c
 
 Prints, per path, tasks/s with everything on (the shipped engine) and the share of the time each
 part costs (1 - on/off). A measurement, not a configuration: the engine needs every part. The
-machine is shared; medians of the rounds, compare within one run.
+machine is shared; medians of the rounds, compare within one run. First, where one statement's
+time goes inside the server: EXPLAIN ANALYZE of a one-row and a 1,000-row INSERT, the insert
+itself (with any BEFORE row trigger) and each AFTER trigger, medians of 30 and 8 statements.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import re
 import statistics
 import sys
 import time
@@ -69,6 +72,26 @@ def copy(conn: psycopg.Connection) -> float:
     return BULK_ROWS * BULK_STATEMENTS / (time.perf_counter() - started)
 
 
+def explain(conn: psycopg.Connection) -> None:
+    """Median ms of the insert node and of each trigger, from EXPLAIN ANALYZE."""
+    statements = {"one-row INSERT": ("insert into swarm.agent_tasks (prompt) values ('profile')", 30),
+                  "1,000-row INSERT": ("insert into swarm.agent_tasks (prompt) "
+                                       "select 'profile ' || n from generate_series(1, 1000) as n", 8)}
+    timed = re.compile(r"^(Insert on agent_tasks|Trigger [^:]+|Execution Time).*?"
+                       r"(?:actual time=[0-9.]+\.\.|time=|Time: )([0-9.]+)")
+    for label, (sql, runs) in statements.items():
+        clear(conn)
+        times: dict[str, list[float]] = {}
+        for _ in range(runs):
+            for (line,) in conn.execute(f"explain (analyze) {sql}").fetchall():
+                found = timed.match(line)
+                if found:
+                    times.setdefault(found.group(1), []).append(float(found.group(2)))
+        print(f"  {label}, ms (median of {runs}): "
+              + "; ".join(f"{name.replace('Trigger ', '')} {statistics.median(values):.3f}"
+                          for name, values in times.items()), flush=True)
+
+
 def clear(conn: psycopg.Connection) -> None:
     conn.execute("truncate swarm.agent_tasks, swarm.task_events")
     conn.execute("vacuum analyze swarm.agent_tasks")
@@ -91,6 +114,9 @@ def main() -> None:
             version = conn.execute("show server_version").fetchone()[0]
             print(f"PostgreSQL {version}; medians of {args.rounds} rounds; single: {SINGLE} INSERTs, one a "
                   f"transaction; bulk: {BULK_STATEMENTS} statements of {BULK_ROWS} rows", flush=True)
+            print("where a statement's time goes (the insert node includes any BEFORE row trigger):")
+            explain(conn)
+            print()
             cases = [("everything on (shipped)", "", "")] + parts(conn)
             results: dict[str, dict[str, float]] = {}
             for name, off, on in cases:

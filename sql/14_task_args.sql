@@ -243,6 +243,8 @@ begin
     perform swarm._invalid(format('allowed arg %L is not NAME or NAME=VALUE', v_bad),
                            'for example permission_mode=bypassPermissions, or add_dirs for any directory');
   end if;
+  -- Only the login that registered the worker: another's could widen what that worker runs.
+  perform swarm._check_worker_login(set_worker_allowed_args.worker);
   update swarm.workers as w set allowed_args = coalesce(set_worker_allowed_args.allowed_args, '{}')
    where w.name = set_worker_allowed_args.worker;
   if not found then

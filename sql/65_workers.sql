@@ -40,13 +40,18 @@ $$;
 comment on function swarm.register_worker(text, text, int, text[], text[], int, text) is 'register (or re-register) a worker';
 
 -- swarm.stop_worker: a worker says goodbye on a clean shutdown (and is woken no more).
+--   raises: SW007 the name belongs to another login (which could otherwise take a live worker
+--           out of the wake-ups).
 create or replace function swarm.stop_worker(name text)
 returns void
-language sql volatile security definer set search_path = pg_catalog, swarm
+language plpgsql volatile security definer set search_path = pg_catalog, swarm
 as $$
-  delete from swarm.idle_workers as i where i.worker = $1;
+begin
+  perform swarm._check_worker_login(stop_worker.name);
+  delete from swarm.idle_workers as i where i.worker = stop_worker.name;
   update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now()
-   where w.name = $1 and (w.login is null or w.login = session_user)
+   where w.name = stop_worker.name;
+end
 $$;
 comment on function swarm.stop_worker(text) is 'mark a worker as stopped';
 

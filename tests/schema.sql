@@ -3608,6 +3608,8 @@ begin
     perform swarm._invalid(format('allowed arg %L is not NAME or NAME=VALUE', v_bad),
                            'for example permission_mode=bypassPermissions, or add_dirs for any directory');
   end if;
+  -- Only the login that registered the worker: another's could widen what that worker runs.
+  perform swarm._check_worker_login(set_worker_allowed_args.worker);
   update swarm.workers as w set allowed_args = coalesce(set_worker_allowed_args.allowed_args, '{}')
    where w.name = set_worker_allowed_args.worker;
   if not found then
@@ -3759,13 +3761,16 @@ $_$;
 COMMENT ON FUNCTION swarm.stats(since interval) IS 'throughput, wait and run time percentiles (seconds) over a recent window';
 
 CREATE FUNCTION swarm.stop_worker(name text) RETURNS void
-    LANGUAGE sql SECURITY DEFINER
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'swarm'
-    AS $_$
-  delete from swarm.idle_workers as i where i.worker = $1;
+    AS $$
+begin
+  perform swarm._check_worker_login(stop_worker.name);
+  delete from swarm.idle_workers as i where i.worker = stop_worker.name;
   update swarm.workers as w set stopped_at = swarm.now(), heartbeat_at = swarm.now()
-   where w.name = $1 and (w.login is null or w.login = session_user)
-$_$;
+   where w.name = stop_worker.name;
+end
+$$;
 
 COMMENT ON FUNCTION swarm.stop_worker(name text) IS 'mark a worker as stopped';
 

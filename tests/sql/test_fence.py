@@ -78,6 +78,24 @@ def test_another_login_cannot_record_sessions_output_or_quarantine_under_a_worke
     assert victim.execute("select swarm.record_session(%s, 'victimw', 1, 'real')", (task_id,)).fetchone()[0]
 
 
+def test_another_login_cannot_widen_the_args_of_or_stop_a_worker_it_did_not_register(conn, login) -> None:
+    victim, attacker = login("victim_host"), login("attacker_host")
+    victim.execute("select swarm.register_worker('victimw', 'host-a', 2, null, null, 1)")
+    victim.execute("select swarm.set_worker_allowed_args('victimw', '{model}')")
+    assert victim.execute("select count(*) from swarm.claim_or_wait('victimw', max_tasks => 2)").fetchone()[0] == 0
+    for call in ["select swarm.set_worker_allowed_args('victimw', '{permission_mode=bypassPermissions}')",
+                 "select swarm.stop_worker('victimw')"]:
+        with pytest.raises(psycopg.Error) as info:
+            attacker.execute(call)
+        assert info.value.sqlstate == "SW007", call
+        assert "belongs to login victim_host" in str(info.value)
+    assert conn.execute("select allowed_args, stopped_at from swarm.workers where name = 'victimw'").fetchone() == (
+        ["model"], None)
+    assert conn.execute("select free_slots from swarm.idle_workers where worker = 'victimw'").fetchone() == (2,)
+    victim.execute("select swarm.stop_worker('victimw')")
+    assert conn.execute("select count(*) from swarm.idle_workers where worker = 'victimw'").fetchone() == (0,)
+
+
 def test_a_report_without_the_claims_token_is_refused_and_changes_nothing(swarm: SwarmClient, conn) -> None:
     task_id = swarm.make_task("x")
     [claimed] = swarm.claim("w1")

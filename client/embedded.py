@@ -36,6 +36,8 @@ SOCKET_PORT = 5432
 AGENT_LOGIN = "pgswarm_agent"
 # sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS) including the terminating NUL.
 MAX_SOCKET_PATH = 100
+# Held (as root only) while a server's system user is looked up and, the first time, created.
+USERADD_LOCK = "/tmp/.pgswarm-useradd.lock"
 
 
 def pgswarm_home() -> Path:
@@ -191,14 +193,7 @@ class EmbeddedServer:
 
     # -- running as root --------------------------------------------------------------------------
     def _server_user(self) -> pwd.struct_passwd | None:
-        if os.geteuid() != 0:
-            return None
-        try:
-            return pwd.getpwnam(SERVER_USER)
-        except KeyError:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
-                           check=True, capture_output=True)
-            return pwd.getpwnam(SERVER_USER)
+        return ensure_system_user(SERVER_USER) if os.geteuid() == 0 else None
 
     def _run_as(self) -> dict[str, object]:
         user = self._server_user()
@@ -213,7 +208,7 @@ class EmbeddedServer:
             return
         bindir = _bindir()
         for needed in (path.parent, bindir, bindir.parent / "lib", bindir.parent / "share"):
-            _make_traversable(needed)
+            make_traversable(needed)
         os.chown(path, user.pw_uid, user.pw_gid)
 
     # -- schema -----------------------------------------------------------------------------------
@@ -247,7 +242,26 @@ class EmbeddedServer:
             return ledger_exists(conn)
 
 
-def _make_traversable(path: Path) -> None:
+def ensure_system_user(name: str) -> pwd.struct_passwd:
+    """The system user a server started by root runs as, created on first use. Servers for different
+    data directories (and test processes) start at once: the check and the useradd hold one
+    machine-wide lock, so one process creates the user and the others find it."""
+    descriptor = os.open(USERADD_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with open(descriptor) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            pass
+        result = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise DatabaseUnavailable(f"cannot create the system user {name!r} for PostgreSQL (it refuses to run "
+                                      f"as root): {(result.stderr or result.stdout).strip()}")
+        return pwd.getpwnam(name)
+
+
+def make_traversable(path: Path) -> None:
     """Let the server user walk to `path` (adds only the x bit for group and others; reads nothing)."""
     for folder in [path, *path.parents]:
         if not folder.exists():

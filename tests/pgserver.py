@@ -7,7 +7,6 @@ wheel's (default) or a directory named by PGSWARM_TEST_PGBIN (e.g. /usr/lib/post
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from pgswarm.client.embedded import ensure_system_user, make_traversable
 from tests.helpers.processes import stop_process
 
 SERVER_USER = "pgswarm_test"
@@ -37,23 +37,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _ensure_os_user() -> pwd.struct_passwd:
-    try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVER_USER],
-                       check=True)
-        return pwd.getpwnam(SERVER_USER)
-
-
-def _make_traversable(path: Path) -> None:
-    """Let the server user reach the binaries and libraries (pip may install them 0700 under /root)."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o011 != 0o011:
-            parent.chmod(mode | 0o011)
 
 
 @dataclass
@@ -82,19 +65,23 @@ class PgServer:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        user = _ensure_os_user()
+        user = ensure_system_user(SERVER_USER)
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def init(self) -> None:
         self.basedir.mkdir(parents=True, exist_ok=True)
         run_as = self._run_as()
         if run_as:
-            _make_traversable(self.bindir)
-            _make_traversable(self.bindir.parent / "lib")
-            _make_traversable(self.basedir)
+            make_traversable(self.bindir)
+            make_traversable(self.bindir.parent / "lib")
+            make_traversable(self.basedir)
             os.chown(self.basedir, run_as["user"], run_as["group"])
-        subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres", "--auth=trust",
-                        "--encoding=UTF8", "--no-sync", "-N"], check=True, capture_output=True, **run_as)
+        result = subprocess.run([str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
+                                 "--auth=trust", "--encoding=UTF8", "--no-sync", "-N"],
+                                capture_output=True, text=True, **run_as)
+        if result.returncode != 0:
+            who = f" as uid {run_as['user']}" if run_as else ""
+            raise RuntimeError(f"initdb{who} failed (exit {result.returncode}):\n{result.stderr or result.stdout}")
 
     def start(self) -> None:
         conf = {

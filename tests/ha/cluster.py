@@ -28,9 +28,10 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from pgswarm.client.embedded import ensure_system_user, make_traversable
 from tests.helpers.processes import stop_process
 from tests.helpers.workers import T, wait_for
-from tests.pgserver import _ensure_os_user, _make_traversable
+from tests.pgserver import SERVER_USER
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 SCOPE = "pgswarm-ha"
@@ -113,7 +114,7 @@ class PatroniCluster:
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
-        user = _ensure_os_user()
+        user = ensure_system_user(SERVER_USER)
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def start(self, timeout: float = 120) -> None:
@@ -211,7 +212,7 @@ class PatroniCluster:
         node.config_path.write_text(yaml.safe_dump(config))
         run_as = self._run_as()
         if run_as:
-            _make_traversable(node.basedir)
+            make_traversable(node.basedir)
             for path in [node.basedir, *node.basedir.iterdir()]:
                 os.chown(path, run_as["user"], run_as["group"])
 

@@ -49,6 +49,13 @@ if has pgswarm; then
   "$PY" "$HERE/peers_pgswarm.py" all
 fi
 
+# A whole run (the peers and pgswarm against one server) is recorded by its time window, so the
+# report can publish every whole run side by side (bench/results/runs.jsonl).
+if has peers && has pgswarm; then
+  printf '{"since": "%s", "until": "%s"}\n' "$PEERS_SINCE" "$(date -u +%Y-%m-%dT%H:%M:%S)" \
+    >> "$PEERBENCH_RESULTS/runs.jsonl"
+fi
+
 if has report; then
   "$PY" "$HERE/peers_report.py"
 fi

@@ -362,7 +362,9 @@ class Report:
         self.w("The real worker's `/bin/true` figure beside the spawn floor is kept as a record, with no target "
                "(see [Real worker with /bin/true](#real-worker-with-bintrue)): it measured the two-core machine.\n")
         self.w(self.target_summary(best_drain, pickup_peer, drain_ratio) + "\n")
-        notes = RESULTS / "peers-notes.md"  # hand-written: other runs of the same day, what they say
+
+    def earlier_runs(self) -> None:
+        notes = RESULTS / "peers-notes.md"  # hand-written: what the runs say, and runs before runs.jsonl
         if notes.exists():
             self.w(notes.read_text().rstrip() + "\n")
 
@@ -478,6 +480,7 @@ class Report:
         self.side_by_side()
         self.targets()
         self.every_run()
+        self.earlier_runs()
         self.ratios()
         self.enqueue()
         self.worker()

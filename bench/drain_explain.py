@@ -27,7 +27,7 @@ PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 CLAIM = "select id, attempts, lease_token from swarm.claim_task('bench', max_tasks => 1000, durable => false)"
 COMPLETE = "select count(*) from swarm.complete_tasks('bench', %s, %s, null, %s::uuid[])"
 AUTO_EXPLAIN = {"log_min_duration": "0", "log_analyze": "on", "log_nested_statements": "on",
-                "log_level": "warning", "log_timing": "on"}
+                "log_level": "warning", "log_timing": "on", "log_triggers": "on"}
 
 
 def claim_and_complete(conn: psycopg.Connection) -> tuple[float, float]:

@@ -30,12 +30,16 @@ as $$
                     where spend.agent = $1 and spend.day = ($2 at time zone 'UTC')::date), 0)
 $$;
 
--- swarm._reserved_now: what an agent's running attempts hold of its budget.
+-- swarm._reserved_now: what an agent's running attempts hold of its budget. An attempt is open
+-- exactly while its task runs it, so they are found through the agent's running tasks (no index
+-- names task_attempts.finished_at: closing a row is a HOT update, migration 0031).
 create or replace function swarm._reserved_now(agent text) returns numeric
 language sql stable security definer set search_path = pg_catalog, swarm
 as $$
-  select coalesce(sum(ta.reserved_usd), 0) from swarm.task_attempts as ta
-   where ta.agent = $1 and ta.finished_at is null
+  select coalesce(sum(ta.reserved_usd), 0)
+    from swarm.agent_tasks as task
+    join swarm.task_attempts as ta on ta.task_id = task.id and ta.attempt = task.attempts
+   where task.status = 'running' and task.agent = $1 and ta.finished_at is null
 $$;
 
 -- swarm._typical_cost: the median cost of an agent's last 20 attempts that cost something.
@@ -179,7 +183,6 @@ declare
   v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
   v_allowed text[] := swarm._worker_allowed_args(claim_task.worker);  -- the arg policy (14_task_args)
-  v_salt uuid := gen_random_uuid();  -- the lease tokens' secret: never stored, never returned
 begin
   if claim_task.worker is null or claim_task.worker = '' then
     perform swarm._invalid('worker must be a non-empty name');
@@ -233,8 +236,7 @@ begin
              where task.status = 'pending' and task.concurrency_key is not null
              order by task.concurrency_key limit 1) is null then
       -- Fast path: one statement. Keyed tasks inserted meanwhile are skipped here, never mis-claimed.
-      return query
-      with candidates as (
+      return query select * from swarm._open_attempts(claim_task.worker, array(
         select task.id
           from swarm.agent_tasks as task
          where task.status = 'pending'
@@ -246,45 +248,7 @@ begin
            and (task.arg_allowances = '{}' or swarm._args_allowed(task.arg_allowances, v_allowed))
          order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit claim_task.max_tasks
-           for update skip locked
-      ), claimed as (
-        update swarm.agent_tasks as task
-           set status = 'running',
-               attempts = task.attempts + 1,
-               worker = claim_task.worker,
-               lease_expires_at = v_now + make_interval(secs => claim_task.lease_seconds),
-               started_at = v_now,
-               updated_at = v_now,
-               pid = claim_task.pid,
-               hostname = claim_task.hostname,
-               lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
-               resume_session_id = case when task.attempts + task.free_releases > 0
-                                             or task.args->>'resume_on_retry' = 'always'
-                                        then swarm._resume_session(task.id, task.args->>'resume_on_retry',
-                                                                   claim_task.hostname) end
-         -- By an id array, not a join: a plan made on a nearly empty table joined the candidates
-         -- to a walk of the whole primary key (measured: 25 ms a claim until the next ANALYZE).
-         where task.id = any(array(select candidates.id from candidates))
-        returning task as task_row, task.id, task.attempts, task.agent, task.run_after, task.priority,
-                  task.resume_session_id
-      ), logged as (
-        insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-        select claimed.id, v_now, 'claimed', claim_task.worker, claimed.attempts,
-               jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
-          from claimed
-      ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql)
-        insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id)
-        select claimed.id, claimed.attempts, claimed.agent, claim_task.worker, claim_task.hostname, v_now,
-               claimed.resume_session_id
-          from claimed
-      )
-      -- The row as stored, but with the token itself where the table keeps its digest. (Called in
-      -- FROM: `(f(row)).*` in the select list would call it once per column: 7 ms a claim.)
-      select returned.*
-        from claimed
-       cross join lateral jsonb_populate_record(claimed.task_row,
-                            jsonb_build_object('lease_token', swarm._lease_token(v_salt, claimed.id))) as returned
-       order by claimed.priority desc, claimed.run_after, claimed.id;
+           for update skip locked), null, claim_task.lease_seconds, v_now, claim_task.hostname, claim_task.pid);
     else
       return query select * from swarm._claim_limited(claim_task.worker, v_free, v_capped, claim_task.queues,
                                                       claim_task.max_tasks, claim_task.lease_seconds, v_now,
@@ -309,6 +273,79 @@ end
 $$;
 comment on function swarm.claim_task(text, text[], text[], int, int, text, int, boolean)
   is 'claim up to max_tasks tasks for a worker (FOR UPDATE SKIP LOCKED; honours pauses, caps, rates, concurrency keys)';
+
+-- swarm._open_attempts: start the next attempt of each task the claim chose and locked (both
+-- paths of claim_task): the task runs under the worker's lease, its 'claimed' event and its
+-- attempt's ledger row (sql/42_attempts.sql, with its budget reservation) are written, and each
+-- row is returned as stored but with the attempt's lease token where the table keeps its digest.
+--   tokens:     one per task from a secret salt made here (never stored, never returned), so a
+--               token says nothing of another; each is hashed once for the token, once for the
+--               digest (sql/30_lease.sql).
+--   why a join: the tasks by their id array, joined as a nested loop over the primary key (the
+--               settings claim_task sets for its nested calls allow no other plan): a plan made on
+--               a nearly empty table would otherwise walk the whole primary key (measured: 25 ms a
+--               claim until the next ANALYZE). Called only by the claim, so it sets none itself
+--               (each SET clause is paid on every call).
+--   columns:    the returned row is listed column by column in the table's order (building it
+--               with jsonb_populate_record cost 7 ms a claim of 1,000); a column added to
+--               agent_tasks must be added here, and RETURN QUERY refuses a row of another shape,
+--               so every claim test fails until it is.
+create or replace function swarm._open_attempts(worker text, task_ids bigint[], reserved_usd numeric[],
+                                                lease_seconds int, as_of timestamptz, hostname text, pid int)
+returns setof swarm.agent_tasks
+language plpgsql volatile
+as $$
+declare
+  v_salt uuid := gen_random_uuid();
+begin
+  return query
+  with chosen as (
+    select given.id, swarm._lease_token(v_salt, given.id) as token
+      from unnest(_open_attempts.task_ids) as given (id)
+  ), claimed as (
+    update swarm.agent_tasks as task
+       set status = 'running',
+           attempts = task.attempts + 1,
+           worker = _open_attempts.worker,
+           lease_expires_at = _open_attempts.as_of + make_interval(secs => _open_attempts.lease_seconds),
+           started_at = _open_attempts.as_of,
+           updated_at = _open_attempts.as_of,
+           pid = _open_attempts.pid,
+           hostname = _open_attempts.hostname,
+           lease_token = swarm._lease_digest(chosen.token),
+           resume_session_id = case when task.attempts + task.free_releases > 0
+                                         or task.args->>'resume_on_retry' = 'always'
+                                    then swarm._resume_session(task.id, task.args->>'resume_on_retry',
+                                                               _open_attempts.hostname) end
+      from chosen
+     where task.id = chosen.id
+    returning task.id, task.key, task.queue, task.agent, task.prompt, task.args, task.priority, task.status,
+              task.depends_on, task.unmet_dependencies, task.on_dependency_failure, task.parent_id,
+              task.concurrency_key, task.run_after, task.attempts, task.max_attempts, task.timeout_seconds,
+              task.lease_expires_at, task.worker, task.pid, task.hostname, task.created_at, task.started_at,
+              task.finished_at, task.updated_at, task.exit_code, task.result, task.error, task.output_tail,
+              task.log_path, task.cost_usd, task.input_tokens, task.output_tokens, task.tags, task.metadata,
+              task.cancel_requested_at, task.cancel_reason, task.cancelled_by_dependency, task.free_releases,
+              task.watched, chosen.token, task.progress, task.created_by, task.resume_session_id,
+              task.arg_allowances
+  ), logged as (
+    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+    select claimed.id, _open_attempts.as_of, 'claimed', _open_attempts.worker, claimed.attempts,
+           jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+      from claimed
+  ), opened as (
+    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
+                                     reserved_usd)
+    select claimed.id, claimed.attempts, claimed.agent, _open_attempts.worker, _open_attempts.hostname,
+           _open_attempts.as_of, claimed.resume_session_id,
+           -- only the careful path reserves, for few tasks: a lookup per row is cheap there
+           case when _open_attempts.reserved_usd is not null
+                then _open_attempts.reserved_usd[array_position(_open_attempts.task_ids, claimed.id)] end
+      from claimed
+  )
+  select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
+end
+$$;
 
 -- swarm._claim_limited: the careful path of claim_task, for capped agents and keyed tasks.
 --   locks: capped agents FOR NO KEY UPDATE in name order, then candidates one by one FOR UPDATE
@@ -341,7 +378,6 @@ declare
   v_reserve numeric;
   v_budget_pos int;
   v_allowed text[] := swarm._worker_allowed_args(_claim_limited.worker);  -- the arg policy (14_task_args)
-  v_salt uuid := gen_random_uuid();  -- the lease tokens' secret, as in claim_task
 begin
   for v_agent in
     select a.name, a.max_concurrent, a.max_starts_per_minute, a.daily_budget_usd
@@ -451,41 +487,8 @@ begin
     join swarm.agents as a on a.name = task.agent
    where task.id = any(v_chosen) and a.max_starts_per_minute is not null;
 
-  return query
-  with claimed as (
-    update swarm.agent_tasks as task
-       set status = 'running',
-           attempts = task.attempts + 1,
-           worker = _claim_limited.worker,
-           lease_expires_at = _claim_limited.as_of + make_interval(secs => _claim_limited.lease_seconds),
-           started_at = _claim_limited.as_of,
-           updated_at = _claim_limited.as_of,
-           pid = _claim_limited.pid,
-           hostname = _claim_limited.hostname,
-           lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
-           resume_session_id = case when task.attempts + task.free_releases > 0
-                                         or task.args->>'resume_on_retry' = 'always'
-                                    then swarm._resume_session(task.id, task.args->>'resume_on_retry',
-                                                               _claim_limited.hostname) end
-     where task.id = any(v_chosen)
-    returning task as task_row, task.id, task.attempts, task.agent, task.run_after, task.priority,
-              task.resume_session_id
-  ), logged as (
-    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-    select claimed.id, _claim_limited.as_of, 'claimed', _claim_limited.worker, claimed.attempts,
-           jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
-      from claimed
-  ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql), with its budget reservation
-    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
-                                     reserved_usd)
-    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname,
-           _claim_limited.as_of, claimed.resume_session_id, chosen.reserved
-      from claimed join unnest(v_chosen, v_reserved) as chosen (id, reserved) on chosen.id = claimed.id
-  )
-  select returned.*
-    from claimed
-   cross join lateral jsonb_populate_record(claimed.task_row,
-                        jsonb_build_object('lease_token', swarm._lease_token(v_salt, claimed.id))) as returned
-   order by claimed.priority desc, claimed.run_after, claimed.id;
+  return query select * from swarm._open_attempts(_claim_limited.worker, v_chosen, v_reserved,
+                                                  _claim_limited.lease_seconds, _claim_limited.as_of,
+                                                  _claim_limited.hostname, _claim_limited.pid);
 end
 $$;

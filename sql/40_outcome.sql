@@ -298,7 +298,9 @@ begin
      where a.name in (select done.agent from done) and a.consecutive_failures <> 0
   ), attempts_closed as (  -- the attempts' ledger rows (sql/42_attempts.sql)
     update swarm.task_attempts as ta set finished_at = v_now, outcome = 'completed'
-      from done where ta.task_id = done.id and ta.attempt = done.attempts and ta.finished_at is null
+      from done  -- the reported ids find the rows by task_attempts_task_idx, the join picks the attempts
+     where ta.task_id = any(complete_tasks.task_ids) and ta.task_id = done.id and ta.attempt = done.attempts
+       and ta.finished_at is null
   )
   select array_agg(done.id), array_agg(distinct done.agent),
          array_agg(distinct done.agent) filter (where done.concurrency_key is not null)

@@ -803,7 +803,6 @@ declare
   v_reserve numeric;
   v_budget_pos int;
   v_allowed text[] := swarm._worker_allowed_args(_claim_limited.worker);  -- the arg policy (14_task_args)
-  v_salt uuid := gen_random_uuid();  -- the lease tokens' secret, as in claim_task
 begin
   for v_agent in
     select a.name, a.max_concurrent, a.max_starts_per_minute, a.daily_budget_usd
@@ -913,42 +912,9 @@ begin
     join swarm.agents as a on a.name = task.agent
    where task.id = any(v_chosen) and a.max_starts_per_minute is not null;
 
-  return query
-  with claimed as (
-    update swarm.agent_tasks as task
-       set status = 'running',
-           attempts = task.attempts + 1,
-           worker = _claim_limited.worker,
-           lease_expires_at = _claim_limited.as_of + make_interval(secs => _claim_limited.lease_seconds),
-           started_at = _claim_limited.as_of,
-           updated_at = _claim_limited.as_of,
-           pid = _claim_limited.pid,
-           hostname = _claim_limited.hostname,
-           lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
-           resume_session_id = case when task.attempts + task.free_releases > 0
-                                         or task.args->>'resume_on_retry' = 'always'
-                                    then swarm._resume_session(task.id, task.args->>'resume_on_retry',
-                                                               _claim_limited.hostname) end
-     where task.id = any(v_chosen)
-    returning task as task_row, task.id, task.attempts, task.agent, task.run_after, task.priority,
-              task.resume_session_id
-  ), logged as (
-    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-    select claimed.id, _claim_limited.as_of, 'claimed', _claim_limited.worker, claimed.attempts,
-           jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
-      from claimed
-  ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql), with its budget reservation
-    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
-                                     reserved_usd)
-    select claimed.id, claimed.attempts, claimed.agent, _claim_limited.worker, _claim_limited.hostname,
-           _claim_limited.as_of, claimed.resume_session_id, chosen.reserved
-      from claimed join unnest(v_chosen, v_reserved) as chosen (id, reserved) on chosen.id = claimed.id
-  )
-  select returned.*
-    from claimed
-   cross join lateral jsonb_populate_record(claimed.task_row,
-                        jsonb_build_object('lease_token', swarm._lease_token(v_salt, claimed.id))) as returned
-   order by claimed.priority desc, claimed.run_after, claimed.id;
+  return query select * from swarm._open_attempts(_claim_limited.worker, v_chosen, v_reserved,
+                                                  _claim_limited.lease_seconds, _claim_limited.as_of,
+                                                  _claim_limited.hostname, _claim_limited.pid);
 end
 $$;
 
@@ -1552,6 +1518,61 @@ begin
 end
 $$;
 
+CREATE FUNCTION swarm._open_attempts(worker text, task_ids bigint[], reserved_usd numeric[], lease_seconds integer, as_of timestamp with time zone, hostname text, pid integer) RETURNS SETOF swarm.agent_tasks
+    LANGUAGE plpgsql
+    AS $$
+declare
+  v_salt uuid := gen_random_uuid();
+begin
+  return query
+  with chosen as (
+    select given.id, swarm._lease_token(v_salt, given.id) as token
+      from unnest(_open_attempts.task_ids) as given (id)
+  ), claimed as (
+    update swarm.agent_tasks as task
+       set status = 'running',
+           attempts = task.attempts + 1,
+           worker = _open_attempts.worker,
+           lease_expires_at = _open_attempts.as_of + make_interval(secs => _open_attempts.lease_seconds),
+           started_at = _open_attempts.as_of,
+           updated_at = _open_attempts.as_of,
+           pid = _open_attempts.pid,
+           hostname = _open_attempts.hostname,
+           lease_token = swarm._lease_digest(chosen.token),
+           resume_session_id = case when task.attempts + task.free_releases > 0
+                                         or task.args->>'resume_on_retry' = 'always'
+                                    then swarm._resume_session(task.id, task.args->>'resume_on_retry',
+                                                               _open_attempts.hostname) end
+      from chosen
+     where task.id = chosen.id
+    returning task.id, task.key, task.queue, task.agent, task.prompt, task.args, task.priority, task.status,
+              task.depends_on, task.unmet_dependencies, task.on_dependency_failure, task.parent_id,
+              task.concurrency_key, task.run_after, task.attempts, task.max_attempts, task.timeout_seconds,
+              task.lease_expires_at, task.worker, task.pid, task.hostname, task.created_at, task.started_at,
+              task.finished_at, task.updated_at, task.exit_code, task.result, task.error, task.output_tail,
+              task.log_path, task.cost_usd, task.input_tokens, task.output_tokens, task.tags, task.metadata,
+              task.cancel_requested_at, task.cancel_reason, task.cancelled_by_dependency, task.free_releases,
+              task.watched, chosen.token, task.progress, task.created_by, task.resume_session_id,
+              task.arg_allowances
+  ), logged as (
+    insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
+    select claimed.id, _open_attempts.as_of, 'claimed', _open_attempts.worker, claimed.attempts,
+           jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
+      from claimed
+  ), opened as (
+    insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id,
+                                     reserved_usd)
+    select claimed.id, claimed.attempts, claimed.agent, _open_attempts.worker, _open_attempts.hostname,
+           _open_attempts.as_of, claimed.resume_session_id,
+           -- only the careful path reserves, for few tasks: a lookup per row is cheap there
+           case when _open_attempts.reserved_usd is not null
+                then _open_attempts.reserved_usd[array_position(_open_attempts.task_ids, claimed.id)] end
+      from claimed
+  )
+  select claimed.* from claimed order by claimed.priority desc, claimed.run_after, claimed.id;
+end
+$$;
+
 CREATE FUNCTION swarm._output_keep_bytes() RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN 1048576;
@@ -1642,8 +1663,10 @@ CREATE FUNCTION swarm._reserved_now(agent text) RETURNS numeric
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'swarm'
     AS $_$
-  select coalesce(sum(ta.reserved_usd), 0) from swarm.task_attempts as ta
-   where ta.agent = $1 and ta.finished_at is null
+  select coalesce(sum(ta.reserved_usd), 0)
+    from swarm.agent_tasks as task
+    join swarm.task_attempts as ta on ta.task_id = task.id and ta.attempt = task.attempts
+   where task.status = 'running' and task.agent = $1 and ta.finished_at is null
 $_$;
 
 CREATE FUNCTION swarm._resume_session(task_id bigint, mode text, hostname text) RETURNS text
@@ -2398,7 +2421,6 @@ declare
   v_below boolean := false;  -- looking below the floor
   v_claimed bigint;
   v_allowed text[] := swarm._worker_allowed_args(claim_task.worker);  -- the arg policy (14_task_args)
-  v_salt uuid := gen_random_uuid();  -- the lease tokens' secret: never stored, never returned
 begin
   if claim_task.worker is null or claim_task.worker = '' then
     perform swarm._invalid('worker must be a non-empty name');
@@ -2452,8 +2474,7 @@ begin
              where task.status = 'pending' and task.concurrency_key is not null
              order by task.concurrency_key limit 1) is null then
       -- Fast path: one statement. Keyed tasks inserted meanwhile are skipped here, never mis-claimed.
-      return query
-      with candidates as (
+      return query select * from swarm._open_attempts(claim_task.worker, array(
         select task.id
           from swarm.agent_tasks as task
          where task.status = 'pending'
@@ -2465,45 +2486,7 @@ begin
            and (task.arg_allowances = '{}' or swarm._args_allowed(task.arg_allowances, v_allowed))
          order by swarm._claim_rank(task.priority, task.run_after), task.run_after, task.id
          limit claim_task.max_tasks
-           for update skip locked
-      ), claimed as (
-        update swarm.agent_tasks as task
-           set status = 'running',
-               attempts = task.attempts + 1,
-               worker = claim_task.worker,
-               lease_expires_at = v_now + make_interval(secs => claim_task.lease_seconds),
-               started_at = v_now,
-               updated_at = v_now,
-               pid = claim_task.pid,
-               hostname = claim_task.hostname,
-               lease_token = swarm._lease_digest(swarm._lease_token(v_salt, task.id)),
-               resume_session_id = case when task.attempts + task.free_releases > 0
-                                             or task.args->>'resume_on_retry' = 'always'
-                                        then swarm._resume_session(task.id, task.args->>'resume_on_retry',
-                                                                   claim_task.hostname) end
-         -- By an id array, not a join: a plan made on a nearly empty table joined the candidates
-         -- to a walk of the whole primary key (measured: 25 ms a claim until the next ANALYZE).
-         where task.id = any(array(select candidates.id from candidates))
-        returning task as task_row, task.id, task.attempts, task.agent, task.run_after, task.priority,
-                  task.resume_session_id
-      ), logged as (
-        insert into swarm.task_events (task_id, at, event, worker, attempt, detail)
-        select claimed.id, v_now, 'claimed', claim_task.worker, claimed.attempts,
-               jsonb_build_object('to', 'running', 'agent', claimed.agent, 'ready_at', claimed.run_after)
-          from claimed
-      ), opened as (  -- the attempt's ledger row (sql/42_attempts.sql)
-        insert into swarm.task_attempts (task_id, attempt, agent, worker, hostname, started_at, resumed_session_id)
-        select claimed.id, claimed.attempts, claimed.agent, claim_task.worker, claim_task.hostname, v_now,
-               claimed.resume_session_id
-          from claimed
-      )
-      -- The row as stored, but with the token itself where the table keeps its digest. (Called in
-      -- FROM: `(f(row)).*` in the select list would call it once per column: 7 ms a claim.)
-      select returned.*
-        from claimed
-       cross join lateral jsonb_populate_record(claimed.task_row,
-                            jsonb_build_object('lease_token', swarm._lease_token(v_salt, claimed.id))) as returned
-       order by claimed.priority desc, claimed.run_after, claimed.id;
+           for update skip locked), null, claim_task.lease_seconds, v_now, claim_task.hostname, claim_task.pid);
     else
       return query select * from swarm._claim_limited(claim_task.worker, v_free, v_capped, claim_task.queues,
                                                       claim_task.max_tasks, claim_task.lease_seconds, v_now,
@@ -2667,7 +2650,9 @@ begin
      where a.name in (select done.agent from done) and a.consecutive_failures <> 0
   ), attempts_closed as (  -- the attempts' ledger rows (sql/42_attempts.sql)
     update swarm.task_attempts as ta set finished_at = v_now, outcome = 'completed'
-      from done where ta.task_id = done.id and ta.attempt = done.attempts and ta.finished_at is null
+      from done  -- the reported ids find the rows by task_attempts_task_idx, the join picks the attempts
+     where ta.task_id = any(complete_tasks.task_ids) and ta.task_id = done.id and ta.attempt = done.attempts
+       and ta.finished_at is null
   )
   select array_agg(done.id), array_agg(distinct done.agent),
          array_agg(distinct done.agent) filter (where done.concurrency_key is not null)
@@ -4456,7 +4441,8 @@ CREATE TABLE swarm.task_attempts (
     log_path text,
     CONSTRAINT task_attempts_finished_has_outcome CHECK (((finished_at IS NULL) = (outcome IS NULL))),
     CONSTRAINT task_attempts_outcome_known CHECK ((outcome = ANY (ARRAY['completed'::text, 'failed'::text, 'released'::text, 'lease_expired'::text, 'cancelled'::text])))
-);
+)
+WITH (fillfactor='40');
 
 COMMENT ON TABLE swarm.task_attempts IS 'one row per attempt of a task: who ran it, how it ended, what it cost, its agent session';
 
@@ -4699,8 +4685,6 @@ CREATE INDEX schedules_due_idx ON swarm.schedules USING btree (next_fire_at) WHE
 CREATE INDEX task_attempts_archive_task_idx ON swarm.task_attempts_archive USING btree (task_id, id);
 
 CREATE INDEX task_attempts_cost_idx ON swarm.task_attempts USING btree (agent, id) WHERE (cost_usd IS NOT NULL);
-
-CREATE INDEX task_attempts_open_idx ON swarm.task_attempts USING btree (agent) WHERE (finished_at IS NULL);
 
 CREATE INDEX task_attempts_task_idx ON swarm.task_attempts USING btree (task_id, id);
 
@@ -5024,6 +5008,8 @@ REVOKE ALL ON FUNCTION swarm._notify_ready(agents text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION swarm._notify_slot_freed(agent text, concurrency_key text) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._notify_workers(agents text[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION swarm._open_attempts(worker text, task_ids bigint[], reserved_usd numeric[], lease_seconds integer, as_of timestamp with time zone, hostname text, pid integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION swarm._output_keep_bytes() FROM PUBLIC;
 

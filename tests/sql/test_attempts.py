@@ -163,3 +163,23 @@ def test_the_ledger_is_read_by_monitoring_and_written_by_nobody_else(swarm: Swar
                 swarm.conn.execute("update swarm.task_attempts set cost_usd = 0")
         finally:
             swarm.conn.execute("reset role")
+
+
+def test_closing_the_attempts_of_a_batch_writes_no_index_entry(swarm: SwarmClient) -> None:
+    """A report closes its ledger row in place (a HOT update, migration 0031): no index may name the
+    columns a close sets, and the pages keep room for the closing version. Before, finished_at was
+    in an index's predicate and each close wrote index entries (a tenth of a batch completion)."""
+    for n in range(200):
+        swarm.make_task(f"echo {n}")
+    with swarm.conn.transaction():  # the counters of this transaction only
+        claimed = swarm.conn.execute("select id, attempts, lease_token from swarm.claim_task('w1', max_tasks => 200)"
+                                     ).fetchall()
+        ids, attempts, tokens = (list(column) for column in zip(*claimed))
+        accepted = swarm.conn.execute("select count(*) filter (where accepted) from swarm.complete_tasks("
+                                      "'w1', %s, %s, null, %s::uuid[])", (ids, attempts, tokens)).fetchone()[0]
+        updated, in_place = swarm.conn.execute(
+            "select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables "
+            "where relid = 'swarm.task_attempts'::regclass").fetchone()
+    assert (len(claimed), accepted) == (200, 200)
+    assert updated == 200 and in_place >= 190, f"{in_place} of {updated} closes were in place"
+    assert swarm.scalar("select count(*) from swarm.task_attempts where outcome = 'completed'") == 200

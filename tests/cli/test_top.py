@@ -45,14 +45,15 @@ class Terminal:
     def close(self) -> None:
         self._tmux("kill-server")
 
-    def wait_for(self, text: str, timeout: float = 20) -> list[str]:
+    def wait_for(self, *texts: str, timeout: float = 20) -> list[str]:
+        """The screen once every one of texts is on it (a screen read mid-draw may lack the last lines)."""
         deadline = time.monotonic() + timeout
         while True:
             lines = self.screen()
-            if any(text in line for line in lines):
+            if all(any(text in line for line in lines) for text in texts):
                 return lines
             if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} not on the screen:\n" + "\n".join(lines))
+                raise AssertionError(f"{texts!r} not all on the screen:\n" + "\n".join(lines))
             time.sleep(0.1)
 
 
@@ -88,7 +89,7 @@ def test_top_fits_80x24_shows_running_tasks_grows_with_the_terminal_and_q_quits(
         terminal, conn: psycopg.Connection) -> None:
     ids = running_tasks(conn, 30)
     screen = terminal(80, 24)
-    lines = screen.wait_for("running (30)")
+    lines = screen.wait_for("running (30)", "recent failures")  # the whole frame drawn
     assert lines[0].startswith("pgswarm top") and "q quits" in lines[0]
     assert len(lines) <= 24 and all(len(line) <= 80 for line in lines), "\n".join(lines)
     first = next(line for line in lines if re.match(rf"\s*{ids[0]}\s+shell\s", line))

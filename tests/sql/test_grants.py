@@ -53,6 +53,18 @@ def test_worker_role_runs_the_worker_functions_only(conn, as_role) -> None:
         refused(c, "delete from swarm.task_events")
 
 
+@pytest.mark.parametrize("role", ["swarm_enqueue", "swarm_worker", "swarm_monitor"])
+def test_no_role_opens_an_attempt_past_the_claims_rules(conn, as_role, role: str) -> None:
+    """swarm._open_attempts runs a chosen task under a lease with no check of its own (claim_task
+    chose and locked it): a login calling it directly would take any task, paused, capped or
+    another queue's. Only the claim, running as the owner, may call it."""
+    task_id = conn.execute("insert into swarm.agent_tasks (prompt) values ('x') returning id").fetchone()[0]
+    with as_role(role) as c:
+        refused(c, f"select * from swarm._open_attempts('w', array[{task_id}]::bigint[], null, 60, now(), null, null)")
+    assert conn.execute("select status, attempts from swarm.agent_tasks where id = %s", (task_id,)).fetchone() \
+        == ("pending", 0)
+
+
 def test_monitor_role_reads_and_changes_nothing(conn, as_role) -> None:
     conn.execute("insert into swarm.agent_tasks (prompt) values ('x')")
     with as_role("swarm_monitor") as c:

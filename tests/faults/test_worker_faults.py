@@ -148,7 +148,9 @@ def test_max_connections_exhausted_then_freed_loses_none(fault_dsn: str, workers
     every connection slot with superuser sessions and cuts the workers off: they cannot come back,
     since the slots their sessions leave are the superusers' reserve (superuser_reserved_connections)
     and the test takes those too. After a few lease lengths half the slots come back."""
-    ids = enqueue_shell(fault_dsn, 1_000, command=BRIEF_TASK)
+    # Enough work that the lock-out falls mid-run: 1,000 brief tasks were all done before the slots
+    # were filled once (CI, 2026-12-03), leaving nothing for the lock-out to hold up.
+    ids = enqueue_shell(fault_dsn, 5_000, command=BRIEF_TASK)
     with connect(fault_dsn) as admin:
         admin.execute("""do $$ begin
             if not exists (select from pg_roles where rolname = 'fault_worker') then
